@@ -1,0 +1,1 @@
+"""Reusable ComponentResources: one per file, type tokens `deepseek:<module>:<Type>`."""

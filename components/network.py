@@ -1,0 +1,165 @@
+"""Network: a VPC with public and private subnets across AZs, NAT, and an S3 gateway endpoint —
+or an existing VPC adopted by id (the awsx shape: adopt or create)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.validation import ArgsProblems
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    """Adopt a VPC someone else manages; nothing is created."""
+
+    vpc_id: str
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    availability_zones: tuple[str, ...] = ()  # required when creating: one public + one private subnet each
+    cidr: str = "10.40.0.0/16"
+    nat_gateways: Literal["single", "perAz"] = "single"  # perAz survives an AZ outage; single costs less
+    s3_gateway_endpoint: bool = True  # keeps weight downloads off the NAT (cost) and in-region (speed)
+    existing: ExistingNetwork | None = None
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("deepseek:network:Network", name, None, opts)
+        _validate(args)
+        if args.existing is not None:
+            self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
+            self.public_subnet_ids = pulumi.Output.from_input(list(args.existing.public_subnet_ids))
+            self.private_subnet_ids = pulumi.Output.from_input(list(args.existing.private_subnet_ids))
+            self.nat_gateway_count = 0
+        else:
+            self._create(name, args)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
+
+    def _create(self, name: str, args: NetworkArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,  # VPC endpoints and ECS/EKS agents resolve AWS hostnames privately
+            enable_dns_support=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        # The default security group admits all traffic between its members; strip its rules (EC2.2).
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
+
+        # /16 → sixteen /20 blocks: private subnets take the first, public the second half.
+        network = ipaddress.ip_network(args.cidr)
+        blocks = list(network.subnets(new_prefix=network.prefixlen + 4))
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+            tags={"Name": f"{name}-public"},
+            opts=child,
+        )
+        public_subnets, private_subnets, nats = [], [], []
+        for i, az in enumerate(args.availability_zones):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{i}",
+                vpc_id=vpc.id,
+                cidr_block=str(blocks[8 + i]),
+                availability_zone=az,
+                map_public_ip_on_launch=False,  # only load balancers live here; nothing gets a public IP by default
+                tags={"Name": f"{name}-public-{az}", "kubernetes.io/role/elb": "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+            )
+            public_subnets.append(public)
+            if i == 0 or args.nat_gateways == "perAz":
+                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{name}-nat-{az}"}, opts=child)
+                nats.append(
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{i}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags={"Name": f"{name}-nat-{az}"},
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                    )
+                )
+        route_tables = []
+        for i, az in enumerate(args.availability_zones):
+            private = aws.ec2.Subnet(
+                f"{name}-private-{i}",
+                vpc_id=vpc.id,
+                cidr_block=str(blocks[i]),
+                availability_zone=az,
+                tags={"Name": f"{name}-private-{az}", "kubernetes.io/role/internal-elb": "1"},
+                opts=child,
+            )
+            nat = nats[i] if args.nat_gateways == "perAz" else nats[0]
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}",
+                vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags={"Name": f"{name}-private-{az}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id, route_table_id=rt.id, opts=child)
+            private_subnets.append(private)
+            route_tables.append(rt)
+        if args.s3_gateway_endpoint:
+            region = aws.get_region()
+            aws.ec2.VpcEndpoint(
+                f"{name}-s3",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region.region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in route_tables],
+                tags={"Name": f"{name}-s3"},
+                opts=child,
+            )
+        self.vpc_id = vpc.id
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
+        self.nat_gateway_count = len(nats)
+
+
+def _validate(args: NetworkArgs) -> None:
+    problems = ArgsProblems("Network")
+    if args.existing is not None:
+        problems.check(args.existing.vpc_id.startswith("vpc-"), "existing.vpcId", "must be a VPC id (vpc-…)")
+        for key, ids in (
+            ("publicSubnetIds", args.existing.public_subnet_ids),
+            ("privateSubnetIds", args.existing.private_subnet_ids),
+        ):
+            problems.check(len(ids) >= 2, f"existing.{key}", "needs subnets in at least two AZs")
+            problems.check(all(i.startswith("subnet-") for i in ids), f"existing.{key}", "must be subnet ids")
+    else:
+        try:
+            network = ipaddress.ip_network(args.cidr)
+            problems.check(16 <= network.prefixlen <= 22, "cidr", "must be a /16 to /22 block")
+        except ValueError as exc:
+            problems.check(False, "cidr", str(exc))
+        problems.check(2 <= len(args.availability_zones) <= 6, "availabilityZones", "needs 2 to 6 AZs")
+        problems.check(
+            len(set(args.availability_zones)) == len(args.availability_zones), "availabilityZones", "lists an AZ twice"
+        )
+    problems.raise_if_any()

@@ -1,0 +1,115 @@
+"""Run the real `__main__.py` under Pulumi's mock runtime with a stack's config, as the engine would.
+
+`run_program("dev")` reads Pulumi.dev.yaml (plus Pulumi.yaml defaults, as the CLI applies them) and
+returns every registration with its inputs as the engine would receive them, the stack outputs, and the
+set of values only AWS would know. Each call is a fresh mock run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.mocks import RecordedAwsMocks, RecordingMonitor, Registration
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "deepseek-cloud"
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    region: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    computed: set[str]
+    calls: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.of_type(type_token)
+        assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
+        return found[0]
+
+    def by_name(self, name: str) -> Registration:
+        return next(r for r in self.registrations if r.name == name)
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def stack_config(stack: str, root: Path = ROOT, stack_file: str | Path | None = None) -> dict[str, Any]:
+    """The config map the CLI would hand the program: project defaults, then the stack's values."""
+    path = Path(stack_file) if stack_file else root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack config {path.name}; stacks: {', '.join(stack_names(root))}")
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in (project.get("config") or {}).items()}
+    config = {k: copy.deepcopy(v["default"]) for k, v in declared.items() if isinstance(v, dict) and "default" in v}
+    config.update((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+    return config
+
+
+def set_path(config: dict[str, Any], dotted: str, value: Any) -> None:
+    """`pulumi config set --path` semantics: `deepseek-cloud:gpuPool.spot.enabled`."""
+    key, _, rest = dotted.partition(".")
+    if not rest:
+        config[key] = value
+        return
+    node = config.setdefault(key, {})
+    parts = rest.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _wire(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(
+    stack: str = "dev",
+    overrides: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    main: Path = ROOT / "__main__.py",
+) -> ProgramRun:
+    """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file."""
+    values = copy.deepcopy(config) if config is not None else stack_config(stack)
+    for dotted, value in (overrides or {}).items():
+        set_path(values, dotted, value)
+    region = values.get("aws:region") or ""
+    mocks = RecordedAwsMocks(region=region)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_all_config({k: _wire(v) for k, v in values.items()})
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+    root = pulumi.runtime.get_root_resource()
+    outputs = {}
+    for name, value in (root.outputs if root is not None else {}).items():
+        outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
+    return ProgramRun(stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls)
+
+
+def engine_inputs(registration: Registration) -> dict[str, Any]:
+    """Inputs with secrets unwrapped to their values, as a policy analyzer sees them."""
+    return rpc.unwrap_rpc_secret(registration.inputs) if isinstance(registration.inputs, dict) else {}

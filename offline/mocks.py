@@ -1,0 +1,261 @@
+"""Pulumi mocks that answer data-source calls from recorded AWS data and record every registration.
+
+The program runs unchanged against Pulumi's own mock runtime (`pulumi.runtime.set_mocks`). Values
+that only AWS would know (ids, ARNs, generated names, DNS names) are fabricated deterministically so
+the program's own code paths run; each fabricated value is remembered so the plan can show it as
+"known after deploy" instead of pretending to know it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _sync_await
+
+from offline import recorded
+
+# Documentation account id from AWS's own examples; never a real account.
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _service_of(type_token: str) -> str:
+    # "aws:ec2/vpc:Vpc" -> "ec2"; the ARN service of most modules matches the module name.
+    module = type_token.split(":")[1].split("/")[0]
+    return {
+        "lb": "elasticloadbalancing",
+        "alb": "elasticloadbalancing",
+        "cloudwatch": "cloudwatch",
+        "appautoscaling": "application-autoscaling",
+        "autoscaling": "autoscaling",
+    }.get(module, module)
+
+
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:kms/key:Key": "",
+}
+
+# Extra outputs AWS computes for some types, beyond id/arn/name.
+_EXTRA_OUTPUTS = {
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, d: {
+        "dnsName": f"{n}-{d[:9]}.elb.amazonaws.com",
+        "arnSuffix": f"app/{n}/{d[:16]}",
+        "zoneId": "Z35SXDOTRQ7X7K",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda n, d: {"arnSuffix": f"targetgroup/{n}/{d[:16]}"},
+    "aws:kms/key:Key": lambda n, d: {"keyId": f"{d[:8]}-{d[8:12]}-4{d[13:16]}-8{d[1:4]}-{d[4:16]}"},
+    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d: {"revision": 1, "arnWithoutRevision": None},
+    "aws:sns/topic:Topic": lambda n, d: {},
+}
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    depends_on: list[str]
+
+
+@dataclass
+class RecordedAwsMocks(pulumi.runtime.Mocks):
+    region: str
+    computed: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    # -- data sources -------------------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append(args.token)
+        handler = _CALLS.get(args.token)
+        if handler is None:
+            raise NotImplementedError(f"offline plan has no recorded AWS data for {args.token}")
+        try:
+            return handler(self, args.args), []
+        except LookupError as exc:
+            # What the provider does for a bad argument: the invoke fails with a reason.
+            return {}, [(next(iter(args.args), ""), str(exc))]
+
+    def _instance_type(self, a: dict) -> dict:
+        name = a["instanceType"]
+        data = recorded.instance_types().get(name)
+        if data is None:
+            raise LookupError(f"InvalidInstanceType: {name} is not a valid EC2 instance type")
+        gpu_info = data.get("GpuInfo") or {}
+        return {
+            "id": name,
+            "instanceType": name,
+            "defaultVcpus": data["VCpuInfo"]["DefaultVCpus"],
+            "memorySize": data["MemoryInfo"]["SizeInMiB"],
+            "supportedArchitectures": data["ProcessorInfo"]["SupportedArchitectures"],
+            "supportedUsagesClasses": data.get("SupportedUsageClasses", []),
+            "currentGeneration": data.get("CurrentGeneration", False),
+            "gpuses": [
+                {
+                    "count": g["Count"],
+                    "manufacturer": g["Manufacturer"],
+                    "memorySize": g["MemoryInfo"]["SizeInMiB"],
+                    "name": g["Name"],
+                }
+                for g in gpu_info.get("Gpus", [])
+            ],
+            "totalGpuMemory": gpu_info.get("TotalGpuMemoryInMiB", 0),
+            "instanceDisks": [
+                {"count": d["Count"], "size": d["SizeInGB"], "type": d["Type"]}
+                for d in (data.get("InstanceStorageInfo") or {}).get("Disks", [])
+            ],
+            "totalInstanceStorage": (data.get("InstanceStorageInfo") or {}).get("TotalSizeInGB", 0),
+        }
+
+    def _availability_zones(self, a: dict) -> dict:
+        names = list(recorded.availability_zones(self.region))
+        return {
+            "id": self.region,
+            "names": names,
+            "zoneIds": [f"{self.region}-az{i + 1}" for i in range(len(names))],
+            "state": "available",
+        }
+
+    def _regions(self, a: dict) -> dict:
+        return {"id": "aws", "names": list(recorded.regions())}
+
+    def _region(self, a: dict) -> dict:
+        return {
+            "id": self.region,
+            "name": self.region,
+            "region": self.region,
+            "endpoint": f"ec2.{self.region}.amazonaws.com",
+            "description": self.region,
+        }
+
+    def _partition(self, a: dict) -> dict:
+        return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+    def _caller_identity(self, a: dict) -> dict:
+        self.computed.add(PLACEHOLDER_ACCOUNT)
+        return {
+            "id": PLACEHOLDER_ACCOUNT,
+            "accountId": PLACEHOLDER_ACCOUNT,
+            "arn": f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:user/offline-plan",
+            "userId": "AIDAOFFLINEPLAN",
+        }
+
+    def _ssm_parameter(self, a: dict) -> dict:
+        value = recorded.ssm_parameter(self.region, a["name"])
+        return {
+            "id": a["name"],
+            "name": a["name"],
+            "value": value,
+            "insecureValue": value,
+            "type": "String",
+            "version": 1,
+            "arn": f"arn:aws:ssm:{self.region}::parameter{a['name']}",
+        }
+
+    # -- resources ----------------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if not args.custom:
+            return "", {}
+        digest = _digest(args.typ, args.name)
+        outputs = dict(args.inputs)
+        resource_id = args.resource_id or f"{_ID_PREFIX.get(args.typ, '')}{digest}"
+        fabricated: dict[str, Any] = {}
+        if args.typ.startswith("aws:") and "arn" not in outputs:
+            fabricated["arn"] = (
+                f"arn:aws:{_service_of(args.typ)}:{self.region}:{PLACEHOLDER_ACCOUNT}:"
+                f"{args.typ.rsplit(':', 1)[1].lower()}/{args.name}-{digest[:6]}"
+            )
+        if "name" not in outputs and "namePrefix" not in outputs:
+            fabricated["name"] = f"{args.name}-{digest[:7]}"
+        extra = _EXTRA_OUTPUTS.get(args.typ)
+        if extra:
+            fabricated.update({k: v for k, v in extra(args.name, digest).items() if k not in outputs})
+        for value in [resource_id, *fabricated.values()]:
+            if isinstance(value, str):
+                self.computed.add(value)
+        outputs.update({k: v for k, v in fabricated.items() if v is not None})
+        return resource_id, outputs
+
+
+_CALLS = {
+    "aws:ec2/getInstanceType:getInstanceType": RecordedAwsMocks._instance_type,
+    "aws:index/getAvailabilityZones:getAvailabilityZones": RecordedAwsMocks._availability_zones,
+    "aws:index/getRegions:getRegions": RecordedAwsMocks._regions,
+    "aws:index/getRegion:getRegion": RecordedAwsMocks._region,
+    "aws:index/getPartition:getPartition": RecordedAwsMocks._partition,
+    "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,
+    "aws:ssm/getParameter:getParameter": RecordedAwsMocks._ssm_parameter,
+}
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's MockMonitor, also keeping what the engine would see: parent, options and inputs."""
+
+    def __init__(self, mocks: RecordedAwsMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        if request.custom and self._stack_transforms:
+            request = self._apply_stack_transforms(request)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        registered = self.resources[response.urn]
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                outputs=registered.state,
+                provider=request.provider,
+                protect=request.protect if request.HasField("protect") else False,
+                retain_on_delete=(request.retainOnDelete if request.HasField("retainOnDelete") else False),
+                ignore_changes=list(request.ignoreChanges),
+                depends_on=list(request.dependencies),
+            )
+        )
+        return response
+
+    def _apply_stack_transforms(self, request):
+        """The engine runs stack transforms before the provider sees the inputs; so does the plan."""
+        props = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        for transform in self._stack_transforms:
+            result = transform(
+                pulumi.ResourceTransformArgs(
+                    custom=True, type_=request.type, name=request.name, props=props, opts=pulumi.ResourceOptions()
+                )
+            )
+            if result is not None and result.props is not None:
+                props = result.props
+        changed = type(request)()
+        changed.CopyFrom(request)
+        changed.object.CopyFrom(_sync_await(rpc.serialize_properties(props, {})))
+        return changed

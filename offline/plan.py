@@ -1,0 +1,249 @@
+"""`make plan`: what a stack would create, whether the model fits, policy results and what it would cost.
+
+Runs the real program under Pulumi's mock runtime (offline/harness.py) — no credentials, no CLI — and
+prints the resource tree, counts by type, the sizing decision, the cost estimate and policy results.
+`--format json` prints one JSON document instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+from offline.harness import ProgramRun, run_program, stack_config, stack_names
+from stacks.errors import ConfigError
+
+KNOWN_AFTER_DEPLOY = "known after deploy"
+
+
+def _hide_computed(value: Any, computed: set[str]) -> Any:
+    """Replace values only AWS would know (fabricated by the mocks) with 'known after deploy'."""
+    if isinstance(value, str):
+        if value in computed:
+            return KNOWN_AFTER_DEPLOY
+        for fabricated in computed:
+            if len(fabricated) > 8 and fabricated in value:
+                value = value.replace(fabricated, f"<{KNOWN_AFTER_DEPLOY}>")
+        return value
+    if isinstance(value, dict):
+        return {k: _hide_computed(v, computed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_computed(v, computed) for v in value]
+    return value
+
+
+def _short_urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else ""
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    from stacks import cost
+    from stacks.config import load_stack
+
+    # The mock runtime still holds this stack's config: load it again for sizing and cost.
+    ctx = load_stack()
+    resources = [
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": _short_urn_name(r.parent),
+            "custom": r.custom,
+            "inputs": _hide_computed(r.inputs, run.computed),
+            "protect": r.protect,
+            "ignoreChanges": r.ignore_changes,
+        }
+        for r in run.registrations
+    ]
+    doc: dict[str, Any] = {
+        "stack": run.stack,
+        "region": run.region,
+        "environment": ctx.config.environment,
+        "platform": ctx.config.platform,
+        "resources": resources,
+        "counts": dict(sorted(Counter(r.type for r in run.registrations if r.custom).items())),
+        "sizing": ctx.sizing.as_plan(),
+        "poolSizing": [s.as_plan() for s in ctx.pool_sizing],
+        "cost": cost.estimate(ctx),
+        "warnings": list(ctx.warnings),
+        "outputs": _hide_computed(run.outputs, run.computed),
+    }
+    policy = _policy(run, ctx.config.environment)
+    if policy is not None:
+        doc["policy"] = policy
+    return doc
+
+
+def _policy(run: ProgramRun, environment: str) -> dict | None:
+    try:
+        from offline.policy_bridge import check_planned_resources
+    except ImportError:
+        return None
+    return check_planned_resources(run, environment)
+
+
+# --- human output ---------------------------------------------------------------------------------
+
+
+def _key_inputs(inputs: dict[str, Any], limit: int = 4) -> str:
+    parts = []
+    for key, value in inputs.items():
+        if key in ("tags", "tagsAll", "__defaults") or key.startswith("__"):
+            continue
+        if isinstance(value, (str, int, float, bool)):
+            text = str(value)
+            parts.append(f"{key}={text if len(text) <= 48 else text[:45] + '…'}")
+        elif isinstance(value, list) and value:
+            parts.append(f"{key}=[{len(value)}]")
+        if len(parts) >= limit:
+            break
+    return ", ".join(parts)
+
+
+def render(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
+
+    console = Console(width=160)
+    console.print(
+        f"[bold]deepseek-cloud plan[/] stack [cyan]{doc['stack']}[/] · region {doc['region']} · "
+        f"{doc['environment']} · {doc['platform']} (offline: Pulumi mock runtime + recorded AWS data)"
+    )
+    for warning in doc["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+    tree = Tree(f"pulumi:pulumi:Stack deepseek-cloud-{doc['stack']}")
+    nodes: dict[str, Any] = {"": tree}
+    for r in doc["resources"]:
+        parent = nodes.get(r["parent"], tree)
+        label = f"[green]{r['type']}[/] {r['name']}"
+        extras = _key_inputs(r["inputs"]) if r["custom"] else ""
+        flags = "".join(f" [magenta]{f}[/]" for f, on in (("protect", r["protect"]),) if on)
+        if r["ignoreChanges"]:
+            flags += f" [magenta]ignoreChanges={','.join(r['ignoreChanges'])}[/]"
+        nodes[r["name"]] = parent.add(label + (f" [dim]{extras}[/]" if extras else "") + flags)
+    console.print(tree)
+
+    counts = Table(title="Resources by type")
+    counts.add_column("type")
+    counts.add_column("count", justify="right")
+    for type_token, n in doc["counts"].items():
+        counts.add_row(type_token, str(n))
+    counts.add_row("[bold]total[/]", f"[bold]{sum(doc['counts'].values())}[/]")
+    console.print(counts)
+
+    s = doc["sizing"]
+    sizing = Table(title=f"GPU sizing: {s['model']} ({s['hfId']})")
+    sizing.add_column("instance type")
+    sizing.add_column("GPUs")
+    for col in (
+        "TP",
+        "weights/GPU GiB",
+        "KV bytes/token",
+        "KV cache GiB",
+        "KV tokens",
+        "maxModelLen",
+        "max seqs",
+        "fits",
+    ):
+        sizing.add_column(col, justify="right")
+    for p in doc["poolSizing"]:
+        sizing.add_row(
+            p["instanceType"],
+            p["gpu"],
+            str(p["tensorParallelSize"]),
+            f"{p['weightsPerGpuGiB']:.2f}",
+            f"{p['kvCacheBytesPerToken']:,}",
+            f"{p['kvCacheGiB']:.2f}",
+            f"{p['kvCacheTokens']:,}",
+            str(p["maxModelLen"]),
+            str(p["maxConcurrentSequences"]),
+            "yes" if p["fits"] else f"no: {p['reason']}",
+        )
+    console.print(sizing)
+    console.print(
+        f"gpuMemoryUtilization {s['gpuMemoryUtilization']} · runtime overhead {s['runtimeOverheadGiB']} GiB/GPU · "
+        f"{s['replicasPerInstance']} replica(s) per instance"
+    )
+
+    c = doc["cost"]
+    cost = Table(title=f"Cost estimate ({c['currency']}, prices captured {c['pricesCapturedOn']})")
+    for col in (
+        "scale",
+        "instances",
+        "on-demand/spot",
+        "hourly on-demand",
+        "hourly with spot",
+        "monthly on-demand",
+        "monthly with spot",
+    ):
+        cost.add_column(col, justify="right")
+    for label in ("min", "max"):
+        row = c[label]
+        cost.add_row(
+            label,
+            str(row["instances"]),
+            f"{row['onDemandInstances']}/{row['spotInstances']}",
+            f"{row['hourlyOnDemand']:,.2f}",
+            f"{row['hourlyWithSpot']:,.2f}",
+            f"{row['monthlyOnDemand']:,.2f}",
+            f"{row['monthlyWithSpot']:,.2f}",
+        )
+    console.print(cost)
+    console.print(
+        f"{c['instanceType']}: {c['onDemandHourlyPerInstance']}/h on-demand, {c['spotHourlyPerInstance']}/h spot "
+        f"(assumed {c['spotDiscountAssumed']:.0%} discount); fixed {c['fixedHourly']}/h {c['fixedItemsHourly']}"
+    )
+    for note in c["notes"]:
+        console.print(f"[dim]· {note}[/]")
+
+    policy = doc.get("policy")
+    if policy is not None:
+        _render_policy(console, policy)
+
+
+def _render_policy(console, policy: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="Policy pack (policy/)")
+    for col in ("level", "policy", "resource", "message"):
+        table.add_column(col)
+    for level in ("mandatory", "advisory"):
+        for v in policy.get(level, []):
+            table.add_row(level, v["policy"], v.get("resource", ""), v["message"][:90])
+    console.print(table)
+    console.print(
+        f"policy: {len(policy.get('mandatory', []))} mandatory, {len(policy.get('advisory', []))} advisory violation(s)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument("--stack", default="dev", help=f"one of: {', '.join(stack_names())}")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--stack-file", help="check a Pulumi.<stack>.yaml outside the project (e.g. before committing)")
+    args = parser.parse_args(argv)
+    try:
+        config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
+        run = run_program(args.stack, config=config)
+        doc = plan_document(run)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"deepseek-cloud: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        render(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Facts about AWS that decide the plan, read through the provider's own data sources.
+
+Under `pulumi up`/`preview` these are real AWS API calls; under the offline plan and tests,
+Pulumi's mock runtime answers them from recorded AWS data (see offline/mocks.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    name: str
+    manufacturer: str
+    count: int
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    instance_type: str
+    vcpus: int
+    memory_mib: int
+    architectures: tuple[str, ...]
+    gpu: GpuFacts | None
+
+    @property
+    def family(self) -> str:
+        return self.instance_type.split(".")[0]
+
+    @property
+    def has_nvidia_gpu(self) -> bool:
+        return self.gpu is not None and self.gpu.manufacturer.upper() == "NVIDIA"
+
+    def describe_gpu(self) -> str:
+        if self.gpu is None:
+            return "no GPU"
+        return f"{self.gpu.count}× {self.gpu.manufacturer} {self.gpu.name} {self.gpu.memory_mib / 1024:.0f} GiB"
+
+
+@functools.cache
+def instance_type(name: str) -> InstanceFacts | None:
+    """DescribeInstanceTypes for one type, or None when AWS does not know the type."""
+    try:
+        result = aws.ec2.get_instance_type(instance_type=name)
+    except Exception:
+        return None
+    gpus = list(result.gpuses or [])
+    gpu = None
+    if gpus:
+        first = gpus[0]
+        gpu = GpuFacts(
+            name=first.name,
+            manufacturer=first.manufacturer,
+            count=sum(g.count for g in gpus),
+            memory_mib=first.memory_size,
+        )
+    return InstanceFacts(
+        instance_type=name,
+        vcpus=result.default_vcpus,
+        memory_mib=result.memory_size,
+        architectures=tuple(result.supported_architectures),
+        gpu=gpu,
+    )
+
+
+@functools.cache
+def regions() -> tuple[str, ...]:
+    return tuple(sorted(aws.get_regions(all_regions=True).names))
+
+
+@functools.cache
+def availability_zones() -> tuple[str, ...]:
+    return tuple(aws.get_availability_zones(state="available").names)
+
+
+def clear_caches() -> None:
+    """Each program run (and each test's fresh mock run) starts without remembered answers."""
+    instance_type.cache_clear()
+    regions.cache_clear()
+    availability_zones.cache_clear()

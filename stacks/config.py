@@ -1,0 +1,669 @@
+"""Stack config: declared once in Pulumi.yaml, parsed once here into frozen typed objects.
+
+`load_stack()` reads the `deepseek-cloud:*` keys (and `aws:region`), fills what a stack leaves out from
+Pulumi.yaml's defaults, validates types and ranges with pydantic, then checks the values against AWS's
+own facts (regions, AZs, instance types) and the GPU sizing. Every problem is collected and raised as
+one ConfigError before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import ipaddress
+import json
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pulumi
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from stacks import aws_facts
+from stacks.aws_facts import InstanceFacts
+from stacks.catalog import ModelSpec, load_catalog
+from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
+from stacks.sizing import Sizing, fitting_alternatives, size_pool
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+Percent = Annotated[int, Strict(), Field(ge=0, le=100)]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+
+class ModelConfig(_Config):
+    name: Str = Field(min_length=1)
+    max_model_len: Int = Field(gt=0)
+    gpu_memory_utilization: Float = Field(gt=0, le=1)
+    served_model_name: Str
+
+
+class SpotConfig(_Config):
+    enabled: Bool
+    on_demand_base_capacity: Int = Field(ge=0)
+    on_demand_percentage_above_base_capacity: Percent
+    spot_allocation_strategy: Literal[
+        "price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"
+    ]
+
+
+class GpuPoolConfig(_Config):
+    instance_types: tuple[Str, ...] = Field(min_length=1)
+    min_size: Int = Field(ge=0)
+    max_size: Int = Field(ge=1)
+    target_capacity: Int = Field(ge=1, le=100)
+    root_volume_gib: Int = Field(ge=0, le=16384, alias="rootVolumeGiB")
+    spot: SpotConfig
+
+
+class ScheduledScaling(_Config):
+    name: Str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    cron: Str = Field(min_length=9)
+    min_replicas: Int = Field(ge=0)
+    max_replicas: Int = Field(ge=0)
+
+
+class ScalingConfig(_Config):
+    metric: Literal["qps", "queueDepth"]
+    target_qps_per_replica: Float = Field(gt=0)
+    target_queue_depth_per_replica: Float = Field(gt=0)
+    min_replicas: Int = Field(ge=0)
+    max_replicas: Int = Field(ge=1)
+    scale_out_cooldown_seconds: Int = Field(ge=0, le=3600)
+    scale_in_cooldown_seconds: Int = Field(ge=0, le=86400)
+    schedule: tuple[ScheduledScaling, ...]
+
+
+class NetworkConfig(_Config):
+    cidr: ipaddress.IPv4Network
+    az_count: Int = Field(ge=2, le=6)
+    nat_gateways: Literal["auto", "single", "perAz"]
+    vpc_id: Str
+    public_subnet_ids: tuple[Str, ...]
+    private_subnet_ids: tuple[Str, ...]
+
+    @property
+    def adopts_existing(self) -> bool:
+        return bool(self.vpc_id)
+
+
+class ServingConfig(_Config):
+    image: Str = Field(pattern=r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+    allowed_cidrs: tuple[ipaddress.IPv4Network, ...]
+    certificate_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+)$")
+    api_key_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
+    hf_token_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
+
+
+class AlarmsConfig(_Config):
+    emails: tuple[Annotated[str, Strict(), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...]
+    topic_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:sns:.+)$")
+
+
+def _not_aws_prefixed(key: str) -> str:
+    if key.lower().startswith("aws:"):
+        raise ValueError("the aws: prefix is reserved for AWS")
+    return key
+
+
+TagKey = Annotated[
+    str, Strict(), Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+\-@]+$"), AfterValidator(_not_aws_prefixed)
+]
+TagValue = Annotated[str, Strict(), Field(max_length=256)]
+
+
+class StackConfig(_Config):
+    """Everything under the `deepseek-cloud:` namespace."""
+
+    environment: Literal["dev", "staging", "prod"]
+    platform: Literal["ecs", "eks"]
+    model: ModelConfig
+    gpu_pool: GpuPoolConfig
+    scaling: ScalingConfig
+    network: NetworkConfig
+    serving: ServingConfig
+    alarms: AlarmsConfig
+    tags: dict[TagKey, TagValue]
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """The validated config plus the AWS facts and sizing it was checked against."""
+
+    project: str
+    stack: str
+    region: str
+    config: StackConfig
+    model: ModelSpec
+    instances: tuple[InstanceFacts, ...]
+    sizing: Sizing
+    pool_sizing: tuple[Sizing, ...]
+    availability_zones: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def short_name(self) -> str:
+        """Prefix of resource names: short, because ALB and target group names stop at 32 characters."""
+        return f"ds-{self.stack}"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.config.environment == "prod"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": self.project, "environment": self.config.environment, **self.config.tags}
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def project_defaults(path: Path = PROJECT_FILE) -> dict[str, Any]:
+    """`{key: default}` for every `deepseek-cloud:` key declared in Pulumi.yaml."""
+    declared = yaml.safe_load(path.read_text())["config"]
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix) :]: v["default"] for k, v in declared.items() if k.startswith(prefix)}
+
+
+def _decode(value: Any) -> Any:
+    # The engine hands structured config to the program as JSON text.
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def read_pulumi_config() -> tuple[dict[str, Any], str | None]:
+    """Every `deepseek-cloud:` key the engine passed, and `aws:region`."""
+    from pulumi.runtime import config as runtime_config
+
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    raw = {k[len(prefix) :]: _decode(v) for k, v in everything.items() if k.startswith(prefix)}
+    return raw, everything.get("aws:region")
+
+
+def _merge(default: Any, given: Any) -> Any:
+    """Stack values over project defaults, key by key for objects; lists and scalars replace."""
+    if isinstance(default, dict) and isinstance(given, dict):
+        return {**default, **{k: _merge(default.get(k), v) for k, v in given.items()}}
+    return given
+
+
+def with_defaults(raw: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = project_defaults()
+    merged = {key: _merge(value, raw[key]) if key in raw else value for key, value in defaults.items()}
+    merged.update({k: v for k, v in raw.items() if k not in defaults})  # unknown keys: reported below
+    return merged
+
+
+# --- pydantic errors as one line each --------------------------------------------------------
+
+
+def _annotation_at(loc: tuple[Any, ...]) -> tuple[Any, type[BaseModel] | None]:
+    """The annotation of the field at `loc` and the model that holds it."""
+    annotation: Any = StackConfig
+    holder: type[BaseModel] | None = None
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            holder = annotation
+            match = [f for f in annotation.model_fields.values() if f.alias == part]
+            if not match:
+                return None, holder
+            annotation = match[0].annotation
+            if match[0].metadata:
+                annotation = Annotated[(annotation, *match[0].metadata)]
+        elif typing.get_origin(annotation) in (tuple, list):
+            annotation = typing.get_args(annotation)[0]
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+    return annotation, holder
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _constraints(annotation: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    stack = [annotation]
+    while stack:
+        item = stack.pop()
+        if typing.get_origin(item) is Annotated:
+            args = typing.get_args(item)
+            stack.append(args[0])
+            stack.extend(args[1:])
+        elif hasattr(item, "metadata") and isinstance(getattr(item, "metadata", None), list):
+            stack.extend(item.metadata)
+        else:
+            for attr in ("gt", "ge", "lt", "le", "pattern", "min_length", "max_length"):
+                if getattr(item, attr, None) is not None:
+                    found[attr] = getattr(item, attr)
+    return found
+
+
+def _allowed(annotation: Any) -> str:
+    base = _unwrap(annotation)
+    if typing.get_origin(base) is Literal:
+        return ", ".join(str(a) for a in typing.get_args(base))
+    c = _constraints(annotation)
+    low = f"> {c['gt']}" if "gt" in c else (f"≥ {c['ge']}" if "ge" in c else "")
+    high = f"< {c['lt']}" if "lt" in c else (f"≤ {c['le']}" if "le" in c else "")
+    if "ge" in c and "le" in c:
+        return f"{c['ge']}–{c['le']}"
+    if "gt" in c and "le" in c:
+        return f"({c['gt']}, {c['le']}]"
+    if low or high:
+        return " and ".join(x for x in (low, high) if x)
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        return "an object with keys " + ", ".join(f.alias or n for n, f in base.model_fields.items())
+    names = {
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        str: "a string",
+        ipaddress.IPv4Network: "an IPv4 CIDR such as 10.40.0.0/16",
+    }
+    if base in names:
+        return names[base]
+    if typing.get_origin(base) in (tuple, list):
+        return "a list"
+    if typing.get_origin(base) is dict:
+        return "a map of strings"
+    return ""
+
+
+_REASONS = {
+    "missing": "required key is missing",
+    "literal_error": "not an allowed value",
+    "greater_than": "out of range",
+    "greater_than_equal": "out of range",
+    "less_than": "out of range",
+    "less_than_equal": "out of range",
+    "string_pattern_mismatch": "wrong format",
+    "too_short": "too short",
+    "too_long": "too long",
+    "ip_v4_network": "not a valid IPv4 CIDR block",
+}
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_problems(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = prefix + tuple(part for part in item["loc"] if part != "[key]")
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            _, holder = _annotation_at((*loc[:-1], "\x00"))
+            keys = [f.alias for f in holder.model_fields.values()] if holder else []
+            problems.append(
+                Problem(_path(loc), "unknown key", loc[-1], ", ".join(keys), hint=did_you_mean(str(loc[-1]), keys))
+            )
+            continue
+        annotation, _ = _annotation_at(loc)
+        if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("model_attributes_type", "dict_type"):
+            reason = "wrong type"
+        else:
+            reason = _REASONS.get(kind, item["msg"].removeprefix("Value error, "))
+        allowed = _allowed(annotation)
+        if kind == "string_pattern_mismatch" and not allowed.strip():
+            allowed = f"matching {item['ctx']['pattern']}"
+        problems.append(Problem(_path(loc), reason, None if kind == "missing" else item.get("input"), allowed))
+    return problems
+
+
+# --- checks beyond types -----------------------------------------------------------------------
+
+
+def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
+    p: list[Problem] = []
+    pool, scaling, net = sections.get("gpu_pool"), sections.get("scaling"), sections.get("network")
+    if pool:
+        p.extend(_pool_problems(pool))
+    if scaling:
+        p.extend(_scaling_problems(scaling))
+    if net:
+        p.extend(_network_problems(net))
+    return p
+
+
+def _pool_problems(pool: GpuPoolConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if pool.min_size > pool.max_size:
+        p.append(Problem("gpuPool.minSize", "larger than gpuPool.maxSize", pool.min_size, f"0–{pool.max_size}"))
+    if pool.spot.on_demand_base_capacity > pool.max_size:
+        p.append(
+            Problem(
+                "gpuPool.spot.onDemandBaseCapacity",
+                "larger than gpuPool.maxSize",
+                pool.spot.on_demand_base_capacity,
+                f"0–{pool.max_size}",
+            )
+        )
+    if len(set(pool.instance_types)) != len(pool.instance_types):
+        p.append(Problem("gpuPool.instanceTypes", "lists a type twice", list(pool.instance_types), "distinct types"))
+    return p
+
+
+def _scaling_problems(scaling: ScalingConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if scaling.min_replicas > scaling.max_replicas:
+        p.append(
+            Problem(
+                "scaling.minReplicas",
+                "larger than scaling.maxReplicas",
+                scaling.min_replicas,
+                f"0–{scaling.max_replicas}",
+            )
+        )
+    for i, rule in enumerate(scaling.schedule):
+        if rule.min_replicas > rule.max_replicas:
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].minReplicas",
+                    "larger than its maxReplicas",
+                    rule.min_replicas,
+                    f"0–{rule.max_replicas}",
+                )
+            )
+        if rule.max_replicas > scaling.max_replicas:
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].maxReplicas",
+                    "larger than scaling.maxReplicas",
+                    rule.max_replicas,
+                    f"0–{scaling.max_replicas}",
+                )
+            )
+        if not (rule.cron.startswith("cron(") and rule.cron.endswith(")") and len(rule.cron[5:-1].split()) == 6):
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].cron",
+                    "not an Application Auto Scaling cron expression",
+                    rule.cron,
+                    "cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 20 ? * MON-FRI *)",
+                )
+            )
+    return p
+
+
+def _network_problems(net: NetworkConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if net.adopts_existing:
+        for key, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
+            if len(ids) < 2:
+                p.append(
+                    Problem(
+                        f"network.{key}",
+                        "an adopted VPC needs subnets in at least two AZs",
+                        list(ids),
+                        "two or more subnet ids",
+                    )
+                )
+    else:
+        if not net.cidr.is_private:
+            p.append(
+                Problem(
+                    "network.cidr",
+                    "not a private address range",
+                    str(net.cidr),
+                    "inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+                )
+            )
+        if not 16 <= net.cidr.prefixlen <= 22:
+            p.append(
+                Problem(
+                    "network.cidr", "prefix leaves no room for two subnets per AZ", str(net.cidr), "a /16 to /22 block"
+                )
+            )
+        if net.public_subnet_ids or net.private_subnet_ids:
+            p.append(
+                Problem(
+                    "network.privateSubnetIds",
+                    "subnet ids without network.vpcId",
+                    list(net.private_subnet_ids + net.public_subnet_ids),
+                    "set vpcId too, or leave both empty",
+                )
+            )
+    return p
+
+
+def _aws_problems(
+    sections: dict[str, Any], region: str | None
+) -> tuple[list[Problem], tuple[InstanceFacts, ...], tuple[str, ...]]:
+    p: list[Problem] = []
+    network, pool = sections.get("network"), sections.get("gpu_pool")
+    known_regions = aws_facts.regions()
+    if not region:
+        p.append(Problem("region", "required key is missing", None, "an AWS region such as us-east-1", namespace="aws"))
+        return p, (), ()
+    if region not in known_regions:
+        p.append(
+            Problem(
+                "region",
+                "unknown region",
+                region,
+                allowed_list(known_regions),
+                namespace="aws",
+                hint=did_you_mean(region, known_regions),
+            )
+        )
+        return p, (), ()
+    zones = aws_facts.availability_zones()
+    if network and not network.adopts_existing and network.az_count > len(zones):
+        p.append(
+            Problem(
+                "network.azCount",
+                f"{region} has only {len(zones)} availability zones",
+                network.az_count,
+                f"2–{len(zones)}",
+            )
+        )
+    instances: list[InstanceFacts] = []
+    for i, name in enumerate(pool.instance_types if pool else ()):
+        facts = aws_facts.instance_type(name)
+        path = f"gpuPool.instanceTypes[{i}]"
+        if facts is None:
+            p.append(
+                Problem(
+                    path,
+                    "unknown instance type",
+                    name,
+                    "an EC2 instance type with an NVIDIA GPU",
+                    hint=did_you_mean(name, _priced_gpu_types()),
+                )
+            )
+        elif not facts.has_nvidia_gpu:
+            p.append(
+                Problem(
+                    path,
+                    f"has no NVIDIA GPU ({facts.describe_gpu()})",
+                    name,
+                    "NVIDIA GPU types such as " + ", ".join(_priced_gpu_types()[:6]),
+                )
+            )
+        else:
+            instances.append(facts)
+    archs = {f.instance_type: f.architectures[0] for f in instances}
+    if len(set(archs.values())) > 1:
+        p.append(
+            Problem(
+                "gpuPool.instanceTypes",
+                "mixes CPU architectures; one AMI serves the pool",
+                ", ".join(f"{k} ({v})" for k, v in archs.items()),
+                "types of one architecture",
+            )
+        )
+    return p, tuple(instances), zones[: network.az_count if network else 2]
+
+
+def _priced_gpu_types() -> list[str]:
+    from stacks.cost import load_prices
+
+    return load_prices().gpu_instance_types()
+
+
+def _sizing_problems(
+    sections: dict[str, Any], model: ModelSpec, instances: tuple[InstanceFacts, ...]
+) -> tuple[list[Problem], tuple[Sizing, ...]]:
+    p: list[Problem] = []
+    mcfg, pool, scaling = sections["model"], sections["gpu_pool"], sections.get("scaling")
+    if mcfg.max_model_len > model.max_context:
+        p.append(
+            Problem(
+                "model.maxModelLen",
+                f"longer than {model.key}'s context window",
+                mcfg.max_model_len,
+                f"1–{model.max_context}",
+            )
+        )
+        return p, ()
+    sizings = tuple(size_pool(model, instances, mcfg.max_model_len, mcfg.gpu_memory_utilization))
+    misfits = [s for s in sizings if not s.fits]
+    if misfits:
+        candidates = [f for f in (aws_facts.instance_type(t) for t in _priced_gpu_types()) if f and f.has_nvidia_gpu]
+        alternatives = fitting_alternatives(model, candidates, mcfg.max_model_len, mcfg.gpu_memory_utilization)
+        allowed = ", ".join(f"{s.instance_type} (TP {s.tensor_parallel_size}, {s.gpu})" for s in alternatives[:5])
+        for s in misfits:
+            i = pool.instance_types.index(s.instance_type)
+            p.append(
+                Problem(
+                    f"gpuPool.instanceTypes[{i}]",
+                    f"{model.key} does not fit: {s.reason}",
+                    s.instance_type,
+                    allowed or "no instance type in the price snapshot fits; lower model.maxModelLen",
+                )
+            )
+    elif scaling and scaling.max_replicas > pool.max_size * min(s.replicas_per_instance for s in sizings):
+        hosts = pool.max_size * min(s.replicas_per_instance for s in sizings)
+        p.append(
+            Problem(
+                "scaling.maxReplicas",
+                f"gpuPool.maxSize {pool.max_size} hosts at most {hosts} replicas",
+                scaling.max_replicas,
+                f"1–{hosts}",
+            )
+        )
+    return p, sizings
+
+
+def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Validate each top-level key on its own, so one bad section does not hide problems in others."""
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    aliases = {f.alias: name for name, f in StackConfig.model_fields.items()}
+    unknown = {k: v for k, v in merged.items() if k not in aliases}
+    try:
+        StackConfig.model_validate(unknown)
+    except ValidationError as exc:
+        problems.extend(p for p in _pydantic_problems(exc) if p.reason == "unknown key")
+    for alias, name in aliases.items():
+        adapter = _adapter(name)
+        try:
+            sections[name] = adapter.validate_python(merged.get(alias))
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, prefix=(alias,)))
+            # A section whose only fault is unknown keys is still checked further without them.
+            errors = exc.errors(include_url=False)
+            if all(e["type"] == "extra_forbidden" for e in errors):
+                pruned = copy.deepcopy(merged.get(alias))
+                for e in errors:
+                    node = pruned
+                    for part in e["loc"][:-1]:
+                        node = node[part]
+                    node.pop(e["loc"][-1], None)
+                with contextlib.suppress(ValidationError):
+                    sections[name] = adapter.validate_python(pruned)
+    return sections, problems
+
+
+@functools.cache
+def _adapter(field_name: str):
+    from pydantic import TypeAdapter
+
+    info = StackConfig.model_fields[field_name]
+    annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
+
+
+def load_stack(
+    raw: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    project: str | None = None,
+    stack: str | None = None,
+) -> StackContext:
+    """Parse and check the whole stack config; raise ConfigError listing every problem."""
+    if raw is None:
+        raw, region = read_pulumi_config()
+    aws_facts.clear_caches()
+    merged = with_defaults(raw)
+    sections, problems = _parse_sections(merged)
+    catalog = load_catalog()
+    model_cfg = sections.get("model")
+    model = catalog.resolve(model_cfg.name) if model_cfg else None
+    if model_cfg and model is None:
+        problems.append(
+            Problem(
+                "model.name",
+                "unknown model",
+                model_cfg.name,
+                ", ".join(catalog.names()),
+                hint=did_you_mean(model_cfg.name, catalog.names()),
+            )
+        )
+    problems.extend(_cross_field_problems(sections))
+    aws_problems, instances, zones = _aws_problems(sections, region)
+    problems.extend(aws_problems)
+    sizings: tuple[Sizing, ...] = ()
+    pool = sections.get("gpu_pool")
+    if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):
+        sizing_problems, sizings = _sizing_problems(sections, model, instances)
+        problems.extend(sizing_problems)
+    if problems:
+        raise ConfigError(problems)
+    cfg = StackConfig.model_construct(**sections)
+    assert model is not None and region is not None
+    warnings = []
+    if not cfg.serving.certificate_arn:
+        warnings.append("serving.certificateArn is empty: the load balancer serves plain HTTP")
+    if cfg.platform == "eks":
+        warnings.append("platform eks: serving on EKS is not built yet; this stack declares the network only")
+    return StackContext(
+        project=project or pulumi.get_project(),
+        stack=stack or pulumi.get_stack(),
+        region=region,
+        config=cfg,
+        model=model,
+        instances=instances,
+        sizing=sizings[0],
+        pool_sizing=sizings,
+        availability_zones=zones,
+        warnings=tuple(warnings),
+    )
+
+
+__all__ = ["ConfigError", "StackConfig", "StackContext", "load_stack", "show"]

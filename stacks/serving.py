@@ -1,0 +1,26 @@
+"""What a serving platform hands to the parts that watch it (alarms, dashboard, policy checks).
+
+Every platform builder (ECS now, EKS later) returns a ServingEndpoint, so observability is wired the
+same way whatever serves the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class ServingEndpoint:
+    platform: str  # "ecs" | "eks"
+    load_balancer_arn_suffix: pulumi.Output[str]  # CloudWatch dimension LoadBalancer
+    target_group_arn_suffix: pulumi.Output[str]  # CloudWatch dimension TargetGroup
+    target_group_name: str  # logical name of the target group resource (plan/policy matching)
+    asg_name: pulumi.Output[str]  # CloudWatch dimension AutoScalingGroupName
+    asg_arn: pulumi.Output[str]
+    gpu_pool_min_size: int
+    min_replicas: int
+    cluster_name: pulumi.Output[str] | None = None  # ECS: ClusterName dimension
+    service_name: pulumi.Output[str] | None = None  # ECS: ServiceName dimension
+    kms_key_arn: pulumi.Output[str] | None = None  # the stack's customer-managed key

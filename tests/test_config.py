@@ -1,0 +1,159 @@
+"""Bad stack config: every problem reported before any resource is declared, one line each."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.harness import run_program
+from stacks.errors import ConfigError
+
+
+def problems_for(overrides: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        run_program("dev", overrides=overrides)
+    return [str(p) for p in caught.value.problems]
+
+
+def only_line(lines: list[str], path: str) -> str:
+    matching = [line for line in lines if line.startswith(f"{path}: ")]
+    assert len(matching) == 1, f"expected one line for {path}, got {lines}"
+    return matching[0]
+
+
+def test_valid_dev_stack_loads_and_declares_resources():
+    run = run_program("dev")
+    assert run.outputs["sizing"]["model"] == "deepseek-r1-distill-qwen-7b"
+    assert len(run.registrations) > 10
+
+
+def test_nothing_is_declared_when_config_is_bad():
+    with pytest.raises(ConfigError):
+        run_program("dev", overrides={"deepseek-cloud:gpuPool.minSize": 9})
+    from pulumi.runtime import settings
+
+    monitor = settings.SETTINGS.monitor
+    assert monitor.registrations == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"),
+    [
+        ({"deepseek-cloud:bogus": 1}, "deepseek-cloud:bogus", "unknown key"),
+        (
+            {"deepseek-cloud:gpuPool.spot.enabeld": True},
+            "deepseek-cloud:gpuPool.spot.enabeld",
+            "did you mean 'enabled'",
+        ),
+        ({"deepseek-cloud:model.maxModelLen": "8k"}, "deepseek-cloud:model.maxModelLen", "wrong type"),
+        ({"deepseek-cloud:model.name": "deepseek-r2"}, "deepseek-cloud:model.name", "unknown model"),
+        (
+            {"deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarg"]},
+            "deepseek-cloud:gpuPool.instanceTypes[0]",
+            "did you mean 'g6e.xlarge'",
+        ),
+        (
+            {"deepseek-cloud:gpuPool.instanceTypes": ["m7i.large"]},
+            "deepseek-cloud:gpuPool.instanceTypes[0]",
+            "has no NVIDIA GPU",
+        ),
+        (
+            {"deepseek-cloud:gpuPool.instanceTypes": ["g5g.xlarge", "g5.xlarge"]},
+            "deepseek-cloud:gpuPool.instanceTypes",
+            "mixes CPU architectures",
+        ),
+        ({"deepseek-cloud:gpuPool.minSize": 3}, "deepseek-cloud:gpuPool.minSize", "larger than gpuPool.maxSize"),
+        (
+            {"deepseek-cloud:scaling.minReplicas": 3},
+            "deepseek-cloud:scaling.minReplicas",
+            "larger than scaling.maxReplicas",
+        ),
+        (
+            {"deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity": 101},
+            "deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity",
+            "allowed: 0–100",
+        ),
+        (
+            {"deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity": -1},
+            "deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity",
+            "allowed: 0–100",
+        ),
+        ({"deepseek-cloud:scaling.targetQpsPerReplica": 0}, "deepseek-cloud:scaling.targetQpsPerReplica", "> 0"),
+        ({"deepseek-cloud:scaling.targetQpsPerReplica": -5}, "deepseek-cloud:scaling.targetQpsPerReplica", "> 0"),
+        ({"deepseek-cloud:model.gpuMemoryUtilization": 0}, "deepseek-cloud:model.gpuMemoryUtilization", "(0, 1]"),
+        ({"deepseek-cloud:model.gpuMemoryUtilization": 1.2}, "deepseek-cloud:model.gpuMemoryUtilization", "(0, 1]"),
+        ({"deepseek-cloud:network.cidr": "10.40.0.0/33"}, "deepseek-cloud:network.cidr", "not a valid IPv4 CIDR"),
+        ({"deepseek-cloud:network.cidr": "8.8.0.0/16"}, "deepseek-cloud:network.cidr", "not a private address range"),
+        ({"deepseek-cloud:network.azCount": 7}, "deepseek-cloud:network.azCount", "allowed: 2–6"),
+        (
+            {"aws:region": "eu-west-1", "deepseek-cloud:network.azCount": 4},
+            "deepseek-cloud:network.azCount",
+            "has only 3",
+        ),
+        ({"deepseek-cloud:environment": "production"}, "deepseek-cloud:environment", "allowed: dev, staging, prod"),
+        ({"deepseek-cloud:platform": "k8s"}, "deepseek-cloud:platform", "allowed: ecs, eks"),
+        ({"aws:region": "us-east-9"}, "aws:region", "did you mean 'us-east-2'"),
+        ({"deepseek-cloud:model.maxModelLen": 200000}, "deepseek-cloud:model.maxModelLen", "context window"),
+        (
+            {"deepseek-cloud:gpuPool.spot.spotAllocationStrategy": "cheapest"},
+            "deepseek-cloud:gpuPool.spot.spotAllocationStrategy",
+            "price-capacity-optimized",
+        ),
+        ({"deepseek-cloud:tags.aws:team": "x"}, "deepseek-cloud:tags.aws:team", "reserved"),
+    ],
+)
+def test_each_bad_value_names_its_key_path(overrides, path, fragment):
+    line = only_line(problems_for(overrides), path)
+    assert fragment in line
+    assert "(got " in line
+
+
+def test_az_count_is_checked_against_the_regions_recorded_azs():
+    # us-east-2 has three AZs in the recorded DescribeAvailabilityZones data.
+    line = only_line(
+        problems_for({"aws:region": "us-east-2", "deepseek-cloud:network.azCount": 4}), "deepseek-cloud:network.azCount"
+    )
+    assert "us-east-2 has only 3 availability zones (got 4; allowed: 2–3)" in line
+
+
+def test_model_that_cannot_fit_names_instance_types_that_would():
+    line = only_line(
+        problems_for(
+            {
+                "deepseek-cloud:model.name": "deepseek-r1-distill-llama-70b",
+                "deepseek-cloud:gpuPool.instanceTypes": ["g6.xlarge"],
+            }
+        ),
+        "deepseek-cloud:gpuPool.instanceTypes[0]",
+    )
+    assert "does not fit" in line
+    assert "g6e.12xlarge" in line or "p4d.24xlarge" in line
+
+
+def test_all_problems_reported_together():
+    lines = problems_for(
+        {
+            "deepseek-cloud:gpuPool.minSize": 5,
+            "deepseek-cloud:scaling.minReplicas": 9,
+            "deepseek-cloud:environment": "qa",
+            "deepseek-cloud:scaling.metrc": "qps",
+        }
+    )
+    paths = {line.split(": ", 1)[0] for line in lines}
+    assert paths == {
+        "deepseek-cloud:gpuPool.minSize",
+        "deepseek-cloud:scaling.minReplicas",
+        "deepseek-cloud:environment",
+        "deepseek-cloud:scaling.metrc",
+    }
+
+
+def test_hugging_face_id_is_accepted_as_model_name():
+    run = run_program("dev", overrides={"deepseek-cloud:model.name": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"})
+    assert run.outputs["sizing"]["model"] == "deepseek-r1-distill-qwen-1.5b"
+
+
+def test_nested_keys_a_stack_leaves_out_come_from_pulumi_yaml():
+    # Only the model name given: maxModelLen and gpuMemoryUtilization come from Pulumi.yaml's defaults.
+    run = run_program("dev", overrides={"deepseek-cloud:model": {"name": "deepseek-r1-distill-qwen-1.5b"}})
+    assert run.outputs["sizing"]["maxModelLen"] == 8192
+    assert run.outputs["sizing"]["gpuMemoryUtilization"] == 0.9

@@ -1,0 +1,82 @@
+"""`make plan`: the human and JSON plan, and bad config failing cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def plan(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "offline.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_json_plan_has_the_documented_fields():
+    result = plan("--stack", "dev", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["stack"] == "dev"
+    assert {"type", "name", "parent", "inputs"} <= set(doc["resources"][0])
+    vpc = next(r for r in doc["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    assert vpc["inputs"]["cidrBlock"] == "10.40.0.0/16"  # camelCase, as the engine sees it
+    assert vpc["parent"] == "ds-dev-net"
+    subnet = next(r for r in doc["resources"] if r["type"] == "aws:ec2/subnet:Subnet")
+    assert subnet["inputs"]["vpcId"] == "known after deploy"
+    sizing = doc["sizing"]
+    assert sizing["model"] == "deepseek-r1-distill-qwen-7b"
+    assert sizing["instanceType"] == "g6e.xlarge"
+    assert sizing["tensorParallelSize"] == 1
+    assert sizing["kvCacheBytesPerToken"] == 57344
+    for key in ("weightsGiB", "kvCacheGiB", "maxModelLen", "maxConcurrentSequences"):
+        assert key in sizing
+    cost = doc["cost"]
+    assert cost["min"]["instances"] == 0 and cost["max"]["instances"] == 2
+    assert cost["max"]["hourlyWithSpot"] < cost["max"]["hourlyOnDemand"]
+
+
+def test_human_plan_shows_tree_counts_sizing_and_cost():
+    result = plan("--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    for heading in ("Resources by type", "GPU sizing", "Cost estimate", "aws:ec2/vpc:Vpc"):
+        assert heading in result.stdout
+
+
+@pytest.fixture
+def broken_stack(tmp_path: Path) -> Path:
+    path = tmp_path / "Pulumi.broken.yaml"
+    path.write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  deepseek-cloud:environment: prodd\n"
+        "  deepseek-cloud:gpuPool:\n"
+        "    instanceTypes: [m7i.large]\n"
+        "    minSize: 3\n"
+        "    maxSize: 1\n"
+        "  deepseek-cloud:scaling:\n"
+        "    targetQpsPerReplica: 0\n"
+        "  deepseek-cloud:modle: {}\n"
+    )
+    return path
+
+
+def test_broken_stack_fails_with_one_line_per_problem_and_no_traceback(broken_stack: Path):
+    result = plan("--stack", "broken", "--stack-file", str(broken_stack))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert sorted(line.split(": ", 1)[0] for line in lines) == [
+        "deepseek-cloud:environment",
+        "deepseek-cloud:gpuPool.instanceTypes[0]",
+        "deepseek-cloud:gpuPool.minSize",
+        "deepseek-cloud:modle",
+        "deepseek-cloud:scaling.targetQpsPerReplica",
+    ]
+    assert "did you mean 'model'?" in next(line for line in lines if "modle" in line)
