@@ -8,6 +8,8 @@ import pulumi
 
 from components.network import ExistingNetwork, Network, NetworkArgs
 from stacks.config import StackContext
+from stacks.ecs import build_ecs
+from stacks.observability import build_observability
 from stacks.tagging import register_default_tags
 
 
@@ -34,6 +36,11 @@ def build_stack(ctx: StackContext) -> dict[str, Any]:
         "publicSubnetIds": network.public_subnet_ids,
         "sizing": ctx.sizing.as_plan(),
     }
+    if ctx.config.platform == "ecs":
+        ecs_outputs, endpoint = build_ecs(ctx, network)
+        outputs.update(ecs_outputs)
+        # Alarms and the dashboard watch whatever the platform serves through its ServingEndpoint.
+        outputs.update(build_observability(ctx, endpoint))
     for warning in ctx.warnings:
         pulumi.log.warn(warning)
     return outputs

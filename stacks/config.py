@@ -110,6 +110,11 @@ class ServingConfig(_Config):
 class AlarmsConfig(_Config):
     emails: tuple[Annotated[str, Strict(), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...]
     topic_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:sns:.+)$")
+    error_rate_percent: Float = Field(gt=0, le=100)
+    p99_latency_seconds: Float = Field(gt=0, le=3600)
+    gpu_utilization_high_percent: Percent
+    gpu_utilization_low_percent: Percent
+    replica_startup_minutes: Int = Field(ge=1, le=1440)
 
 
 def _not_aws_prefixed(key: str) -> str:

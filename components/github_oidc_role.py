@@ -1,0 +1,817 @@
+"""GitHub Actions → AWS without stored keys: GitHub's OIDC provider and the two roles CI assumes.
+
+- preview role: read-only. Assumable from pull requests of this repository and from the allowed refs, so
+  `pulumi preview` can read what exists, the state and the state's secrets — and change nothing.
+- deploy role: assumable only from the allowed refs and GitHub environments (reviewers gate staging/prod
+  there). It writes only the services the stack uses, IAM only under the project's name prefix, and deletes
+  EC2/KMS resources only when they carry the project's owner tag.
+
+Policies are plain dicts → json.dumps: no invoke, so previews and unit tests need no AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.validation import ArgsProblems
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+STS_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
+# The CI roles live under their own path: the deploy role's IAM rights (name prefix) can never reach them,
+# and an explicit Deny makes that hold even if someone picks an overlapping prefix.
+CI_ROLE_PATH = "/github-ci/"
+TRUST_POLICY_LIMIT = 2048  # IAM's default quota for a role trust policy, in characters
+
+# Services whose service-linked roles the first deploy into a fresh account has to create.
+SERVICE_LINKED_ROLES = (
+    "autoscaling.amazonaws.com",
+    "ecs.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "spot.amazonaws.com",
+)
+# Who may receive the project's roles: ECS tasks (task/execution roles) and EC2 (GPU hosts' instance profile).
+PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
+
+# Read-only calls `pulumi preview` makes (data sources, provider checks) on the services the stack uses.
+# Describe/List APIs mostly don't support resource-level permissions, hence Resource "*".
+READ_ACTIONS = (
+    "application-autoscaling:Describe*",
+    "autoscaling:Describe*",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
+    "ec2:Describe*",
+    "ecs:Describe*",
+    "ecs:List*",
+    "elasticloadbalancing:Describe*",
+    "events:DescribeRule",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "logs:DescribeLogGroups",
+    "logs:DescribeMetricFilters",
+    "logs:ListTagsForResource",
+    "logs:ListTagsLogGroup",
+    "secretsmanager:DescribeSecret",  # metadata only: never GetSecretValue
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecrets",
+    "sns:GetSubscriptionAttributes",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:ListTagsForResource",
+)
+IAM_READ_ACTIONS = (
+    "iam:GetInstanceProfile",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListPolicyVersions",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+)
+
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_REF = re.compile(r"^refs/(heads|tags)/[^\s*?\[\]]+$")
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
+_PROVIDER_ARN = re.compile(rf"^arn:aws[a-z-]*:iam::\d{{12}}:oidc-provider/{re.escape(GITHUB_OIDC_HOST)}$")
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-][A-Za-z0-9+=,.@_/-]{1,63}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_BOUNDARY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+@dataclass(frozen=True)
+class GithubOidcRoleArgs:
+    # "owner/name" exactly as GitHub spells it: AWS compares the token's sub claim case-sensitively.
+    repository: str
+    # Workflows on these refs may assume both roles (previews and deploys of main).
+    allowed_refs: tuple[str, ...] = ("refs/heads/main",)
+    # Jobs declaring `environment: <name>` may assume the deploy role; reviewers on the environment gate it.
+    allowed_environments: tuple[str, ...] = ("dev", "staging", "prod")
+    # Pull requests (same-repo branches; forks get no token) may assume the read-only preview role.
+    pull_request_previews: bool = True
+    # The account's existing GitHub provider ARN to adopt (there can be only one per account); "" = create it.
+    oidc_provider_arn: str = ""
+    # Names the deploy role may create and manage. "ds-": StackContext.short_name ("ds-<stack>-…": IAM, ECS, ELB,
+    # alarms, topics, buckets, KMS aliases); "deepseek/": log groups and secrets ("/deepseek/<stack>/…").
+    # A prefix with "/" is used only where names may contain one (log groups, secrets, alarms).
+    managed_name_prefixes: tuple[str, ...] = ("ds-", "deepseek/")
+    # Tag every stack resource carries (stacks/tagging.py); EC2 deletes and KMS key changes require it.
+    owner_tag_key: str = "project"
+    owner_tag_value: str = "deepseek-cloud"
+    # Self-managed backend: the S3 bucket holding state; "" = Pulumi Cloud holds it.
+    state_bucket: str = ""
+    # ARN of the awskms:// secrets provider's key (IAM can't name a key by alias); "" = no KMS secrets provider.
+    state_kms_key: str = ""
+    # When set, roles the deploy role creates must carry this permissions boundary (closes CreateRole+PassRole
+    # escalation); the stack's roles must then set `permissions_boundary` to it.
+    permissions_boundary_arn: str = ""
+    # Regions regional writes may target; () = any region.
+    regions: tuple[str, ...] = ()
+    # Longest CI session; a GPU stack's first `up` can take a while.
+    max_session_seconds: int = 3600
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- policy documents (pure: the tests and parliament read exactly what the component sends) ----------
+
+
+def _statement(sid: str, actions, resources, condition: dict | None = None, effect: str = "Allow") -> dict:
+    stmt: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
+
+def _document(statements: list[dict]) -> dict:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def arn_parts(arn: str) -> tuple[str, str]:
+    """(partition, account) of any ARN: the provider's ARN tells us both without an invoke."""
+    parts = arn.split(":")
+    return parts[1], parts[4]
+
+
+def _names(args: GithubOidcRoleArgs, pattern: str, slash: bool = False) -> list[str]:
+    """`pattern` filled with each managed prefix ({p}); prefixes with "/" only where names may hold one."""
+    return [pattern.format(p=prefix) for prefix in args.managed_name_prefixes if slash or "/" not in prefix]
+
+
+def subjects(args: GithubOidcRoleArgs, role: str) -> list[str]:
+    """The `sub` claims a role trusts. Without an environment GitHub sends `ref:<ref>`, with one
+    `environment:<name>`, and on pull requests `pull_request`."""
+    repo = f"repo:{args.repository}"
+    refs = [f"{repo}:ref:{ref}" for ref in args.allowed_refs]
+    if role == "preview":
+        return refs + ([f"{repo}:pull_request"] if args.pull_request_previews else [])
+    return refs + [f"{repo}:environment:{env}" for env in args.allowed_environments]
+
+
+def trust_policy(provider_arn: str, allowed_subjects: list[str]) -> dict:
+    return _document(
+        [
+            {
+                "Sid": "GithubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                # Exact matches only: a wildcard here would let any branch, fork or repository in.
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": allowed_subjects,
+                    }
+                },
+            }
+        ]
+    )
+
+
+def _state_statements(args: GithubOidcRoleArgs, partition: str, account: str, write: bool) -> list[dict]:
+    out = []
+    if args.state_bucket:
+        bucket = f"arn:{partition}:s3:::{args.state_bucket}"
+        out.append(_statement("StateList", ["s3:ListBucket"], bucket))
+        # Pulumi's self-managed backend keeps everything under .pulumi/ (stacks, history, locks).
+        objects = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+        out.append(_statement("StateObjects", objects, f"{bucket}/.pulumi/*"))
+    if args.state_kms_key:
+        # Preview only decrypts the stack's secrets; up also encrypts new ones.
+        actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:Encrypt", "kms:GenerateDataKey"] if write else [])
+        out.append(_statement("StateSecrets", actions, args.state_kms_key))
+    return out
+
+
+def _read_statements(args: GithubOidcRoleArgs, partition: str, account: str) -> list[dict]:
+    iam = f"arn:{partition}:iam::{account}"
+    return [
+        _statement("ReadStackServices", READ_ACTIONS, "*"),
+        _statement(
+            "ReadProjectIam",
+            IAM_READ_ACTIONS,
+            _names(args, f"{iam}:role/{{p}}*")
+            + _names(args, f"{iam}:instance-profile/{{p}}*")
+            + _names(args, f"{iam}:policy/{{p}}*"),
+        ),
+        # Public parameters only (e.g. the ECS GPU AMI id), never the account's own parameters.
+        _statement(
+            "ReadPublicParameters",
+            ["ssm:GetParameter", "ssm:GetParameters"],
+            f"arn:{partition}:ssm:*:*:parameter/aws/service/*",
+        ),
+    ]
+
+
+def preview_policy(args: GithubOidcRoleArgs, partition: str, account: str) -> dict:
+    return _document(_read_statements(args, partition, account) + _state_statements(args, partition, account, False))
+
+
+# The deploy role's rights, split by theme into managed policies: together they exceed IAM's 10,240-character
+# budget for a role's inline policies, and each theme stays under the 6,144 a managed policy may hold.
+DEPLOY_POLICY_PARTS = {
+    "read": (
+        "ReadStackServices",
+        "ReadProjectIam",
+        "ReadPublicParameters",
+        "StateList",
+        "StateObjects",
+        "StateSecrets",
+    ),
+    "network": ("Ec2Build", "Ec2DeleteOwnedOnly", "LoadBalancer"),
+    "serving": (
+        "EcsServing",
+        "GpuAutoScalingGroups",
+        "ReplicaAutoscaling",
+        "LogGroups",
+        "Alarms",
+        "EventRules",
+        "AlarmTopics",
+        "ProjectSecrets",
+        "WritesWithoutResourceScope",
+    ),
+    "identity": (
+        "KmsCreateTaggedKeys",
+        "KmsOwnedKeys",
+        "KmsProjectAliases",
+        "IamProjectRolesWithBoundary",
+        "IamProjectRoles",
+        "IamProjectProfilesAndPolicies",
+        "IamPassProjectRoles",
+        "IamServiceLinkedRoles",
+        "NoChangesToCiRoles",
+    ),
+}
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
+
+
+def deploy_policies(args: GithubOidcRoleArgs, partition: str, account: str) -> dict[str, dict]:
+    """{part: policy document} for the deploy role, parts as in DEPLOY_POLICY_PARTS."""
+    statements = {s["Sid"]: s for s in _deploy_statements(args, partition, account)}
+    return {
+        part: _document([statements[sid] for sid in sids if sid in statements])
+        for part, sids in DEPLOY_POLICY_PARTS.items()
+    }
+
+
+def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -> list[dict]:
+    p, acct = partition, account
+    regional = {"StringEquals": {"aws:RequestedRegion": list(args.regions)}} if args.regions else {}
+    owned = {"StringEquals": {f"aws:ResourceTag/{args.owner_tag_key}": args.owner_tag_value}}
+    tagged_on_create = {"StringEquals": {f"aws:RequestTag/{args.owner_tag_key}": args.owner_tag_value}}
+    iam = f"arn:{p}:iam::{acct}"
+
+    def scoped(condition: dict) -> dict:
+        return {**condition, "StringEquals": {**condition.get("StringEquals", {}), **regional.get("StringEquals", {})}}
+
+    iam_roles = [
+        "iam:CreateRole",
+        "iam:DeleteRole",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ]
+    # With a boundary, every call that shapes a role's permissions must keep that boundary on it.
+    boundary_bound = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+    iam_statements = []
+    if args.permissions_boundary_arn:
+        iam_statements.append(
+            _statement(
+                "IamProjectRolesWithBoundary",
+                sorted(boundary_bound),
+                _names(args, f"{iam}:role/{{p}}*"),
+                {"ArnEquals": {"iam:PermissionsBoundary": args.permissions_boundary_arn}},
+            )
+        )
+        iam_roles = [a for a in iam_roles if a not in boundary_bound]
+    iam_statements += [
+        _statement("IamProjectRoles", iam_roles, _names(args, f"{iam}:role/{{p}}*")),
+        _statement(
+            "IamProjectProfilesAndPolicies",
+            [
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:UntagInstanceProfile",
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            _names(args, f"{iam}:instance-profile/{{p}}*") + _names(args, f"{iam}:policy/{{p}}*"),
+        ),
+        _statement(
+            "IamPassProjectRoles",
+            ["iam:PassRole"],
+            _names(args, f"{iam}:role/{{p}}*"),
+            {"StringEquals": {"iam:PassedToService": list(PASS_ROLE_TO)}},
+        ),
+        _statement(
+            "IamServiceLinkedRoles",
+            ["iam:CreateServiceLinkedRole"],
+            f"{iam}:role/aws-service-role/*",
+            {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}},
+        ),
+    ]
+
+    statements = [
+        *_read_statements(args, p, acct),
+        *_state_statements(args, p, acct, True),
+        # Building the network and GPU hosts. Creates can't be scoped by ARN (ids are random) and may touch an
+        # adopted VPC, so only the region bounds them; RunInstances is what an ASG launch template is checked with.
+        _statement(
+            "Ec2Build",
+            [
+                "ec2:AllocateAddress",
+                "ec2:AssociateRouteTable",
+                "ec2:AttachInternetGateway",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateInternetGateway",
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:CreateNatGateway",
+                "ec2:CreateRoute",
+                "ec2:CreateRouteTable",
+                "ec2:CreateSecurityGroup",
+                "ec2:CreateSubnet",
+                "ec2:CreateTags",
+                "ec2:CreateVpc",
+                "ec2:CreateVpcEndpoint",
+                "ec2:DeleteTags",
+                "ec2:DetachInternetGateway",
+                "ec2:DisassociateAddress",
+                "ec2:DisassociateRouteTable",
+                "ec2:ModifyLaunchTemplate",
+                "ec2:ModifySecurityGroupRules",
+                "ec2:ModifySubnetAttribute",
+                "ec2:ModifyVpcAttribute",
+                "ec2:ModifyVpcEndpoint",
+                "ec2:ReplaceRoute",
+                "ec2:ReplaceRouteTableAssociation",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:RunInstances",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+            ],
+            "*",
+            regional or None,
+        ),
+        # Deletes only what the project tagged: a bad diff can't remove another team's VPC in the same account.
+        _statement(
+            "Ec2DeleteOwnedOnly",
+            [
+                "ec2:DeleteInternetGateway",
+                "ec2:DeleteLaunchTemplate",
+                "ec2:DeleteLaunchTemplateVersions",
+                "ec2:DeleteNatGateway",
+                "ec2:DeleteRoute",
+                "ec2:DeleteRouteTable",
+                "ec2:DeleteSecurityGroup",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteVpc",
+                "ec2:DeleteVpcEndpoints",
+                "ec2:ReleaseAddress",
+            ],
+            "*",
+            scoped(owned),
+        ),
+        _statement(
+            "EcsServing",
+            [
+                "ecs:CreateCluster",
+                "ecs:CreateService",
+                "ecs:DeleteCapacityProvider",
+                "ecs:DeleteCluster",
+                "ecs:DeleteService",
+                "ecs:DeleteTaskDefinitions",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:RegisterTaskDefinition",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+                "ecs:UpdateCapacityProvider",
+                "ecs:UpdateCluster",
+                "ecs:UpdateClusterSettings",
+                "ecs:UpdateService",
+            ],
+            [
+                arn
+                for kind in ("cluster/{p}*", "service/{p}*", "capacity-provider/{p}*", "task-definition/{p}*:*")
+                for arn in _names(args, f"arn:{p}:ecs:*:{acct}:{kind}")
+            ],
+        ),
+        _statement(
+            "GpuAutoScalingGroups",
+            [
+                "autoscaling:AttachTrafficSources",
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:CreateOrUpdateTags",
+                "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:DeleteLifecycleHook",
+                "autoscaling:DeletePolicy",
+                "autoscaling:DeleteScheduledAction",
+                "autoscaling:DeleteTags",
+                "autoscaling:DeleteWarmPool",
+                "autoscaling:DetachTrafficSources",
+                "autoscaling:DisableMetricsCollection",
+                "autoscaling:EnableMetricsCollection",
+                "autoscaling:PutLifecycleHook",
+                "autoscaling:PutScalingPolicy",
+                "autoscaling:PutScheduledUpdateGroupAction",
+                "autoscaling:PutWarmPool",
+                "autoscaling:ResumeProcesses",
+                "autoscaling:SetInstanceProtection",
+                "autoscaling:SuspendProcesses",
+                "autoscaling:UpdateAutoScalingGroup",
+            ],
+            _names(args, f"arn:{p}:autoscaling:*:{acct}:autoScalingGroup:*:autoScalingGroupName/{{p}}*"),
+        ),
+        _statement(
+            "ReplicaAutoscaling",
+            [
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DeleteScheduledAction",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+            ],
+            f"arn:{p}:application-autoscaling:*:{acct}:scalable-target/*",
+            regional or None,
+        ),
+        _statement(
+            "LoadBalancer",
+            [
+                "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:RemoveListenerCertificates",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:SetRulePriorities",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ],
+            [
+                arn
+                for kind in (
+                    "loadbalancer/app",
+                    "loadbalancer/net",
+                    "listener/app",
+                    "listener/net",
+                    "listener-rule/app",
+                    "listener-rule/net",
+                    "targetgroup",
+                )
+                for arn in _names(args, f"arn:{p}:elasticloadbalancing:*:{acct}:{kind}/{{p}}*")
+            ],
+        ),
+        _statement(
+            "LogGroups",
+            [
+                "logs:AssociateKmsKey",
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteMetricFilter",
+                "logs:DeleteRetentionPolicy",
+                "logs:DisassociateKmsKey",
+                "logs:PutMetricFilter",
+                "logs:PutRetentionPolicy",
+                "logs:TagLogGroup",
+                "logs:TagResource",
+                "logs:UntagLogGroup",
+                "logs:UntagResource",
+            ],
+            # With or without a leading "/": "/deepseek/<stack>/vllm".
+            _names(args, f"arn:{p}:logs:*:{acct}:log-group:{{p}}*", slash=True)
+            + _names(args, f"arn:{p}:logs:*:{acct}:log-group:/{{p}}*", slash=True),
+        ),
+        _statement(
+            "Alarms",
+            [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DeleteDashboards",
+                "cloudwatch:DisableAlarmActions",
+                "cloudwatch:EnableAlarmActions",
+                "cloudwatch:PutCompositeAlarm",
+                "cloudwatch:PutDashboard",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            _names(args, f"arn:{p}:cloudwatch:*:{acct}:alarm:{{p}}*", slash=True)
+            + _names(args, f"arn:{p}:cloudwatch::{acct}:dashboard/{{p}}*"),
+        ),
+        _statement(
+            "EventRules",
+            [
+                "events:DeleteRule",
+                "events:DisableRule",
+                "events:EnableRule",
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:TagResource",
+                "events:UntagResource",
+            ],
+            _names(args, f"arn:{p}:events:*:{acct}:rule/{{p}}*"),
+        ),
+        _statement(
+            "AlarmTopics",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            _names(args, f"arn:{p}:sns:*:{acct}:{{p}}*"),
+        ),
+        # Secrets the stack creates (API key, HF token). GetSecretValue: the provider reads a version back
+        # after writing it.
+        _statement(
+            "ProjectSecrets",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteResourcePolicy",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+            ],
+            _names(args, f"arn:{p}:secretsmanager:*:{acct}:secret:{{p}}*", slash=True),
+        ),
+        # APIs with no resource-level permissions: bounded by region only.
+        _statement(
+            "WritesWithoutResourceScope",
+            [
+                "ecs:CreateCapacityProvider",
+                "ecs:DeregisterTaskDefinition",
+                "sns:SetSubscriptionAttributes",
+                "sns:Unsubscribe",
+            ],
+            "*",
+            regional or None,
+        ),
+        # KMS keys: created only with the owner tag, managed/used only while they carry it.
+        _statement("KmsCreateTaggedKeys", ["kms:CreateKey"], "*", scoped(tagged_on_create)),
+        _statement(
+            "KmsOwnedKeys",
+            [
+                "kms:CancelKeyDeletion",
+                "kms:Decrypt",
+                "kms:DisableKey",
+                "kms:DisableKeyRotation",
+                "kms:EnableKey",
+                "kms:EnableKeyRotation",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateKeyDescription",
+            ],
+            f"arn:{p}:kms:*:{acct}:key/*",
+            scoped(owned),
+        ),
+        _statement(
+            "KmsProjectAliases",
+            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            [*_names(args, f"arn:{p}:kms:*:{acct}:alias/{{p}}*", slash=True), f"arn:{p}:kms:*:{acct}:key/*"],
+            regional or None,
+        ),
+        *iam_statements,
+        # Belt and braces: whatever the prefix, CI can't rewrite its own roles' trust or permissions.
+        _statement(
+            "NoChangesToCiRoles",
+            ["iam:*"],
+            [f"{iam}:role{CI_ROLE_PATH}*", f"{iam}:policy{CI_ROLE_PATH}*"],
+            effect="Deny",
+        ),
+    ]
+    return statements
+
+
+# --- validation ----------------------------------------------------------------------------------------
+
+
+def validate(args: GithubOidcRoleArgs) -> None:
+    """Check every field; raise one InputPropertiesError that lists every problem."""
+    problems = ArgsProblems("GithubOidcRole")
+    problems.check(
+        isinstance(args.repository, str) and bool(_REPOSITORY.match(args.repository)),
+        "repository",
+        f"must be 'owner/name' as GitHub spells it (got {args.repository!r})",
+    )
+    problems.check(
+        len(args.allowed_refs) > 0,
+        "allowed_refs",
+        "must name at least one ref such as 'refs/heads/main': deploys on merge assume the role from it",
+    )
+    for i, ref in enumerate(args.allowed_refs):
+        problems.check(
+            isinstance(ref, str) and bool(_REF.match(ref)),
+            f"allowed_refs[{i}]",
+            f"must be a full ref 'refs/heads/<branch>' or 'refs/tags/<tag>' without wildcards (got {ref!r})",
+        )
+    for i, env in enumerate(args.allowed_environments):
+        problems.check(
+            isinstance(env, str) and bool(_ENVIRONMENT.match(env)),
+            f"allowed_environments[{i}]",
+            f"must be a GitHub environment name of letters, digits, '_', '.', '-' (got {env!r})",
+        )
+    problems.check(
+        not args.oidc_provider_arn or bool(_PROVIDER_ARN.match(args.oidc_provider_arn)),
+        "oidc_provider_arn",
+        f"must be empty (create the provider) or 'arn:aws:iam::<account>:oidc-provider/{GITHUB_OIDC_HOST}'"
+        f" (got {args.oidc_provider_arn!r})",
+    )
+    problems.check(
+        len(args.managed_name_prefixes) > 0,
+        "managed_name_prefixes",
+        "must name at least one prefix: the deploy role manages only resources named with one",
+    )
+    for i, prefix in enumerate(args.managed_name_prefixes):
+        problems.check(
+            isinstance(prefix, str) and bool(_NAME_PREFIX.match(prefix)),
+            f"managed_name_prefixes[{i}]",
+            f"must be 2-64 characters of letters, digits and +=,.@_-/, not starting with '/', no wildcard"
+            f" (got {prefix!r})",
+        )
+    problems.check(
+        bool(args.owner_tag_key) and not args.owner_tag_key.lower().startswith("aws:") and bool(args.owner_tag_value),
+        "owner_tag_key",
+        "owner_tag_key and owner_tag_value must both be set and the key can't start with 'aws:'",
+    )
+    problems.check(
+        not args.state_bucket or bool(_BUCKET.match(args.state_bucket)),
+        "state_bucket",
+        f"must be empty (Pulumi Cloud) or an S3 bucket name, not a URL (got {args.state_bucket!r})",
+    )
+    problems.check(
+        not args.state_kms_key or bool(_KMS_KEY_ARN.match(args.state_kms_key)),
+        "state_kms_key",
+        "must be empty or a KMS key ARN; for an alias, look the ARN up with"
+        f" `aws kms describe-key --key-id alias/<name>` (got {args.state_kms_key!r})",
+    )
+    problems.check(
+        not args.permissions_boundary_arn or bool(_BOUNDARY_ARN.match(args.permissions_boundary_arn)),
+        "permissions_boundary_arn",
+        f"must be empty or an IAM policy ARN (got {args.permissions_boundary_arn!r})",
+    )
+    for i, region in enumerate(args.regions):
+        problems.check(
+            isinstance(region, str) and bool(_REGION.match(region)),
+            f"regions[{i}]",
+            f"must be an AWS region such as 'us-east-1' (got {region!r})",
+        )
+    problems.check(
+        isinstance(args.max_session_seconds, int) and 3600 <= args.max_session_seconds <= 43200,
+        "max_session_seconds",
+        f"must be between 3600 and 43200, IAM's bounds (got {args.max_session_seconds!r})",
+    )
+    for key, value in dict(args.tags).items():
+        problems.check(
+            isinstance(key, str) and 0 < len(key) <= 128 and not key.lower().startswith("aws:"),
+            f"tags.{key}",
+            "tag keys are 1-128 characters and can't start with 'aws:'",
+        )
+        problems.check(isinstance(value, str) and len(value) <= 256, f"tags.{key}", "tag values are at most 256 chars")
+    if not problems.errors:
+        # Only meaningful once every subject is well formed: IAM rejects trust policies over its quota.
+        longest_arn = f"arn:aws-us-gov:iam::123456789012:oidc-provider/{GITHUB_OIDC_HOST}"
+        size = len(json.dumps(trust_policy(longest_arn, subjects(args, "deploy")), separators=(",", ":")))
+        problems.check(
+            size <= TRUST_POLICY_LIMIT,
+            "allowed_environments",
+            f"the deploy role's trust policy would be {size} characters, over IAM's {TRUST_POLICY_LIMIT}:"
+            " trust fewer refs/environments",
+        )
+    problems.raise_if_any()
+
+
+# --- component -----------------------------------------------------------------------------------------
+
+
+class GithubOidcRole(pulumi.ComponentResource):
+    oidc_provider_arn: pulumi.Output[str]
+    preview_role_arn: pulumi.Output[str]
+    preview_role_name: pulumi.Output[str]
+    deploy_role_arn: pulumi.Output[str]
+    deploy_role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GithubOidcRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("deepseek:ci:GithubOidcRole", name, None, opts)
+        validate(args)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {**dict(args.tags), "managed-by": "pulumi", "purpose": f"github-actions:{args.repository}"}
+
+        if args.oidc_provider_arn:
+            # IAM allows one provider per URL per account: a second CI stack (or another project) adopts it.
+            self.oidc_provider_arn = pulumi.Output.from_input(args.oidc_provider_arn)
+        else:
+            # No thumbprint: AWS verifies GitHub's certificate against its own trusted CAs.
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=GITHUB_OIDC_URL,
+                client_id_lists=[STS_AUDIENCE],
+                tags=tags,
+                opts=child,
+            )
+            self.oidc_provider_arn = provider.arn
+
+        def role(kind: str, description: str) -> aws.iam.Role:
+            return aws.iam.Role(
+                f"{name}-{kind}",
+                path=CI_ROLE_PATH,
+                description=description,
+                assume_role_policy=self.oidc_provider_arn.apply(
+                    lambda arn: json.dumps(trust_policy(arn, subjects(args, kind)))
+                ),
+                max_session_duration=args.max_session_seconds,
+                tags={**tags, "ci-role": kind},
+                opts=child,
+            )
+
+        preview = role("preview", f"Read-only pulumi preview from GitHub Actions ({args.repository})")
+        # Inline: small, and it lives and dies with its role.
+        aws.iam.RolePolicy(
+            f"{name}-preview-read",
+            role=preview.id,
+            policy=self.oidc_provider_arn.apply(lambda arn: json.dumps(preview_policy(args, *arn_parts(arn)))),
+            opts=child,
+        )
+
+        deploy = role("deploy", f"pulumi up from GitHub Actions ({args.repository})")
+        documents = self.oidc_provider_arn.apply(lambda arn: deploy_policies(args, *arn_parts(arn)))
+        for part in DEPLOY_POLICY_PARTS:
+            policy = aws.iam.Policy(
+                f"{name}-deploy-{part}",
+                path=CI_ROLE_PATH,  # out of the deploy role's own reach (see NoChangesToCiRoles)
+                description=f"GitHub Actions deploys of {args.repository}: {part}",
+                policy=documents.apply(lambda docs, part=part: json.dumps(docs[part])),
+                tags=tags,
+                opts=child,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-deploy-{part}-attach", role=deploy.id, policy_arn=policy.arn, opts=child
+            )
+        self.preview_role_arn, self.preview_role_name = preview.arn, preview.name
+        self.deploy_role_arn, self.deploy_role_name = deploy.arn, deploy.name
+        self.register_outputs(
+            {
+                "oidcProviderArn": self.oidc_provider_arn,
+                "previewRoleArn": self.preview_role_arn,
+                "previewRoleName": self.preview_role_name,
+                "deployRoleArn": self.deploy_role_arn,
+                "deployRoleName": self.deploy_role_name,
+            }
+        )

@@ -1,0 +1,35 @@
+"""`make policy STACK=<name>`: the policy pack over the planned stack; exit 1 on any mandatory violation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from offline.harness import run_program, stack_config
+from offline.plan import _render_policy
+from offline.policy_bridge import check_planned_resources
+from stacks.errors import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make policy")
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--stack-file")
+    args = parser.parse_args(argv)
+    try:
+        config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
+        run = run_program(args.stack, config=config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    environment = stack_config(args.stack, stack_file=args.stack_file).get("deepseek-cloud:environment", "dev")
+    result = check_planned_resources(run, environment)
+    from rich.console import Console
+
+    _render_policy(Console(width=160), result)
+    return 1 if result.get("mandatory") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

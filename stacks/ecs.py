@@ -1,0 +1,176 @@
+"""The ECS serving platform: the stack's KMS key and the vLLM ModelService (with its GPU node pool),
+translated from the validated stack context into component arguments."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pulumi
+
+from components.cloudwatch_agent import agent_user_data
+from components.gpu_node_pool import GpuNodePoolArgs, SpotMix
+from components.kms_key import StackKey, StackKeyArgs
+from components.model_service import (
+    ModelService,
+    ModelServiceArgs,
+    ReplicaScaling,
+    VllmServer,
+    estimate_startup_seconds,
+)
+from components.network import Network
+from components.replica_autoscaling import ScheduledCapacity
+from stacks.config import StackContext
+from stacks.errors import ConfigError, Problem
+from stacks.serving import ServingEndpoint
+
+# Host memory the kernel, page tables and drivers keep before ECS registers the instance (AWS's
+# "container instance memory management": registered memory is below the nominal size), and the
+# memory ECS keeps back for the agent and OS daemons (ECS_RESERVED_MEMORY in the node pool).
+KERNEL_SHARE = 0.10
+AGENT_RESERVED_MIB = 1024
+SHM_CAP_MIB = 16 * 1024  # vLLM's docs run the container with a 10-16 GiB /dev/shm
+LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+ACCESS_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+
+
+def weights_bytes(ctx: StackContext) -> float:
+    """Bytes on disk to download: the published checkpoint when known, else parameters × dtype bytes."""
+    return ctx.model.checkpoint_gb * 1e9 if ctx.model.checkpoint_gb else ctx.model.weight_bytes
+
+
+def memory_reservation_mib(ctx: StackContext) -> int:
+    """The per-task memory every instance type of the pool can place, with all its replicas."""
+    per_task = []
+    for facts, sizing in zip(ctx.instances, ctx.pool_sizing, strict=True):
+        usable = math.floor(facts.memory_mib * (1 - KERNEL_SHARE)) - AGENT_RESERVED_MIB
+        per_task.append(usable // max(1, sizing.replicas_per_instance))
+    return min(per_task)
+
+
+def deployment_minimum_healthy_percent(ctx: StackContext) -> int:
+    """100 % keeps every replica serving during a deployment, but needs room for a second set. When
+    the pool cannot ever hold twice maxReplicas, 50 % lets a full-scale deployment proceed instead of
+    waiting forever for GPUs."""
+    slots = ctx.config.gpu_pool.max_size * min(s.replicas_per_instance for s in ctx.pool_sizing)
+    return 100 if slots >= 2 * ctx.config.scaling.max_replicas else 50
+
+
+def _unsupported(ctx: StackContext) -> list[Problem]:
+    problems = []
+    if ctx.config.scaling.metric == "queueDepth":
+        problems.append(
+            Problem(
+                "scaling.metric",
+                "queueDepth is not available on ECS: vLLM's vllm:num_requests_waiting is a Prometheus metric "
+                "that is not published to CloudWatch here (see docs/ecs.md)",
+                "queueDepth",
+                "qps",
+            )
+        )
+    return problems
+
+
+def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
+    """Declare the ECS platform; return its stack outputs and the endpoint the observability layer watches."""
+    problems = _unsupported(ctx)
+    if problems:
+        raise ConfigError(problems)
+    cfg = ctx.config
+    pool, scaling, serving = cfg.gpu_pool, cfg.scaling, cfg.serving
+    if not serving.allowed_cidrs:
+        pulumi.log.warn("serving.allowedCidrs is empty: the load balancer admits no client")
+
+    key = StackKey(
+        f"{ctx.short_name}-key",
+        StackKeyArgs(deletion_window_in_days=30 if ctx.is_prod else 7, protect=ctx.is_prod),
+    )
+
+    weights = weights_bytes(ctx)
+    pool_args = GpuNodePoolArgs(
+        instance_types=tuple(pool.instance_types),
+        architectures=tuple(f.architectures[0] for f in ctx.instances),
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        target_capacity=pool.target_capacity,
+        spot=SpotMix(
+            enabled=pool.spot.enabled,
+            on_demand_base_capacity=pool.spot.on_demand_base_capacity,
+            on_demand_percentage_above_base_capacity=pool.spot.on_demand_percentage_above_base_capacity,
+            spot_allocation_strategy=pool.spot.spot_allocation_strategy,
+        ),
+        root_volume_gib=pool.root_volume_gib,
+        weights_bytes=weights,
+        reserved_memory_mib=AGENT_RESERVED_MIB,
+        # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
+        extra_user_data=agent_user_data(),
+        extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
+    )
+    reservation = memory_reservation_mib(ctx)
+    server = VllmServer(
+        image=serving.image,
+        hf_model_id=ctx.model.hf_id,
+        served_model_name=cfg.model.served_model_name or ctx.model.key,
+        tensor_parallel_size=ctx.sizing.tensor_parallel_size,
+        max_model_len=cfg.model.max_model_len,
+        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+        memory_reservation_mib=reservation,
+        shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
+        startup_seconds=estimate_startup_seconds(weights, pool_args.root_volume_throughput_mibps),
+    )
+    service = ModelService(
+        f"{ctx.short_name}-vllm",
+        ModelServiceArgs(
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
+            server=server,
+            node_pool=pool_args,
+            scaling=ReplicaScaling(
+                min_replicas=scaling.min_replicas,
+                max_replicas=scaling.max_replicas,
+                target_requests_per_second=scaling.target_qps_per_replica,
+                scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
+                scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+                schedule=tuple(
+                    ScheduledCapacity(r.name, r.cron, r.min_replicas, r.max_replicas) for r in scaling.schedule
+                ),
+            ),
+            kms_key_arn=key.key_arn,
+            log_group_name=f"/deepseek/{ctx.stack}/vllm",
+            log_retention_days=LOG_RETENTION_DAYS[cfg.environment],
+            access_log_retention_days=ACCESS_LOG_DAYS[cfg.environment],
+            allowed_cidrs=tuple(str(c) for c in serving.allowed_cidrs),
+            certificate_arn=serving.certificate_arn,
+            api_key_secret_arn=serving.api_key_secret_arn,
+            hf_token_secret_arn=serving.hf_token_secret_arn,
+            deletion_protection=ctx.is_prod,
+            secret_name_prefix=f"deepseek/{ctx.stack}",
+            secret_recovery_window_days={"prod": 30, "staging": 7}.get(cfg.environment, 0),
+            deployment_minimum_healthy_percent=deployment_minimum_healthy_percent(ctx),
+        ),
+    )
+    nodes = service.node_pool
+    outputs: dict[str, Any] = {
+        "endpointUrl": service.endpoint_url,
+        "clusterName": service.cluster_name,
+        "serviceName": service.service_name,
+        "logGroupName": service.log_group_name,
+        "asgName": nodes.asg_name,
+        "apiKeySecretArn": service.api_key_secret_arn,
+        "hfTokenSecretArn": service.hf_token_secret_arn,
+    }
+    endpoint = ServingEndpoint(
+        platform="ecs",
+        load_balancer_arn_suffix=service.load_balancer_arn_suffix,
+        target_group_arn_suffix=service.target_group_arn_suffix,
+        target_group_name=service.target_group_name,
+        asg_name=nodes.asg_name,
+        asg_arn=nodes.asg_arn,
+        gpu_pool_min_size=pool.min_size,
+        min_replicas=scaling.min_replicas,
+        cluster_name=service.cluster_name,
+        service_name=service.service_name,
+        kms_key_arn=key.key_arn,
+    )
+    return outputs, endpoint

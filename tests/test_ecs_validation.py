@@ -1,0 +1,287 @@
+"""The ECS stacks' API payloads checked against AWS's own service models (botocore), and every IAM
+policy document the stacks emit checked with parliament.
+
+botocore's ParamValidator checks types, required members, unknown members, lengths and ranges but
+not enum values, so `shape_problems` also walks the shape and checks every enum-typed string. A few
+AWS enums are documented but not encoded in the model (the EC2 Auto Scaling allocation strategies are
+plain strings there); DOCUMENTED_ENUMS adds those from the API reference.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+from botocore.validate import ParamValidator
+from parliament import analyze_policy_string, enhance_finding
+
+from offline.harness import ProgramRun, run_program, stack_config, stack_names
+
+ECS_STACKS = [s for s in stack_names() if stack_config(s).get("deepseek-cloud:platform", "ecs") == "ecs"]
+
+# CreateAutoScalingGroup API reference, InstancesDistribution ("Valid values: ..."); the botocore model
+# types both members as plain strings.
+DOCUMENTED_ENUMS: dict[tuple[str, str], frozenset[str]] = {
+    ("InstancesDistribution", "SpotAllocationStrategy"): frozenset(
+        {"capacity-optimized", "capacity-optimized-prioritized", "lowest-price", "price-capacity-optimized"}
+    ),
+    ("InstancesDistribution", "OnDemandAllocationStrategy"): frozenset({"lowest-price", "prioritized"}),
+}
+SEVERITY = {"MUTE": 0, "INFO": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+
+
+@functools.cache
+def _model(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+def input_shape(service: str, operation: str) -> StructureShape:
+    return _model(service).operation_model(operation).input_shape
+
+
+def member_shape(service: str, operation: str, *path: str) -> Shape:
+    shape: Shape = input_shape(service, operation)
+    for part in path:
+        shape = shape.member if isinstance(shape, ListShape) else shape.members[part]
+    return shape
+
+
+def enum_problems(value: Any, shape: Shape, where: str = "", parent: str = "") -> list[str]:
+    """Every string whose shape (or the API reference) names its allowed values, checked."""
+    problems: list[str] = []
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        for key, item in value.items():
+            if key in shape.members:
+                problems += enum_problems(item, shape.members[key], f"{where}.{key}", shape.name)
+    elif isinstance(shape, ListShape) and isinstance(value, list):
+        for i, item in enumerate(value):
+            problems += enum_problems(item, shape.member, f"{where}[{i}]", parent)
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
+        for key, item in value.items():
+            problems += enum_problems(item, shape.value, f"{where}.{key}", parent)
+    elif isinstance(value, str):
+        member = where.rsplit(".", 1)[-1].split("[")[0]
+        allowed = set(getattr(shape, "enum", None) or ()) or DOCUMENTED_ENUMS.get((parent, member), set())
+        if allowed and value not in allowed:
+            problems.append(f"{where}: {value!r} is not one of {sorted(allowed)}")
+    return problems
+
+
+def shape_problems(value: Any, shape: Shape) -> list[str]:
+    """ParamValidator's report plus the enum walk: empty when AWS's model accepts `value`."""
+    report = ParamValidator().validate(value, shape)
+    problems = [line for line in report.generate_report().splitlines() if line.strip()] if report.has_errors() else []
+    return problems + enum_problems(value, shape)
+
+
+def as_api(value: Any) -> Any:
+    """Engine inputs → API params: camelCase keys to PascalCase, integral JSON numbers back to ints."""
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: as_api(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_api(v) for v in value]
+    return integral(value)
+
+
+def integral(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@functools.cache
+def planned(stack: str) -> ProgramRun:
+    """One run per stack for this module's read-only checks."""
+    return run_program(stack)
+
+
+def task_definition_params(run: ProgramRun) -> dict[str, Any]:
+    td = run.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    return integral(
+        {
+            "family": td["family"],
+            "taskRoleArn": td["taskRoleArn"],
+            "executionRoleArn": td["executionRoleArn"],
+            "networkMode": td["networkMode"],
+            "requiresCompatibilities": td["requiresCompatibilities"],
+            "runtimePlatform": td["runtimePlatform"],
+            "containerDefinitions": json.loads(td["containerDefinitions"]),
+            "volumes": [{"name": v["name"], "host": {"sourcePath": v["hostPath"]}} for v in td.get("volumes", [])],
+        }
+    )
+
+
+def service_params(run: ProgramRun) -> dict[str, Any]:
+    svc = run.one("aws:ecs/service:Service").inputs
+    net = svc["networkConfiguration"]
+    return integral(
+        {
+            "cluster": svc["cluster"],
+            "serviceName": "vllm",
+            "taskDefinition": svc["taskDefinition"],
+            "loadBalancers": svc["loadBalancers"],
+            "desiredCount": svc["desiredCount"],
+            "capacityProviderStrategy": svc["capacityProviderStrategies"],
+            "placementStrategy": svc["orderedPlacementStrategies"],
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": svc["deploymentCircuitBreaker"],
+                "maximumPercent": svc["deploymentMaximumPercent"],
+                "minimumHealthyPercent": svc["deploymentMinimumHealthyPercent"],
+            },
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": net["subnets"],
+                    "securityGroups": net["securityGroups"],
+                    "assignPublicIp": "ENABLED" if net["assignPublicIp"] else "DISABLED",
+                }
+            },
+            "healthCheckGracePeriodSeconds": svc["healthCheckGracePeriodSeconds"],
+            "enableECSManagedTags": svc["enableEcsManagedTags"],
+            "propagateTags": svc["propagateTags"],
+            "availabilityZoneRebalancing": svc["availabilityZoneRebalancing"],
+        }
+    )
+
+
+def scaling_params(run: ProgramRun) -> tuple[dict[str, Any], dict[str, Any]]:
+    inputs = dict(run.one("aws:appautoscaling/target:Target").inputs)
+    tags = inputs.pop("tags", None)  # a map of tag values: keep its keys as they are
+    target = as_api(inputs)
+    if tags:
+        target["Tags"] = tags
+    policy = as_api(run.one("aws:appautoscaling/policy:Policy").inputs)
+    policy["PolicyName"] = "requests"  # autonamed by the provider
+    return target, policy
+
+
+def mixed_instances_policy(run: ProgramRun) -> dict[str, Any]:
+    return as_api(run.one("aws:autoscaling/group:Group").inputs["mixedInstancesPolicy"])
+
+
+# --- the validator itself can fail ---------------------------------------------------------------
+
+
+def test_validator_catches_bad_enum_type_and_documented_enum() -> None:
+    run = planned("dev")
+    params = task_definition_params(run)
+    shape = input_shape("ecs", "RegisterTaskDefinition")
+    assert shape_problems(params, shape) == []
+
+    bad = copy.deepcopy(params)
+    bad["containerDefinitions"][0]["ulimits"][0]["name"] = "memlocks"
+    bad["containerDefinitions"][0]["logConfiguration"]["logDriver"] = "cloudwatch"
+    problems = shape_problems(bad, shape)
+    assert any("memlocks" in p for p in problems) and any("cloudwatch" in p for p in problems), problems
+
+    bad = copy.deepcopy(params)
+    bad["containerDefinitions"][0]["memoryReservation"] = "lots"
+    assert any("memoryReservation" in p for p in shape_problems(bad, shape))
+
+    mip = mixed_instances_policy(run)
+    mip_shape = member_shape("autoscaling", "CreateAutoScalingGroup", "MixedInstancesPolicy")
+    assert shape_problems(mip, mip_shape) == []
+    mip["InstancesDistribution"]["SpotAllocationStrategy"] = "cheapest"
+    assert any("cheapest" in p for p in shape_problems(mip, mip_shape))
+
+    _, policy = scaling_params(run)
+    policy_shape = input_shape("application-autoscaling", "PutScalingPolicy")
+    spec = policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+    spec["PredefinedMetricType"] = "ALBRequestCount"
+    assert any("ALBRequestCount" in p for p in shape_problems(policy, policy_shape))
+
+
+# --- every shipped ECS stack -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_task_definition_matches_register_task_definition(stack: str) -> None:
+    params = task_definition_params(planned(stack))
+    assert params["containerDefinitions"], "no container definitions"
+    assert shape_problems(params, input_shape("ecs", "RegisterTaskDefinition")) == []
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_service_matches_create_service(stack: str) -> None:
+    assert shape_problems(service_params(planned(stack)), input_shape("ecs", "CreateService")) == []
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_capacity_provider_matches_create_capacity_provider(stack: str) -> None:
+    cp = planned(stack).one("aws:ecs/capacityProvider:CapacityProvider").inputs
+    params = integral({"name": "gpu", "autoScalingGroupProvider": cp["autoScalingGroupProvider"]})
+    assert shape_problems(params, input_shape("ecs", "CreateCapacityProvider")) == []
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_autoscaling_target_and_policy_match_application_autoscaling(stack: str) -> None:
+    run = planned(stack)
+    target, policy = scaling_params(run)
+    assert shape_problems(target, input_shape("application-autoscaling", "RegisterScalableTarget")) == []
+    assert shape_problems(policy, input_shape("application-autoscaling", "PutScalingPolicy")) == []
+    for action in run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction"):
+        params = as_api(action.inputs)
+        params["ScheduledActionName"] = params.pop("Name")  # pulumi `name` is the API's ScheduledActionName
+        assert shape_problems(params, input_shape("application-autoscaling", "PutScheduledAction")) == []
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_mixed_instances_policy_matches_create_auto_scaling_group(stack: str) -> None:
+    mip = mixed_instances_policy(planned(stack))
+    assert mip["LaunchTemplate"]["Overrides"], "no instance type overrides"
+    shape = member_shape("autoscaling", "CreateAutoScalingGroup", "MixedInstancesPolicy")
+    assert shape_problems(mip, shape) == []
+
+
+# --- IAM ---------------------------------------------------------------------------------------------
+
+
+def _findings(document: str) -> list[tuple[str, str, str]]:
+    found = []
+    for finding in analyze_policy_string(document).findings:
+        finding = enhance_finding(finding)
+        found.append((finding.severity, finding.issue, str(finding.detail)[:200]))
+    return found
+
+
+def iam_documents(run: ProgramRun) -> list[tuple[str, str]]:
+    """Identity and trust policy documents. A trust policy is the role's resource policy, so it is
+    analyzed with the role as its Resource (parliament insists on one)."""
+    docs = []
+    for role in run.of_type("aws:iam/role:Role"):
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        for statement in trust["Statement"]:
+            statement.setdefault("Resource", f"arn:aws:iam::123456789012:role/{role.name}")
+        docs.append((f"{role.name} (trust)", json.dumps(trust)))
+    for token in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+        for item in run.of_type(token):
+            docs.append((item.name, item.inputs["policy"]))
+    for item in run.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+        docs.append((f"{item.name} (bucket)", item.inputs["policy"]))
+    return docs
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_every_iam_policy_passes_parliament(stack: str) -> None:
+    documents = iam_documents(planned(stack))
+    assert any("execution" in name for name, _ in documents)
+    above_low = {
+        name: [f for f in _findings(doc) if SEVERITY.get(f[0], 9) > SEVERITY["LOW"]] for name, doc in documents
+    }
+    assert {k: v for k, v in above_low.items() if v} == {}
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_kms_key_policy_findings_are_only_resource_star(stack: str) -> None:
+    # A key policy's Resource "*" means "this key"; parliament reads it as identity-policy RESOURCE_STAR
+    # (LOW). Anything else would be a real problem.
+    policy = planned(stack).one("aws:kms/key:Key").inputs["policy"]
+    assert {issue for _, issue, _ in _findings(policy)} <= {"RESOURCE_STAR"}
