@@ -3,7 +3,7 @@
 - preview role: read-only. Assumable from pull requests of this repository and from the allowed refs, so
   `pulumi preview` can read what exists, the state and the state's secrets — and change nothing.
 - deploy role: assumable only from the allowed refs and GitHub environments (reviewers gate staging/prod
-  there). It writes only the services the stack uses, IAM only under the project's name prefix, and deletes
+  there). It writes only the services the stack uses, IAM only under the project's name prefixes, and deletes
   EC2/KMS resources only when they carry the project's owner tag.
 
 Policies are plain dicts → json.dumps: no invoke, so previews and unit tests need no AWS.
@@ -110,7 +110,7 @@ class GithubOidcRoleArgs:
     oidc_provider_arn: str = ""
     # Names the deploy role may create and manage. "ds-": StackContext.short_name ("ds-<stack>-…": IAM, ECS, ELB,
     # alarms, topics, buckets, KMS aliases); "deepseek/": log groups and secrets ("/deepseek/<stack>/…").
-    # A prefix with "/" is used only where names may contain one (log groups, secrets, alarms).
+    # A prefix with "/" is used only where names may contain one (log groups, secrets, alarms, KMS aliases).
     managed_name_prefixes: tuple[str, ...] = ("ds-", "deepseek/")
     # Tag every stack resource carries (stacks/tagging.py); EC2 deletes and KMS key changes require it.
     owner_tag_key: str = "project"
@@ -126,6 +126,7 @@ class GithubOidcRoleArgs:
     regions: tuple[str, ...] = ()
     # Longest CI session; a GPU stack's first `up` can take a while.
     max_session_seconds: int = 3600
+    # Extra tags on the provider, the roles and their policies.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -234,7 +235,7 @@ DEPLOY_POLICY_PARTS = {
         "StateObjects",
         "StateSecrets",
     ),
-    "network": ("Ec2Build", "Ec2DeleteOwnedOnly", "LoadBalancer"),
+    "network": ("Ec2Build", "Ec2DeleteOwnedOnly", "LoadBalancer", "ProjectBuckets", "ProjectBucketObjects"),
     "serving": (
         "EcsServing",
         "GpuAutoScalingGroups",
@@ -507,6 +508,38 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
                 )
                 for arn in _names(args, f"arn:{p}:elasticloadbalancing:*:{acct}:{kind}/{{p}}*")
             ],
+        ),
+        # The load balancer's access-log bucket: configuration, plus the reads the provider makes after
+        # writing it.
+        _statement(
+            "ProjectBuckets",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            _names(args, f"arn:{p}:s3:::{{p}}*"),
+        ),
+        # Deletes: a bucket with force_destroy (dev/staging) goes with its stack. Get/Put: whoever writes a
+        # bucket's policy controls its objects anyway, so the grant says so openly instead of hiding it.
+        _statement(
+            "ProjectBucketObjects",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject"],
+            _names(args, f"arn:{p}:s3:::{{p}}*/*"),
         ),
         _statement(
             "LogGroups",

@@ -5,6 +5,7 @@ Every policy document the component registers is also run through parliament (AW
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -255,7 +256,7 @@ def test_deploy_writes_are_scoped_to_the_project():
 
     # IAM: only roles/profiles/policies named with the prefix, roles only with the boundary, PassRole only to
     # ECS tasks and EC2, and never the CI roles themselves.
-    assert by_sid["IamProjectRoles"]["Resource"] == f"{iam}:role/ds-*"
+    assert by_sid["IamProjectRoles"]["Resource"] == [f"{iam}:role/ds-*"]
     assert by_sid["IamProjectRolesWithBoundary"]["Condition"] == {
         "ArnEquals": {"iam:PermissionsBoundary": f"{iam}:policy/ds-boundary"}
     }
@@ -283,13 +284,17 @@ def test_deploy_writes_are_scoped_to_the_project():
     # Named resources: every ARN carries the account and the prefix.
     for sid in ("EcsServing", "GpuAutoScalingGroups", "LoadBalancer", "LogGroups", "Alarms", "AlarmTopics"):
         for arn in as_list(by_sid[sid]["Resource"]):
-            assert f":{ACCOUNT}:" in arn and "ds-" in arn, (sid, arn)
+            assert f":{ACCOUNT}:" in arn and ("ds-" in arn or "deepseek/" in arn), (sid, arn)
 
     # State: read/write under .pulumi/ only, and the one state key.
     assert by_sid["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
     assert by_sid["StateSecrets"]["Resource"] == STATE_KEY
     # Public SSM parameters only (the GPU AMI), never the account's own.
     assert by_sid["ReadPublicParameters"]["Resource"] == "arn:aws:ssm:*:*:parameter/aws/service/*"
+
+    # A prefix with "/" only where names may hold one.
+    assert not any("deepseek/" in arn for arn in by_sid["EcsServing"]["Resource"])
+    assert f"arn:aws:logs:*:{ACCOUNT}:log-group:/deepseek/*" in by_sid["LogGroups"]["Resource"]
 
     # Each managed policy fits IAM's size limit (whitespace isn't counted).
     for part, doc in policies.items():
@@ -308,6 +313,49 @@ def test_deploy_policies_are_attached_to_the_deploy_role_only():
     for role in d.of_type(ROLE_TYPE):
         assert role.inputs["path"] == CI_ROLE_PATH
         assert role.inputs["maxSessionDuration"] == 3600
+
+
+# Names the stacks give their resources (see `make plan`), as the ARNs IAM will check.
+STACK_RESOURCES = {
+    "EcsServing": [
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/ds-prod-vllm-cluster-3f2a1b9",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/ds-prod-vllm-cluster-3f2a1b9/ds-prod-vllm-svc-9c8d7e6",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/ds-prod-vllm-task-1a2b3c4:7",
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:capacity-provider/ds-prod-vllm-pool-cp-5d6e7f8",
+    ],
+    "GpuAutoScalingGroups": [
+        f"arn:aws:autoscaling:us-east-1:{ACCOUNT}:autoScalingGroup:0b1c-2d3e:autoScalingGroupName/ds-prod-vllm-pool-asg-1"
+    ],
+    "LoadBalancer": [
+        f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:loadbalancer/app/ds-prod-vllm-alb-1a2b3c4/50dc6c495c0c9188",
+        f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/ds-prod-vllm-tg-1a2b3c4/73e2d6bc24d8a067",
+        f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/ds-prod-vllm-alb-1a2b3c4/50dc6c495c0c9188/f2f7dc8efc522ab2",
+    ],
+    "ProjectBuckets": ["arn:aws:s3:::ds-prod-vllm-alb-logs-20260101"],
+    "LogGroups": [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/deepseek/prod/vllm"],
+    "ProjectSecrets": [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:deepseek/prod/vllm-api-key-AbCdEf"],
+    "Alarms": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ds-prod-alarms-5xx-rate-1a2b3c4"],
+    "EventRules": [f"arn:aws:events:us-east-1:{ACCOUNT}:rule/ds-prod-alarms-spot-interruption-1a2b3c4"],
+    "AlarmTopics": [f"arn:aws:sns:us-east-1:{ACCOUNT}:ds-prod-alarms-topic-1a2b3c4"],
+    "KmsProjectAliases": [f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/ds-prod-key"],
+    "IamProjectRoles": [f"arn:aws:iam::{ACCOUNT}:role/ds-prod-vllm-task-1a2b3c4"],
+    "IamProjectProfilesAndPolicies": [f"arn:aws:iam::{ACCOUNT}:instance-profile/ds-prod-vllm-pool-instance-1a2b3c4"],
+}
+
+
+def test_the_stacks_resource_names_fall_inside_the_deploy_scope():
+    d = declare(GithubOidcRoleArgs(repository=REPO))
+    by_sid = {s["Sid"]: s for doc in d.deploy_policies().values() for s in statements(doc)}
+    for sid, arns in STACK_RESOURCES.items():
+        patterns = as_list(by_sid[sid]["Resource"])
+        for arn in arns:
+            # IAM's wildcard: * matches any run of characters, "/" included.
+            assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns), (sid, arn, patterns)
+    # ...and the CI roles' own path falls outside every Allow.
+    ci_role = f"arn:aws:iam::{ACCOUNT}:role/github-ci/ci-deploy-1a2b3c4"
+    for stmt in by_sid.values():
+        if stmt["Effect"] == "Allow" and stmt["Resource"] != "*":
+            assert not any(fnmatch.fnmatchcase(ci_role, p) for p in as_list(stmt["Resource"])), stmt["Sid"]
 
 
 @pytest.mark.parametrize(
