@@ -121,7 +121,11 @@ class GpuNodePool(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-instances",
             vpc_id=args.vpc_id,
-            description="GPU container instances: no inbound except from the load balancer; all outbound",
+            description=(
+                "GPU container instances: inbound from the load balancer to container ports only; all outbound"
+                if args.ingress_security_group_ids
+                else "GPU container instances: no inbound (tasks have their own ENIs); all outbound"
+            ),
             tags={"Name": f"{name}-instances"},
             opts=child,
         )

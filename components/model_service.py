@@ -9,8 +9,8 @@ One component owns the serving path end to end:
 
 Network mode awsvpc: each task gets its own ENI and security group, so the tasks' security group
 admits only the ALB on the container port and the ALB targets task IPs (target type ip). Each task
-uses one of the instance's ENIs (the instance's own is one more); GPU types carry 4-15 ENIs, more than
-the replicas their GPUs can hold, so ENI trunking is not needed.
+uses one of the instance's ENIs (the instance's own is one more); GPU types carry more ENIs than GPUs
+except g5.48xlarge (8 GPUs, 7 ENIs: at most 6 single-GPU replicas).
 """
 
 from __future__ import annotations
