@@ -90,8 +90,10 @@ def run_program(
     overrides: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
     main: Path = ROOT / "__main__.py",
+    project: str = PROJECT,
 ) -> ProgramRun:
-    """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file."""
+    """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file;
+    `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`)."""
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)
@@ -99,7 +101,9 @@ def run_program(
     mocks = RecordedAwsMocks(region=region)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in values.items()})
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # A fresh root stack per run: set_mocks reuses an existing one, which would carry the last run's outputs.
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))

@@ -200,9 +200,44 @@ def render(doc: dict[str, Any]) -> None:
     for note in c["notes"]:
         console.print(f"[dim]· {note}[/]")
 
+    _render_observability(console, doc["resources"])
     policy = doc.get("policy")
     if policy is not None:
         _render_policy(console, policy)
+
+
+_WATCHING = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarm",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "composite alarm",
+    "aws:cloudwatch/eventRule:EventRule": "event rule",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboard",
+    "aws:sns/topic:Topic": "topic",
+}
+
+
+def _render_observability(console, resources: list[dict]) -> None:
+    from rich.table import Table
+
+    rows = [r for r in resources if r["type"] in _WATCHING]
+    if not rows:
+        return
+    table = Table(title="Alarms, events and notifications")
+    for col in ("kind", "name", "watches"):
+        table.add_column(col)
+    for r in rows:
+        inputs = r["inputs"]
+        if r["type"].endswith(":MetricAlarm"):
+            metric = inputs.get("metricName") or "metric math"
+            stat = inputs.get("extendedStatistic") or inputs.get("statistic") or ""
+            watches = f"{metric} {stat} {inputs.get('comparisonOperator', '')} {inputs.get('threshold', '')}".strip()
+        elif r["type"].endswith(":EventRule"):
+            watches = str(inputs.get("eventPattern", ""))[:90]
+        elif r["type"].endswith(":CompositeAlarm"):
+            watches = str(inputs.get("alarmRule", ""))[:90]
+        else:
+            watches = ""
+        table.add_row(_WATCHING[r["type"]], r["name"], watches)
+    console.print(table)
 
 
 def _render_policy(console, policy: dict) -> None:
@@ -213,7 +248,7 @@ def _render_policy(console, policy: dict) -> None:
         table.add_column(col)
     for level in ("mandatory", "advisory"):
         for v in policy.get(level, []):
-            table.add_row(level, v["policy"], v.get("resource", ""), v["message"][:90])
+            table.add_row(level, v["policy"], v.get("name", ""), v["message"][:90])
     console.print(table)
     console.print(
         f"policy: {len(policy.get('mandatory', []))} mandatory, {len(policy.get('advisory', []))} advisory violation(s)"

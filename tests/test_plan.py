@@ -80,3 +80,18 @@ def test_broken_stack_fails_with_one_line_per_problem_and_no_traceback(broken_st
         "deepseek-cloud:scaling.targetQpsPerReplica",
     ]
     assert "did you mean 'model'?" in next(line for line in lines if "modle" in line)
+
+
+def test_prod_plan_lists_alarms_topic_rules_dashboard_and_policy():
+    result = plan("--stack", "prod")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in (
+        "Alarms, events and notifications",
+        "ds-prod-alarms-5xx-rate",
+        "ds-prod-alarms-topic",
+        "ds-prod-alarms-spot-interruption",
+        "ds-prod-inference",
+        "policy: 0 mandatory",
+    ):
+        assert expected in out

@@ -1,0 +1,21 @@
+"""The stack builder: which platform declares what, and fresh runs do not leak into each other."""
+
+from __future__ import annotations
+
+from offline.harness import run_program
+
+
+def test_eks_platform_declares_network_and_sizing_only_until_eks_serving_lands():
+    run_program("prod")  # a full ECS stack first: its outputs must not leak into the next run
+    run = run_program("dev", overrides={"deepseek-cloud:platform": "eks"})
+    assert sorted(run.outputs) == ["privateSubnetIds", "publicSubnetIds", "region", "sizing", "vpcId"]
+    assert run.of_type("aws:ecs/cluster:Cluster") == []
+    assert run.of_type("aws:autoscaling/group:Group") == []
+    assert len(run.of_type("aws:ec2/vpc:Vpc")) == 1
+
+
+def test_ecs_platform_exports_endpoint_and_observability_outputs():
+    run = run_program("dev")
+    for key in ("endpointUrl", "clusterName", "serviceName", "logGroupName", "asgName", "alarmTopicArn"):
+        assert key in run.outputs, key
+    assert run.outputs["endpointUrl"].startswith("http://")  # dev has no certificate: HTTP, warned in the plan
