@@ -87,13 +87,92 @@ def _policy(run: ProgramRun, environment: str) -> dict | None:
 # --- human output ---------------------------------------------------------------------------------
 
 
-def _key_inputs(inputs: dict[str, Any], limit: int = 4) -> str:
+# The inputs a reviewer looks for first, per type (dotted paths into the engine's camelCase inputs).
+_KEY_PATHS = {
+    "aws:autoscaling/group:Group": (
+        "minSize",
+        "maxSize",
+        "mixedInstancesPolicy.instancesDistribution.onDemandBaseCapacity",
+        "mixedInstancesPolicy.instancesDistribution.onDemandPercentageAboveBaseCapacity",
+        "mixedInstancesPolicy.instancesDistribution.spotAllocationStrategy",
+        "mixedInstancesPolicy.launchTemplate.overrides.*.instanceType",
+    ),
+    "aws:ec2/launchTemplate:LaunchTemplate": (
+        "imageId",
+        "metadataOptions.httpTokens",
+        "metadataOptions.httpPutResponseHopLimit",
+        "blockDeviceMappings.*.ebs.volumeSize",
+        "blockDeviceMappings.*.ebs.encrypted",
+    ),
+    "aws:ecs/capacityProvider:CapacityProvider": (
+        "autoScalingGroupProvider.managedScaling.targetCapacity",
+        "autoScalingGroupProvider.managedTerminationProtection",
+        "autoScalingGroupProvider.managedDraining",
+    ),
+    "aws:ecs/service:Service": ("desiredCount", "healthCheckGracePeriodSeconds", "deploymentCircuitBreaker.rollback"),
+    "aws:appautoscaling/target:Target": ("minCapacity", "maxCapacity"),
+    "aws:appautoscaling/policy:Policy": (
+        "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+        "targetTrackingScalingPolicyConfiguration.targetValue",
+        "targetTrackingScalingPolicyConfiguration.scaleOutCooldown",
+        "targetTrackingScalingPolicyConfiguration.scaleInCooldown",
+    ),
+    "aws:lb/listener:Listener": ("protocol", "port", "defaultActions.*.type"),
+    "aws:lb/targetGroup:TargetGroup": ("port", "targetType", "healthCheck.path", "deregistrationDelay"),
+}
+
+
+def _fmt(value: Any) -> Any:
+    # The engine carries every number as a double: show 1.0 as 1.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_fmt(v) for v in value]
+    return value
+
+
+def _at(value: Any, path: list[str]) -> list[Any]:
+    if not path:
+        return [value]
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [v for item in value for v in _at(item, rest)]
+    if isinstance(value, dict) and head in value:
+        return _at(value[head], rest)
+    return []
+
+
+def _task_summary(inputs: dict[str, Any]) -> str:
+    try:
+        containers = json.loads(inputs.get("containerDefinitions") or "[]")
+    except (TypeError, ValueError):
+        return ""
+    parts = []
+    for c in containers:
+        gpus = sum(int(r["value"]) for r in c.get("resourceRequirements", []) if r.get("type") == "GPU")
+        parts.append(
+            f"{c.get('name')}: image={c.get('image')}, GPUs={gpus}, memoryReservation={c.get('memoryReservation')}"
+        )
+    return "; ".join(parts)
+
+
+def _key_inputs(inputs: dict[str, Any], limit: int = 4, type_token: str = "") -> str:
+    if type_token == "aws:ecs/taskDefinition:TaskDefinition":
+        return _task_summary(inputs)
+    if type_token in _KEY_PATHS:
+        parts = []
+        for path in _KEY_PATHS[type_token]:
+            found = _at(inputs, path.split("."))
+            if found:
+                shown = _fmt(found[0] if len(found) == 1 and "*" not in path else found)
+                parts.append(f"{path.rsplit('.', 1)[-1]}={shown}")
+        return ", ".join(parts)
     parts = []
     for key, value in inputs.items():
         if key in ("tags", "tagsAll", "__defaults") or key.startswith("__"):
             continue
         if isinstance(value, (str, int, float, bool)):
-            text = str(value)
+            text = str(_fmt(value))
             parts.append(f"{key}={text if len(text) <= 48 else text[:45] + '…'}")
         elif isinstance(value, list) and value:
             parts.append(f"{key}=[{len(value)}]")
@@ -120,7 +199,7 @@ def render(doc: dict[str, Any]) -> None:
     for r in doc["resources"]:
         parent = nodes.get(r["parent"], tree)
         label = f"[green]{r['type']}[/] {r['name']}"
-        extras = _key_inputs(r["inputs"]) if r["custom"] else ""
+        extras = _key_inputs(r["inputs"], type_token=r["type"]) if r["custom"] else ""
         flags = "".join(f" [magenta]{f}[/]" for f, on in (("protect", r["protect"]),) if on)
         if r["ignoreChanges"]:
             flags += f" [magenta]ignoreChanges={','.join(r['ignoreChanges'])}[/]"

@@ -95,3 +95,11 @@ def test_prod_plan_lists_alarms_topic_rules_dashboard_and_policy():
         "policy: 0 mandatory",
     ):
         assert expected in out
+
+
+def test_prod_plan_shows_pool_sizes_spot_split_gpu_count_and_scaling_target():
+    out = plan("--stack", "prod").stdout
+    # From Pulumi.prod.yaml (pool 1–5, one on-demand instance then 50 % on-demand) and the sizing (TP 2).
+    assert "minSize=1, maxSize=5, onDemandBaseCapacity=1, onDemandPercentageAboveBaseCapacity=50" in out
+    assert "GPUs=2" in out
+    assert "targetValue=120" in out  # targetQpsPerReplica 2 × 60 requests per minute
