@@ -26,7 +26,9 @@ AUTOSCALING_SLR = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRol
 class StackKeyArgs:
     description: str = "deepseek-cloud stack key: logs, secrets, EBS volumes, alarm topics"
     deletion_window_in_days: int = 30  # KMS allows 7-30; the window is the only undo for a deleted key
-    protect: bool = False  # the caller sets it in prod: destroying the key destroys every secret and volume under it
+    # The caller sets it in prod: destroying the key destroys every secret and volume under it. True also
+    # retains the key when Pulumi deletes it (it is only scheduled for deletion by hand, never by the stack).
+    protect: bool = False
     existing_key_arn: str = ""  # adopt a key someone else manages: nothing is created, its policy is theirs
 
 
@@ -52,7 +54,7 @@ class StackKey(pulumi.ComponentResource):
                 enable_key_rotation=True,  # yearly rotation of the backing material (KMS.4)
                 deletion_window_in_days=args.deletion_window_in_days,
                 policy=json.dumps(key_policy(identity.account_id, region, partition)),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )
             self.alias_name = f"alias/{name}"
             aws.kms.Alias(

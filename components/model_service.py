@@ -131,7 +131,10 @@ class ModelServiceArgs:
     certificate_arn: str = ""  # ACM certificate: HTTPS on 443 and HTTP→HTTPS; empty: HTTP on 80 only
     api_key_secret_arn: str = ""  # adopt; empty creates an empty secret
     hf_token_secret_arn: str = ""
-    deletion_protection: bool = False  # ALB deletion protection, retained log bucket (prod)
+    deletion_protection: bool = False  # ALB deletion protection, retained log bucket without force_destroy (prod)
+    # Pulumi protect + retain_on_delete on the stateful children: log group, created secrets, access-log
+    # bucket (prod). Protected resources refuse `pulumi destroy`; retained ones outlive their removal.
+    protect: bool = False
     secret_name_prefix: str = ""  # created secrets are <prefix>/vllm-api-key and <prefix>/hf-token
     secret_recovery_window_days: int = 7  # 0 deletes at once (dev: a re-created stack can reuse the name)
     access_log_retention_days: int = 90
@@ -159,6 +162,7 @@ class ModelService(pulumi.ComponentResource):
         super().__init__("deepseek:serving:ModelService", name, None, opts)
         _validate(args)
         child = pulumi.ResourceOptions(parent=self)
+        stateful = _stateful(self, args)
         server = args.server
         account_id = aws.get_caller_identity().account_id
         region = aws.get_region().region
@@ -169,7 +173,7 @@ class ModelService(pulumi.ComponentResource):
             name=args.log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=child,
+            opts=stateful,
         )
         # Each secret: (ARN the container reads, ARN pattern the execution role may read).
         api_key_arn, api_key_grant = self._secret(
@@ -462,7 +466,7 @@ class ModelService(pulumi.ComponentResource):
             description=f"{description}. Set its value with `aws secretsmanager put-secret-value`.",
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=args.secret_recovery_window_days,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=_stateful(self, args),
         )
         # Secrets Manager appends "-" and six random characters to the name in the ARN.
         return secret.arn, f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{secret_name}-??????"
@@ -474,7 +478,7 @@ class ModelService(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(
             f"{name}-alb-logs",
             force_destroy=not args.deletion_protection,  # dev/staging logs go with the stack
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.deletion_protection),
+            opts=_stateful(self, args, retain=args.deletion_protection),
         )
         aws.s3.BucketPublicAccessBlock(
             f"{name}-alb-logs",
@@ -724,6 +728,11 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, part
             },
         ],
     }
+
+
+def _stateful(parent: pulumi.Resource, args: ModelServiceArgs, retain: bool = False) -> pulumi.ResourceOptions:
+    """Options of a child that holds data (logs, secrets): protected and retained when `args.protect`."""
+    return pulumi.ResourceOptions(parent=parent, protect=args.protect, retain_on_delete=args.protect or retain)
 
 
 def _fields(args: Any) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import RecordedAwsMocks, RecordingMonitor, Registration
+from stacks.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "deepseek-cloud"
@@ -57,10 +57,10 @@ def stack_config(stack: str, root: Path = ROOT, stack_file: str | Path | None = 
     path = Path(stack_file) if stack_file else root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack config {path.name}; stacks: {', '.join(stack_names(root))}")
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = read_yaml(root / "Pulumi.yaml")
     declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in (project.get("config") or {}).items()}
     config = {k: copy.deepcopy(v["default"]) for k, v in declared.items() if isinstance(v, dict) and "default" in v}
-    config.update((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+    config.update((read_yaml(path) or {}).get("config") or {})
     return config
 
 

@@ -52,6 +52,9 @@ _ID_PREFIX = {
     "aws:kms/key:Key": "",
 }
 
+# S3 bucket types whose `bucket` (name) output is computed when the program does not set it.
+_BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
+
 # Extra outputs AWS computes for some types, beyond id/arn/name.
 _EXTRA_OUTPUTS = {
     "aws:lb/loadBalancer:LoadBalancer": lambda n, d: {
@@ -182,9 +185,16 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             return "", {}
         digest = _digest(args.typ, args.name)
         outputs = dict(args.inputs)
-        resource_id = args.resource_id or f"{_ID_PREFIX.get(args.typ, '')}{digest}"
         fabricated: dict[str, Any] = {}
-        if args.typ.startswith("aws:") and "arn" not in outputs:
+        if args.typ in _BUCKETS:
+            fabricated.update(self._bucket_names(args.name, outputs, digest))
+        # A bucket's id is its name, as in AWS (ALB accessLogs and bucket policies reference either).
+        bucket_name = outputs.get("bucket") or fabricated.get("bucket")
+        default_id = bucket_name if args.typ in _BUCKETS else f"{_ID_PREFIX.get(args.typ, '')}{digest}"
+        resource_id = args.resource_id or default_id
+        if args.typ in _BUCKETS and "arn" not in outputs:
+            fabricated["arn"] = f"arn:aws:s3:::{bucket_name}"  # S3 ARNs carry neither region nor account
+        elif args.typ.startswith("aws:") and "arn" not in outputs:
             fabricated["arn"] = (
                 f"arn:aws:{_service_of(args.typ)}:{self.region}:{PLACEHOLDER_ACCOUNT}:"
                 f"{args.typ.rsplit(':', 1)[1].lower()}/{args.name}-{digest[:6]}"
@@ -194,11 +204,29 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         extra = _EXTRA_OUTPUTS.get(args.typ)
         if extra:
             fabricated.update({k: v for k, v in extra(args.name, digest).items() if k not in outputs})
+        named = outputs.get("bucket") if args.typ in _BUCKETS else None  # the program's own bucket name
         for value in [resource_id, *fabricated.values()]:
-            if isinstance(value, str):
+            if isinstance(value, str) and value != named:
                 self.computed.add(value)
         outputs.update({k: v for k, v in fabricated.items() if v is not None})
         return resource_id, outputs
+
+    def _bucket_names(self, name: str, inputs: dict[str, Any], digest: str) -> dict[str, str]:
+        """The name S3 would get (the provider autonames `bucket` from the logical name, or from
+        `bucketPrefix`) and the domain names AWS derives from it; only what the program left out."""
+        bucket = inputs.get("bucket")
+        out: dict[str, str] = {}
+        if not bucket:
+            prefix = inputs.get("bucketPrefix")
+            bucket = f"{prefix}{digest}" if prefix else f"{name.lower()}-{digest[:7]}"
+            out["bucket"] = bucket[:63]
+            bucket = out["bucket"]
+        derived = {
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
+        }
+        out.update({k: v for k, v in derived.items() if not inputs.get(k)})
+        return out
 
 
 _CALLS = {

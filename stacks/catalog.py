@@ -6,9 +6,10 @@ import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from stacks.yaml_files import read_yaml
 
 CATALOG_PATH = Path(__file__).with_name("models.yaml")
 
@@ -77,6 +78,6 @@ class Catalog(_Frozen):
 
 @functools.cache
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
-    raw = yaml.safe_load(path.read_text())
+    raw = read_yaml(path)
     models = {key: {**entry, "key": key} for key, entry in raw["models"].items()}
     return Catalog.model_validate({"models": models})

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pulumi
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -29,6 +28,7 @@ from stacks.aws_facts import InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
 from stacks.sizing import Sizing, fitting_alternatives, size_pool
+from stacks.yaml_files import read_yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
@@ -178,7 +178,7 @@ class StackContext:
 @functools.cache
 def project_defaults(path: Path = PROJECT_FILE) -> dict[str, Any]:
     """`{key: default}` for every `deepseek-cloud:` key declared in Pulumi.yaml."""
-    declared = yaml.safe_load(path.read_text())["config"]
+    declared = read_yaml(path)["config"]
     prefix = f"{NAMESPACE}:"
     return {k[len(prefix) :]: v["default"] for k, v in declared.items() if k.startswith(prefix)}
 

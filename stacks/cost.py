@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from stacks.yaml_files import read_yaml
 
 PRICES_PATH = Path(__file__).with_name("pricing.yaml")
 HOURS_PER_MONTH = 730
@@ -52,7 +52,7 @@ class Prices:
 
 @functools.cache
 def load_prices(path: Path = PRICES_PATH) -> Prices:
-    return Prices(yaml.safe_load(path.read_text()))
+    return Prices(read_yaml(path))
 
 
 def on_demand_count(instances: int, base: int, percent_above_base: int, spot_enabled: bool) -> int:

@@ -145,6 +145,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             api_key_secret_arn=serving.api_key_secret_arn,
             hf_token_secret_arn=serving.hf_token_secret_arn,
             deletion_protection=ctx.is_prod,
+            protect=ctx.is_prod,  # log group, secrets, access-log bucket: protected and retained in prod
             secret_name_prefix=f"deepseek/{ctx.stack}",
             secret_recovery_window_days={"prod": 30, "staging": 7}.get(cfg.environment, 0),
             deployment_minimum_healthy_percent=deployment_minimum_healthy_percent(ctx),

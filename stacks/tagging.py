@@ -35,7 +35,17 @@ def merge_tags(type_token: str, props: dict, tags: dict[str, str]) -> dict | Non
         present = {t.get("key") for t in own}
         added = [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in tags.items() if k not in present]
         return {**props, "tags": own + added}
-    return {**props, "tags": {**tags, **(props.get("tags") or {})}}
+    merged = {**props, "tags": {**tags, **(props.get("tags") or {})}}
+    if type_token == "aws:ec2/launchTemplate:LaunchTemplate" and isinstance(props.get("tagSpecifications"), list):
+        # A launch template's own tags stay on the template; what it launches (instances, volumes, ENIs)
+        # carries only its tagSpecifications: give each spec the stack tags too (the spec's own tags win).
+        merged["tagSpecifications"] = [
+            {**spec, "tags": {**tags, **(spec.get("tags") or {})}}
+            if isinstance(spec, dict) and isinstance(spec.get("tags") or {}, dict)
+            else spec  # an unknown spec or tag map is left as the program wrote it
+            for spec in props["tagSpecifications"]
+        ]
+    return merged
 
 
 def register_default_tags(tags: dict[str, str]) -> None:

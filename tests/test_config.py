@@ -157,3 +157,23 @@ def test_nested_keys_a_stack_leaves_out_come_from_pulumi_yaml():
     run = run_program("dev", overrides={"deepseek-cloud:model": {"name": "deepseek-r1-distill-qwen-1.5b"}})
     assert run.outputs["sizing"]["maxModelLen"] == 8192
     assert run.outputs["sizing"]["gpuMemoryUtilization"] == 0.9
+
+
+def test_pulumi_yaml_declarations_are_ones_the_pulumi_cli_accepts_and_match_the_typed_config():
+    from pathlib import Path
+
+    from stacks.config import StackConfig, _parse_sections, project_defaults, with_defaults
+    from stacks.yaml_files import read_yaml
+
+    declared = read_yaml(Path(__file__).resolve().parent.parent / "Pulumi.yaml")["config"]
+    for key, declaration in declared.items():
+        # Pulumi's project schema: simple types only (pulumi/pulumi#11321); arrays need `items`.
+        assert declaration.get("type") in (None, "string", "integer", "boolean", "array"), key
+        assert declaration.get("type") != "array" or "items" in declaration, key
+        assert declaration.get("description"), key
+        assert "default" in declaration, key
+    aliases = {f.alias for f in StackConfig.model_fields.values()}
+    assert set(project_defaults()) == aliases
+    sections, problems = _parse_sections(with_defaults({}))
+    assert problems == []  # the defaults alone are a valid config
+    assert set(sections) == set(StackConfig.model_fields)

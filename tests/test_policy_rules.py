@@ -738,3 +738,20 @@ def test_secret_name_matcher_is_word_wise():
     assert aws_controls.secret_like_name("apiKey")
     assert not aws_controls.secret_like_name("TOKENIZERS_PARALLELISM")
     assert not aws_controls.secret_like_name("MONKEY_PATCH")
+
+
+# -- ELB.5: enabled access logs need a bucket ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "access_logs",
+    [{"enabled": True, "bucket": ""}, {"enabled": True, "bucket": "  "}, {"enabled": True}],
+    ids=["empty-bucket", "blank-bucket", "no-bucket"],
+)
+def test_elb_access_logs_enabled_without_a_bucket_is_a_violation(access_logs):
+    messages = run_resource("elb-access-logs", LB, {"loadBalancerType": "application", "accessLogs": access_logs})
+    assert messages == [f"res: accessLogs enabled without a bucket (bucket={access_logs.get('bucket')!r})"]
+
+
+def test_elb_access_logs_with_a_bucket_computed_at_deploy_passes():
+    assert run_resource("elb-access-logs", LB, {"accessLogs": {"enabled": True, "bucket": U}}) == []

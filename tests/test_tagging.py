@@ -34,3 +34,22 @@ def test_auto_scaling_group_tags_propagate_at_launch_and_own_tags_win():
         {"key": "owner", "value": "me"},
         {"key": "a", "value": "b", "propagateAtLaunch": True},
     ]
+
+
+def test_launch_template_tag_specifications_carry_the_stack_tags_and_own_tags_win():
+    run = run_program("dev")
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
+    specs = {s["resourceType"]: s["tags"] for s in template.inputs["tagSpecifications"]}
+    assert {"instance", "volume"} <= set(specs)
+    for kind in ("instance", "volume"):
+        assert specs[kind]["project"] == "deepseek-cloud", kind
+        assert specs[kind]["environment"] == "dev", kind
+        assert specs[kind]["owner"] == "ml-platform", kind
+        assert specs[kind]["Name"].endswith("-gpu" if kind == "instance" else "-gpu-root"), kind
+    props = merge_tags(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {"tagSpecifications": [{"resourceType": "volume", "tags": {"owner": "me"}}]},
+        {"owner": "x", "project": "p"},
+    )
+    assert props["tagSpecifications"] == [{"resourceType": "volume", "tags": {"project": "p", "owner": "me"}}]
+    assert props["tags"] == {"owner": "x", "project": "p"}

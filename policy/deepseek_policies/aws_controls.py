@@ -295,9 +295,12 @@ def _elb_access_logs(ctx: Ctx, report: Callable[[str], None]) -> None:
     enabled, bucket = dig(logs, "enabled"), dig(logs, "bucket")
     if is_unknown(enabled):
         return
-    # A None bucket may be computed (offline mocks resolve unfabricated outputs to None); "" is not.
-    if not is_true(enabled) or bucket == "":
+    # A computed bucket name arrives unknown in a preview (and is skipped); a missing or empty one means
+    # ELB has nowhere to deliver, whatever `enabled` says.
+    if not is_true(enabled):
         report(f"{ctx.name}: accessLogs not enabled (enabled={enabled!r}, bucket={bucket!r})")
+    elif not is_unknown(bucket) and not (isinstance(bucket, str) and bucket.strip()):
+        report(f"{ctx.name}: accessLogs enabled without a bucket (bucket={bucket!r})")
 
 
 def _elb_deletion_protection(ctx: Ctx, report: Callable[[str], None]) -> None:
