@@ -228,6 +228,16 @@ class GpuNodePool(pulumi.ComponentResource):
                 "instances_distribution": distribution,
             },
             capacity_rebalance=True,  # replace spot instances at elevated risk before their 2-minute notice
+            # Group metrics feed the "GPU pool below minimum" alarm and the dashboard; AWS publishes none by default.
+            enabled_metrics=[
+                "GroupMinSize",
+                "GroupMaxSize",
+                "GroupDesiredCapacity",
+                "GroupInServiceInstances",
+                "GroupPendingInstances",
+                "GroupTerminatingInstances",
+            ],
+            metrics_granularity="1Minute",
             protect_from_scale_in=True,  # required by managed termination protection
             health_check_type="EC2",
             health_check_grace_period=2 * args.instance_boot_seconds,

@@ -203,3 +203,10 @@ def test_explicit_root_volume_size_wins_and_too_small_is_rejected() -> None:
     assert run.one(LT).inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 400
     with pytest.raises(pulumi.InputPropertiesError, match="rootVolumeGiB"):
         run_program("dev", overrides={"deepseek-cloud:gpuPool.rootVolumeGiB": 20})
+
+
+def test_group_metrics_are_enabled_for_the_capacity_alarm() -> None:
+    run = run_program("prod")
+    asg = run.one("aws:autoscaling/group:Group")
+    assert "GroupInServiceInstances" in asg.inputs["enabledMetrics"]
+    assert asg.inputs["metricsGranularity"] == "1Minute"

@@ -301,3 +301,11 @@ def test_outputs_of_build_ecs() -> None:
 def test_queue_depth_on_ecs_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"scaling\.metric: queueDepth is not available on ECS"):
         run_program("dev", overrides={"deepseek-cloud:scaling.metric": "queueDepth"})
+
+
+def test_dev_scales_to_zero_off_hours() -> None:
+    run = run_program("dev")
+    actions = run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+    nights = next(a.inputs for a in actions if a.name.endswith("nights"))
+    assert nights["schedule"] == "cron(0 19 ? * MON-FRI *)"
+    assert nights["scalableTargetAction"] == {"minCapacity": 0.0, "maxCapacity": 0.0}
