@@ -1,8 +1,8 @@
 """The `ci` stack: GitHub Actions' identity in one AWS account (OIDC provider, preview and deploy roles).
 
 It is its own stack because it must exist before CI can run anything, and because it is the one thing CI
-must not be able to change: it is brought up once by a person with admin credentials (see docs/gitops.md)
-and changed only the same way. A program for it is a few lines, e.g.
+must not be able to change: it is brought up once by a person with admin credentials (README: "Pull-request
+previews and deploys") and changed only the same way. A program for it is a few lines, e.g.
 
     from stacks.ci import build_ci_identity
     for key, value in build_ci_identity("acme/deepseek-cloud", state_bucket="acme-pulumi-state").items():
