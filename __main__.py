@@ -5,6 +5,6 @@ import pulumi
 from stacks.build import build_stack
 from stacks.config import load_stack
 
-context = load_stack()
+context = load_stack()  # also read by the offline plan (sizing, cost) after the run
 for name, value in build_stack(context).items():
     pulumi.export(name, value)

@@ -35,6 +35,7 @@ class ProgramRun:
     outputs: dict[str, Any]
     computed: set[str]
     calls: list[str] = field(default_factory=list)
+    program_globals: dict[str, Any] = field(default_factory=dict)  # __main__.py's module namespace after the run
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
@@ -106,12 +107,13 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+    namespace: dict[str, Any] = {}
+    _sync_await(run_pulumi_func(lambda: namespace.update(runpy.run_path(str(main), run_name="__main__"))))
     root = pulumi.runtime.get_root_resource()
     outputs = {}
     for name, value in (root.outputs if root is not None else {}).items():
         outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
-    return ProgramRun(stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls)
+    return ProgramRun(stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls, namespace)
 
 
 def engine_inputs(registration: Registration) -> dict[str, Any]:

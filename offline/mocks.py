@@ -64,8 +64,7 @@ _EXTRA_OUTPUTS = {
     },
     "aws:lb/targetGroup:TargetGroup": lambda n, d: {"arnSuffix": f"targetgroup/{n}/{d[:16]}"},
     "aws:kms/key:Key": lambda n, d: {"keyId": f"{d[:8]}-{d[8:12]}-4{d[13:16]}-8{d[1:4]}-{d[4:16]}"},
-    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d: {"revision": 1, "arnWithoutRevision": None},
-    "aws:sns/topic:Topic": lambda n, d: {},
+    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d: {"revision": 1},
 }
 
 
@@ -208,7 +207,7 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
                 self.computed.add(value)
-        outputs.update({k: v for k, v in fabricated.items() if v is not None})
+        outputs.update(fabricated)
         return resource_id, outputs
 
     def _bucket_names(self, name: str, inputs: dict[str, Any], digest: str) -> dict[str, str]:

@@ -41,10 +41,8 @@ def _short_urn_name(urn: str) -> str:
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:
     from stacks import cost
-    from stacks.config import load_stack
 
-    # The mock runtime still holds this stack's config: load it again for sizing and cost.
-    ctx = load_stack()
+    ctx = run.program_globals["context"]  # the StackContext __main__.py loaded: sizing and cost come from it
     resources = [
         {
             "type": r.type,

@@ -353,6 +353,16 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
         p.extend(_scaling_problems(scaling))
     if net:
         p.extend(_network_problems(net))
+    if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
+        p.append(
+            Problem(
+                "scaling.metric",
+                "queueDepth is not available on ECS: vLLM's vllm:num_requests_waiting is a Prometheus metric "
+                "that is not published to CloudWatch here (see docs/ecs.md)",
+                "queueDepth",
+                "qps",
+            )
+        )
     return p
 
 
@@ -655,6 +665,8 @@ def load_stack(
     warnings = []
     if not cfg.serving.certificate_arn:
         warnings.append("serving.certificateArn is empty: the load balancer serves plain HTTP")
+    if not cfg.serving.allowed_cidrs:
+        warnings.append("serving.allowedCidrs is empty: the load balancer admits no client")
     if cfg.platform == "eks":
         warnings.append("platform eks: serving on EKS is not built yet; this stack declares the network only")
     return StackContext(

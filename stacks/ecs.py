@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pulumi
-
 from components.cloudwatch_agent import agent_user_data
 from components.gpu_node_pool import GpuNodePoolArgs, SpotMix
 from components.kms_key import StackKey, StackKeyArgs
@@ -21,7 +19,6 @@ from components.model_service import (
 from components.network import Network
 from components.replica_autoscaling import ScheduledCapacity
 from stacks.config import StackContext
-from stacks.errors import ConfigError, Problem
 from stacks.serving import ServingEndpoint
 
 # Host memory the kernel, page tables and drivers keep before ECS registers the instance (AWS's
@@ -56,30 +53,10 @@ def deployment_minimum_healthy_percent(ctx: StackContext) -> int:
     return 100 if slots >= 2 * ctx.config.scaling.max_replicas else 50
 
 
-def _unsupported(ctx: StackContext) -> list[Problem]:
-    problems = []
-    if ctx.config.scaling.metric == "queueDepth":
-        problems.append(
-            Problem(
-                "scaling.metric",
-                "queueDepth is not available on ECS: vLLM's vllm:num_requests_waiting is a Prometheus metric "
-                "that is not published to CloudWatch here (see docs/ecs.md)",
-                "queueDepth",
-                "qps",
-            )
-        )
-    return problems
-
-
 def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
     """Declare the ECS platform; return its stack outputs and the endpoint the observability layer watches."""
-    problems = _unsupported(ctx)
-    if problems:
-        raise ConfigError(problems)
     cfg = ctx.config
     pool, scaling, serving = cfg.gpu_pool, cfg.scaling, cfg.serving
-    if not serving.allowed_cidrs:
-        pulumi.log.warn("serving.allowedCidrs is empty: the load balancer admits no client")
 
     key = StackKey(
         f"{ctx.short_name}-key",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi.runtime import settings
 
 from components.model_service import estimate_startup_seconds, health_check_grace_seconds
 from offline.harness import ProgramRun, run_program
@@ -301,6 +302,8 @@ def test_outputs_of_build_ecs() -> None:
 def test_queue_depth_on_ecs_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"scaling\.metric: queueDepth is not available on ECS"):
         run_program("dev", overrides={"deepseek-cloud:scaling.metric": "queueDepth"})
+    # Reported with the other config problems, before anything (not even the network) is declared.
+    assert settings.SETTINGS.monitor.registrations == []
 
 
 def test_dev_scales_to_zero_off_hours() -> None:

@@ -226,6 +226,19 @@ def _schema(defaults: Mapping[str, Any], schema: Mapping[str, Mapping[str, Any]]
     return PolicyConfigSchema(properties=props)
 
 
+def _shared(control, summary, remediation, level, severity, framework, defaults, schema, tags) -> dict[str, Any]:
+    """The policy fields resource and stack rules declare alike."""
+    return {
+        "description": _description(control, summary, remediation),
+        "enforcement_level": level,
+        "config_schema": _schema(defaults, schema),
+        "severity": severity,
+        "framework": framework,
+        "tags": [control.split(" ")[0], *tags],
+        "remediation_steps": remediation,
+    }
+
+
 def resource_policy(
     *,
     name: str,
@@ -261,14 +274,8 @@ def resource_policy(
 
     return ResourceValidationPolicy(
         name=name,
-        description=_description(control, summary, remediation),
         validate=validate,
-        enforcement_level=level,
-        config_schema=_schema(defaults, schema),
-        severity=severity,
-        framework=framework,
-        tags=[control.split(" ")[0], *tags],
-        remediation_steps=remediation,
+        **_shared(control, summary, remediation, level, severity, framework, defaults, schema, tags),
     )
 
 
@@ -325,14 +332,8 @@ def stack_policy(
 
     return StackValidationPolicy(
         name=name,
-        description=_description(control, summary, remediation),
         validate=validate,
-        enforcement_level=level,
-        config_schema=_schema(defaults, schema),
-        severity=severity,
-        framework=framework,
-        tags=[control.split(" ")[0], *tags],
-        remediation_steps=remediation,
+        **_shared(control, summary, remediation, level, severity, framework, defaults, schema, tags),
     )
 
 
