@@ -119,3 +119,24 @@ def run_program(
 def engine_inputs(registration: Registration) -> dict[str, Any]:
     """Inputs with secrets unwrapped to their values, as a policy analyzer sees them."""
     return rpc.unwrap_rpc_secret(registration.inputs) if isinstance(registration.inputs, dict) else {}
+
+
+def _freeze(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+_SHARED: dict[tuple[str, str, str], ProgramRun] = {}
+
+
+def shared_run(stack: str = "dev", overrides: dict[str, Any] | None = None, preview: bool = False) -> ProgramRun:
+    """One mock run per (stack, overrides, preview) per process, for tests that only read the result.
+
+    Tests that mutate a run, pass their own program (`main=`) or a replacement config call `run_program`.
+    """
+    key = (stack, _freeze(overrides or {}), "preview" if preview else "up")
+    if key not in _SHARED:
+        kwargs: dict[str, Any] = {"overrides": overrides}
+        if preview:
+            kwargs["preview"] = True
+        _SHARED[key] = run_program(stack, **kwargs)
+    return _SHARED[key]
