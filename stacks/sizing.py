@@ -276,6 +276,3 @@ def fitting_alternatives(
         if s.fits:
             out.append(Alternative(s, price))
     return sorted(out, key=lambda a: (a.hourly_usd, a.sizing.instance_type))
-
-
-

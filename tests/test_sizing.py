@@ -66,7 +66,10 @@ def test_deepseek_v3_on_p5_is_refused_and_h200_or_b200_types_fit():
         )
     ]
     # cheapest hour first; p5 (8x H100 80 GB) and g6e.48xlarge (8x L40S) cannot hold 625 GiB of weights
-    assert alternatives == [("p5en.48xlarge", prices["p5en.48xlarge"]), ("p6-b200.48xlarge", prices["p6-b200.48xlarge"])]
+    assert alternatives == [
+        ("p5en.48xlarge", prices["p5en.48xlarge"]),
+        ("p6-b200.48xlarge", prices["p6-b200.48xlarge"]),
+    ]
 
 
 def test_mla_kv_cache_is_the_compressed_latent_and_does_not_shrink_with_tp():
@@ -108,9 +111,7 @@ def _published_sizing(record):
     model = CATALOG.models[record["catalogKey"]]
     pp = record.get("pipelineParallelSize", 1)
     if pp > 1:
-        model = model.model_copy(
-            update={"num_layers": record["stageLayers"], "parameters_b": model.parameters_b / pp}
-        )
+        model = model.model_copy(update={"num_layers": record["stageLayers"], "parameters_b": model.parameters_b / pp})
     tp = record["tensorParallelSize"]
     printed = record.get("gpuMemoryGiB")
     mib = int(printed * 1024) if printed else record["awsGpuMemoryMiB"]
