@@ -83,3 +83,25 @@ def clear_caches() -> None:
     instance_type.cache_clear()
     regions.cache_clear()
     availability_zones.cache_clear()
+    instance_type_offered_azs.cache_clear()
+    region.cache_clear()
+
+
+@functools.cache
+def instance_type_offered_azs(name: str) -> tuple[str, ...]:
+    """AZs of the stack's region that offer `name` (DescribeInstanceTypeOfferings, location type
+    availability-zone). Empty when the region does not offer the type.
+
+    Named for merging: another branch adds an offerings data source to the mocks
+    (aws:ec2/getInstanceTypeOfferings); until then tests/conftest.py answers it from the same recorded
+    data (offline/recorded.py instance_type_azs)."""
+    result = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone",
+        filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[name])],
+    )
+    return tuple(sorted(set(result.locations or [])))
+
+
+@functools.cache
+def region() -> str:
+    return aws.get_region().region

@@ -560,9 +560,27 @@ def _sizing_problems(
     sizings = tuple(size_pool(model, instances, mcfg.max_model_len, mcfg.gpu_memory_utilization))
     misfits = [s for s in sizings if not s.fits]
     if misfits:
-        candidates = [f for f in (aws_facts.instance_type(t) for t in _priced_gpu_types()) if f and f.has_nvidia_gpu]
-        alternatives = fitting_alternatives(model, candidates, mcfg.max_model_len, mcfg.gpu_memory_utilization)
-        allowed = ", ".join(f"{s.instance_type} (TP {s.tensor_parallel_size}, {s.gpu})" for s in alternatives[:5])
+        from stacks.cost import load_prices
+        from stacks.policy_facts import allowed_gpu_families, allows_gpu_type
+
+        # Alternatives: types the policy pack allows, the region prices and offers, cheapest hour first.
+        region = aws_facts.region()
+        prices = load_prices().raw["onDemandHourly"].get(region) or {}
+        names = [
+            t
+            for t in prices
+            if t not in pool.instance_types and allows_gpu_type(t) and aws_facts.instance_type_offered_azs(t)
+        ]
+        candidates = [f for f in (aws_facts.instance_type(t) for t in names) if f and f.has_nvidia_gpu]
+        alternatives = fitting_alternatives(model, candidates, mcfg.max_model_len, mcfg.gpu_memory_utilization, prices)
+        allowed = ", ".join(
+            f"{a.sizing.instance_type} (TP {a.sizing.tensor_parallel_size}, {a.sizing.gpu}, ${a.hourly_usd:g}/h)"
+            for a in alternatives[:5]
+        )
+        nothing = (
+            f"no instance type that the policy pack allows ({', '.join(allowed_gpu_families())}) and {region} "
+            "offers fits; lower model.maxModelLen"
+        )
         for s in misfits:
             i = pool.instance_types.index(s.instance_type)
             p.append(
@@ -570,7 +588,7 @@ def _sizing_problems(
                     f"gpuPool.instanceTypes[{i}]",
                     f"{model.key} does not fit: {s.reason}",
                     s.instance_type,
-                    allowed or "no instance type in the price snapshot fits; lower model.maxModelLen",
+                    allowed or nothing,
                 )
             )
     elif scaling and scaling.max_replicas > pool.max_size * min(s.replicas_per_instance for s in sizings):

@@ -1,8 +1,12 @@
 """GPU sizing: does a model fit an instance type, at which tensor-parallel degree, with how much KV cache.
 
-Method (mirrors how vLLM budgets GPU memory at start-up):
-  per-GPU budget  = GPU memory × gpuMemoryUtilization
-  KV-cache memory = budget − weights / TP − runtime overhead          (per GPU)
+Method (mirrors how vLLM budgets GPU memory at start-up; vllm/v1/worker/gpu_worker.py
+determine_available_memory, V0: vllm/worker/worker.py determine_num_available_blocks):
+  per-GPU budget  = CUDA-visible GPU memory × gpuMemoryUtilization
+  KV-cache memory = budget − weights / TP − non-torch memory − CUDA-graph reserve − profiling peak
+  profiling peak  = what the dummy forward pass of max_num_batched_tokens tokens allocates on top of the
+                    weights: tokens × ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN × hidden size, plus the fp32
+                    logits of min(max_num_seqs, tokens) sequences (vocab × 4 bytes each)
   KV bytes/token  = GQA: 2 (K and V) × layers × KV heads per GPU × head dim × 2 bytes (bf16 cache)
                     MLA: layers × (kv_lora_rank + qk_rope_head_dim) × 2 bytes; vLLM keeps the
                          compressed latent on every TP rank, so it does not shrink with TP
@@ -12,15 +16,33 @@ Method (mirrors how vLLM budgets GPU memory at start-up):
   TP is the smallest power of two that fits, at most the GPUs on the instance, and divides the
   attention heads (a vLLM requirement).
 
-Runtime overhead per GPU: CUDA context and non-torch allocations, the profiling run's peak
-activations and CUDA graphs. RUNTIME_OVERHEAD_GIB is checked against published vLLM start-up logs in
-tests/test_sizing.py (tests/data/vllm_published_memory.yaml).
+What grows with what (the reason a fixed overhead was optimistic):
+  - V0 engine (vLLM ≤ 0.7, the published records in tests/data): max_num_batched_tokens defaults to
+    max(max_model_len, 2048) while chunked prefill is off (max_model_len ≤ 32K for the API server), so the
+    profiling peak grows with maxModelLen: vllm-project/vllm#10517 prints peak_torch_memory 17.06 GiB at
+    20000 and 17.98 GiB at 29000 for the same Llama-8B on the same RTX 3090, and the second one refused.
+  - V1 engine (the pinned image): chunked prefill is always on and max_num_batched_tokens is fixed by
+    the usage context and the GPU (vllm/engine/arg_utils.py EngineArgs.get_batch_defaults: ≥ 70 GiB and not
+    an A100 → 8192 tokens / 1024 sequences for the OpenAI server, else 2048 / 256), so the peak does not
+    grow with maxModelLen, but since v0.21 the estimated CUDA-graph pool is reserved before the KV cache is
+    sized ("CUDA graph memory profiling is enabled (default since v0.21.0)", vLLM 0.27.1 log in
+    gpustack/runner#251).
+
+Constants, each derived from the published start-up logs in tests/data/vllm_published_memory.yaml
+(checked by tests/test_sizing.py):
+  ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN 13: the V0 logs give (activation peak − logits) / tokens /
+    (hidden × 2 bytes) = 12.8 (Llama-8B at 20000), 13.0 (at 29000), 11.7 (Qwen-32B TP 2 at 10000).
+  NON_TORCH_GIB 0.5: printed non_torch_memory 0.25, 0.30, 0.35 GiB (vllm#13061, #15815, #10517).
+  CUDA_VISIBLE_FRACTION 0.99: AWS lists the L40S with 45776 MiB; vLLM printed total_gpu_memory 44.42 GiB
+    (99.4 %) for it (vllm#15815). CUDA reports less than the marketing size.
+  CUDA_GRAPH_GIB 1.0 (V1 ≥ 0.21 only): logged CUDA-graph pools 0.09–0.54 GiB on 24–32 GB cards
+    (gpustack/runner#251 0.36 GiB estimate; club-3090 logs 0.09, 0.49, 0.52 GiB), rounded up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stacks.aws_facts import InstanceFacts
 from stacks.catalog import GqaAttention, ModelSpec
@@ -28,8 +50,48 @@ from stacks.catalog import GqaAttention, ModelSpec
 GIB = 1024**3
 MIB = 1024**2
 KV_CACHE_DTYPE_BYTES = 2  # vLLM's default kv_cache_dtype "auto" = the model's bf16 activations
-RUNTIME_OVERHEAD_GIB = 2.0
+ACTIVATION_DTYPE_BYTES = 2
+LOGITS_DTYPE_BYTES = 4  # the sampler upcasts logits to fp32
+ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN = 13
+NON_TORCH_GIB = 0.5
+CUDA_GRAPH_GIB = 1.0
+CUDA_VISIBLE_FRACTION = 0.99
 TP_DEGREES = (1, 2, 4, 8, 16)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How one vLLM engine generation budgets start-up memory."""
+
+    name: str
+    cuda_graph_gib: float  # reserved before the KV cache is sized
+    chunked_prefill_always: bool  # V1: max_num_batched_tokens from the usage-context defaults
+
+    def scheduler_defaults(self, gpu_bytes: float, gpu_name: str, max_model_len: int) -> tuple[int, int]:
+        """(max_num_batched_tokens, max_num_seqs) the OpenAI API server starts with."""
+        if self.chunked_prefill_always:
+            # vllm/engine/arg_utils.py EngineArgs.get_batch_defaults (UsageContext.OPENAI_API_SERVER)
+            if gpu_bytes >= 70 * GIB and "a100" not in gpu_name.lower():
+                return 8192, 1024
+            return 2048, 256
+        # V0 (≤ 0.7): chunked prefill on by default only above 32K for the API server, then 2048 tokens;
+        # otherwise max(max_model_len, 2048) (vllm/config.py SchedulerConfig, _DEFAULT_MAX_NUM_BATCHED_TOKENS)
+        if max_model_len > 32768:
+            return 2048, 256
+        return max(max_model_len, 2048), 256
+
+
+V1 = Engine("v1", cuda_graph_gib=CUDA_GRAPH_GIB, chunked_prefill_always=True)  # the pinned image
+V1_EAGER = Engine("v1-eager", cuda_graph_gib=0.0, chunked_prefill_always=True)  # V1 before v0.21, or --enforce-eager
+V0 = Engine("v0", cuda_graph_gib=0.0, chunked_prefill_always=False)  # CUDA graphs captured after the KV cache
+ENGINES = {e.name: e for e in (V1, V1_EAGER, V0)}
+
+
+def profiling_peak_bytes(model: ModelSpec, tokens: int, seqs: int) -> float:
+    """Activation memory of vLLM's profiling forward pass over `tokens` tokens in `seqs` sequences."""
+    hidden = tokens * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN * model.hidden_size * ACTIVATION_DTYPE_BYTES
+    logits = min(seqs, tokens) * model.vocab_size * LOGITS_DTYPE_BYTES
+    return hidden + logits
 
 
 @dataclass(frozen=True)
@@ -93,16 +155,21 @@ def size_at(
     tp: int,
     max_model_len: int,
     gpu_memory_utilization: float,
-    overhead_gib: float = RUNTIME_OVERHEAD_GIB,
+    engine: Engine = V1,
+    cuda_total_bytes: float | None = None,
 ) -> Sizing:
-    """Sizing of `model` on `instance` at one tensor-parallel degree."""
+    """Sizing of `model` on `instance` at one tensor-parallel degree. `cuda_total_bytes` is the per-GPU
+    total CUDA reports when a log printed it; otherwise AWS's GPU memory × CUDA_VISIBLE_FRACTION."""
     gpu = instance.gpu
     gpu_count = gpu.count if gpu else 0
     gpu_mib = gpu.memory_mib if gpu else 0
+    device = cuda_total_bytes if cuda_total_bytes is not None else gpu_mib * MIB * CUDA_VISIBLE_FRACTION
     weights = model.weight_bytes
     per_gpu_weights = weights / tp
-    budget = gpu_mib * MIB * gpu_memory_utilization
-    kv_memory = budget - per_gpu_weights - overhead_gib * GIB
+    budget = device * gpu_memory_utilization
+    tokens_profiled, seqs = engine.scheduler_defaults(device, gpu.name if gpu else "", max_model_len)
+    overhead = (NON_TORCH_GIB + engine.cuda_graph_gib) * GIB + profiling_peak_bytes(model, tokens_profiled, seqs)
+    kv_memory = budget - per_gpu_weights - overhead
     per_token = kv_bytes_per_token(model, tp)
     tokens = int(kv_memory // per_token) if kv_memory > 0 else 0
     reason = ""
@@ -114,7 +181,7 @@ def size_at(
         reason = f"{model.num_attention_heads} attention heads do not split over {tp} GPUs"
     elif kv_memory <= 0:
         reason = (
-            f"weights {per_gpu_weights / GIB:.1f} GiB/GPU + {overhead_gib} GiB overhead exceed "
+            f"weights {per_gpu_weights / GIB:.1f} GiB/GPU + {overhead / GIB:.1f} GiB runtime overhead exceed "
             f"{budget / GIB:.1f} GiB usable per GPU"
         )
     elif tokens < max_model_len:
@@ -130,7 +197,7 @@ def size_at(
         replicas_per_instance=gpu_count // tp if gpu_count else 0,
         weights_gib=weights / GIB,
         weights_per_gpu_gib=per_gpu_weights / GIB,
-        runtime_overhead_gib=overhead_gib,
+        runtime_overhead_gib=round(overhead / GIB, 2),
         kv_cache_bytes_per_token=kv_bytes_per_token(model),
         kv_cache_gib=max(kv_memory, 0) * tp / GIB,
         kv_cache_tokens=tokens,
@@ -160,19 +227,52 @@ def size_pool(
 ) -> list[Sizing]:
     """One task definition serves every instance type in a pool, so they share one TP degree: the
     largest any type needs. Returns each type's sizing at that shared degree (the first is the
-    reference shown in the plan)."""
+    reference shown in the plan). A type that cannot run the shared degree names the type that forced it."""
     instances = list(instances)
     own = [size(model, i, max_model_len, gpu_memory_utilization) for i in instances]
     if not all(s.fits for s in own):
         return own
     shared_tp = max(s.tensor_parallel_size for s in own)
-    return [size_at(model, i, shared_tp, max_model_len, gpu_memory_utilization) for i in instances]
+    forcing = [s.instance_type for s in own if s.tensor_parallel_size == shared_tp]
+    shared = []
+    for i, mine in zip(instances, own, strict=True):
+        s = size_at(model, i, shared_tp, max_model_len, gpu_memory_utilization)
+        if not s.fits and mine.tensor_parallel_size < shared_tp:
+            s = _forced(s, mine, forcing)
+        shared.append(s)
+    return shared
+
+
+def _forced(s: Sizing, mine: Sizing, forcing: list[str]) -> Sizing:
+    by = " and ".join(forcing)
+    reason = (
+        f"{by} needs TP {s.tensor_parallel_size}, which the pool shares; {s.reason} "
+        f"(alone it fits at TP {mine.tensor_parallel_size})"
+    )
+    return replace(s, reason=reason)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    sizing: Sizing
+    hourly_usd: float
 
 
 def fitting_alternatives(
-    model: ModelSpec, candidates: Iterable[InstanceFacts], max_model_len: int, gpu_memory_utilization: float
-) -> list[Sizing]:
-    """Candidate instance types the model fits, cheapest GPU footprint first."""
-    fits = [size(model, c, max_model_len, gpu_memory_utilization) for c in candidates]
-    fits = [s for s in fits if s.fits]
-    return sorted(fits, key=lambda s: (s.tensor_parallel_size * s.gpu_memory_gib, s.instance_type))
+    model: ModelSpec,
+    candidates: Iterable[InstanceFacts],
+    max_model_len: int,
+    gpu_memory_utilization: float,
+    hourly_price: dict[str, float],
+) -> list[Alternative]:
+    """Candidate instance types the model fits, cheapest on-demand hour first (ties by name). Types
+    without a price in `hourly_price` are not candidates: the caller passes the region's price table."""
+    out = []
+    for c in candidates:
+        price = hourly_price.get(c.instance_type)
+        if price is None:
+            continue
+        s = size(model, c, max_model_len, gpu_memory_utilization)
+        if s.fits:
+            out.append(Alternative(s, price))
+    return sorted(out, key=lambda a: (a.hourly_usd, a.sizing.instance_type))

@@ -116,6 +116,7 @@ def test_az_count_is_checked_against_the_regions_recorded_azs():
 
 
 def test_model_that_cannot_fit_names_instance_types_that_would():
+    """Alternatives: allowed by the policy pack (no g4dn), priced and offered in the region, cheapest hour first."""
     line = only_line(
         problems_for(
             {
@@ -125,8 +126,48 @@ def test_model_that_cannot_fit_names_instance_types_that_would():
         ),
         "deepseek-cloud:gpuPool.instanceTypes[0]",
     )
-    assert "does not fit" in line
-    assert "g6e.12xlarge" in line or "p4d.24xlarge" in line
+    assert line == (
+        "deepseek-cloud:gpuPool.instanceTypes[0]: deepseek-r1-distill-llama-70b does not fit: weights 131.4 GiB/GPU "
+        "+ 2.0 GiB runtime overhead exceed 19.9 GiB usable per GPU (got g6.xlarge; allowed: "
+        "g6e.12xlarge (TP 4, 4× NVIDIA L40S 45 GiB, $10.4926/h), g6.48xlarge (TP 8, 8× NVIDIA L4 22 GiB, $13.3504/h), "
+        "g6e.24xlarge (TP 4, 4× NVIDIA L40S 45 GiB, $15.0656/h), g5.48xlarge (TP 8, 8× NVIDIA A10G 22 GiB, $16.288/h), "
+        "p4d.24xlarge (TP 4, 8× NVIDIA A100 40 GiB, $21.9576/h))"
+    )
+
+
+def test_alternatives_are_only_types_the_region_prices_and_offers():
+    # eu-west-1: the price snapshot has no g6/g6e there (not offered on-demand), so the L40S/L4 types drop out.
+    line = only_line(
+        problems_for(
+            {
+                "aws:region": "eu-west-1",
+                "deepseek-cloud:model.name": "deepseek-r1-distill-llama-70b",
+                "deepseek-cloud:gpuPool.instanceTypes": ["g6.xlarge"],
+            }
+        ),
+        "deepseek-cloud:gpuPool.instanceTypes[0]",
+    )
+    assert line.endswith(
+        "allowed: g5.48xlarge (TP 8, 8× NVIDIA A10G 22 GiB, $18.1823/h), "
+        "p4d.24xlarge (TP 4, 8× NVIDIA A100 40 GiB, $23.7157/h))"
+    )
+
+
+def test_a_type_that_forces_a_larger_tp_on_the_pool_is_named():
+    line = only_line(
+        problems_for(
+            {
+                "deepseek-cloud:model.name": "deepseek-r1-distill-qwen-14b",
+                "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge", "g5.12xlarge"],
+            }
+        ),
+        "deepseek-cloud:gpuPool.instanceTypes[0]",
+    )
+    assert line.startswith(
+        "deepseek-cloud:gpuPool.instanceTypes[0]: deepseek-r1-distill-qwen-14b does not fit: g5.12xlarge needs TP 2, "
+        "which the pool shares; needs 2 GPUs, g6e.xlarge has 1 (alone it fits at TP 1) (got g6e.xlarge; allowed: "
+        "g6e.2xlarge (TP 1, 1× NVIDIA L40S 45 GiB, $2.24208/h), "
+    )
 
 
 def test_all_problems_reported_together():
