@@ -102,6 +102,20 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             # What the provider does for a bad argument: the invoke fails with a reason.
             return {}, [(next(iter(args.args), ""), str(exc))]
 
+    def _instance_type_offerings(self, a: dict) -> dict:
+        """DescribeInstanceTypeOfferings (location type availability-zone), filtered by instance-type."""
+        if a.get("locationType") != "availability-zone":
+            raise LookupError(f"offline plan records offerings by availability-zone only, not {a.get('locationType')}")
+        types = [v for f in a.get("filters", []) if f["name"] == "instance-type" for v in f["values"]]
+        rows = [(az, t) for t in types for az in recorded.instance_type_azs(self.region, t)]
+        return {
+            "id": self.region,
+            "locationType": "availability-zone",
+            "locations": [az for az, _ in rows],
+            "instanceTypes": [t for _, t in rows],
+            "locationTypes": ["availability-zone"] * len(rows),
+        }
+
     def _instance_type(self, a: dict) -> dict:
         name = a["instanceType"]
         data = recorded.instance_types().get(name)
@@ -230,6 +244,7 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
 
 _CALLS = {
     "aws:ec2/getInstanceType:getInstanceType": RecordedAwsMocks._instance_type,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": RecordedAwsMocks._instance_type_offerings,
     "aws:index/getAvailabilityZones:getAvailabilityZones": RecordedAwsMocks._availability_zones,
     "aws:index/getRegions:getRegions": RecordedAwsMocks._regions,
     "aws:index/getRegion:getRegion": RecordedAwsMocks._region,
