@@ -64,7 +64,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "counts": dict(sorted(Counter(r.type for r in run.registrations if r.custom).items())),
         "sizing": ctx.sizing.as_plan(),
         "poolSizing": [s.as_plan() for s in ctx.pool_sizing],
-        "cost": cost.estimate(ctx),
+        "cost": cost.estimate(ctx, run.registrations),
         "warnings": list(ctx.warnings),
         "outputs": _hide_computed(run.outputs, run.computed),
     }
@@ -270,17 +270,40 @@ def render(doc: dict[str, Any]) -> None:
             f"{row['monthlyWithSpot']:,.2f}",
         )
     console.print(cost)
-    console.print(
-        f"{c['instanceType']}: {c['onDemandHourlyPerInstance']}/h on-demand, {c['spotHourlyPerInstance']}/h spot "
-        f"(assumed {c['spotDiscountAssumed']:.0%} discount); fixed {c['fixedHourly']}/h {c['fixedItemsHourly']}"
-    )
-    for note in c["notes"]:
-        console.print(f"[dim]· {note}[/]")
+    _render_cost_detail(console, c)
 
     _render_observability(console, doc["resources"])
     policy = doc.get("policy")
     if policy is not None:
         _render_policy(console, policy)
+
+
+def _render_cost_detail(console, c: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"{c['instanceType']}: {c['onDemandHourlyPerInstance']}/h on-demand, {c['spotHourlyPerInstance']}/h spot "
+        f"({c['spotDiscountAssumed']:.0%} below on-demand in the snapshot); root volume {c['rootVolume']['monthly']}"
+        f"/month per instance ({c['rootVolume']['basis']})"
+    )
+    fixed = Table(title=f"Fixed and usage costs per month: {c['fixedMonthly']:,.2f}")
+    for col in ("item", "monthly", "basis"):
+        fixed.add_column(col, justify="right" if col == "monthly" else "left")
+    for name, item in c["fixedItemsMonthly"].items():
+        fixed.add_row(name + (" (usage)" if item["usage"] else ""), f"{item['monthly']:,.2f}", item["basis"])
+    console.print(fixed)
+    idle, rh = c["idle"], c["replicaHour"]
+    console.print(
+        f"idle (no traffic, pool at minSize {idle['instances']}: {idle['onDemandInstances']} on-demand / "
+        f"{idle['spotInstances']} spot): {idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
+        f"(leaves out {', '.join(idle['excludes'])})"
+    )
+    console.print(
+        f"replica-hour ({rh['replicasPerInstance']} replica(s) per {rh['instanceType']}): {rh['onDemand']} on-demand, "
+        f"{rh['spot']} spot, {rh['atSpotMix']} at the spot mix ({rh['spotMixAt']})"
+    )
+    for note in c["notes"]:
+        console.print(f"[dim]· {note}[/]")
 
 
 _WATCHING = {

@@ -1,20 +1,39 @@
-"""Cost estimate for a stack, from the dated price snapshot in stacks/pricing.yaml.
+"""Cost estimate for a stack, from the dated price snapshot in stacks/pricing.yaml and the planned resources.
 
-Spot is a stated flat discount on on-demand (no spot price history offline); the snapshot names its
-sources and date. Monthly = hourly × 730 (AWS's own monthly-hours convention).
+- GPU instances: on-demand price of the pool's first type (the ASG's on-demand strategy is "prioritized":
+  the first override is launched first); its spot share at the per-type, per-region spot price derived from
+  the SkyPilot catalog (pricing.yaml `spotHourly`, scripts/pricing_snapshot.py). No spot row: spot is priced
+  at on-demand (no discount assumed).
+- Each instance carries its gp3 root volume as planned in the launch template (size, IOPS and throughput
+  above the gp3 baseline of 3,000 IOPS / 125 MB/s).
+- Fixed costs are counted from the planned resources (NAT gateways, load balancer, KMS keys, secrets,
+  alarms by kind, dashboards) plus usage lines (NAT data, load balancer capacity units, log ingestion,
+  KMS/Secrets requests) from the per-environment assumptions in pricing.yaml.
+- Idle = traffic at zero and the GPU pool at its minSize (0 for dev/staging: every GPU off); usage lines
+  are left out. A replica-hour = an instance-hour (with its root volume) ÷ replicas per instance.
+Monthly = hourly × 730 (AWS's own monthly-hours convention).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stacks.yaml_files import read_yaml
 
 PRICES_PATH = Path(__file__).with_name("pricing.yaml")
 HOURS_PER_MONTH = 730
+GP3_BASELINE_IOPS = 3000
+GP3_BASELINE_MBPS = 125
+GB_PER_GIB = 2**30 / 1e9
+
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
 @dataclass(frozen=True)
@@ -25,12 +44,12 @@ class Prices:
     def captured_on(self) -> str:
         return str(self.raw["capturedOn"])
 
-    @property
-    def spot_discount(self) -> float:
-        return float(self.raw["spot"]["assumedDiscount"])
-
     def on_demand(self, region: str, instance_type: str) -> float | None:
         return (self.raw["onDemandHourly"].get(region) or {}).get(instance_type)
+
+    def spot(self, region: str, instance_type: str) -> float | None:
+        """Median spot price over the region's AZs in the snapshot, or None when the snapshot has none."""
+        return (self.raw.get("spotHourly", {}).get(region) or {}).get(instance_type)
 
     def service(self, region: str, key: str) -> tuple[float, str]:
         """A service price and the region it was taken from (us-east-1 when the region has none)."""
@@ -39,6 +58,10 @@ class Prices:
             if key in (services.get(where) or {}):
                 return float(services[where][key]), where
         return 0.0, "unpriced"
+
+    def assumptions(self, environment: str) -> dict[str, float]:
+        usage = self.raw["assumptions"]
+        return {"vllmImageGB": usage["vllmImageGB"], **usage["byEnvironment"][environment]}
 
     def gpu_instance_types(self) -> list[str]:
         """Every GPU instance type the snapshot prices, in any region (candidates for sizing)."""
@@ -63,69 +86,244 @@ def on_demand_count(instances: int, base: int, percent_above_base: int, spot_ena
     return base_part + math.ceil((instances - base_part) * percent_above_base / 100)
 
 
-def estimate(ctx) -> dict:
-    """Hourly and monthly USD at min and max scale: all on-demand, and the configured spot mix."""
-    prices = load_prices()
-    cfg = ctx.config
-    pool = cfg.gpu_pool
-    itype = pool.instance_types[0]
-    od_price = prices.on_demand(ctx.region, itype)
-    notes = [
-        f"prices captured {prices.captured_on}; spot = on-demand × (1 − {prices.spot_discount}) (assumed)",
-        f"GPU price of {itype}, the pool's first type",
-    ]
-    if od_price is None:
+# --- planned resources ----------------------------------------------------------------------------
+
+
+def _type(r: Any) -> str:
+    return r["type"] if isinstance(r, dict) else r.type
+
+
+def _inputs(r: Any) -> dict:
+    inputs = r["inputs"] if isinstance(r, dict) else r.inputs
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def count(resources: list, type_token: str) -> int:
+    return sum(1 for r in resources if _type(r) == type_token)
+
+
+def alarm_metrics(resources: list) -> dict[str, int]:
+    """CloudWatch bills alarms per alarm metric: a metric-math alarm counts each metric it queries; an alarm
+    whose period is under 60 s is high resolution; composites are billed per alarm."""
+    standard = high_res = 0
+    for r in resources:
+        if _type(r) != METRIC_ALARM:
+            continue
+        inputs = _inputs(r)
+        queries = [q for q in inputs.get("metricQueries") or [] if isinstance(q, dict) and q.get("metric")]
+        periods = [q["metric"].get("period") for q in queries] if queries else [inputs.get("period")]
+        metrics = max(1, len(queries))
+        if any(isinstance(p, (int, float)) and p < 60 for p in periods):
+            high_res += metrics
+        else:
+            standard += metrics
+    return {"standard": standard, "highResolution": high_res, "composite": count(resources, COMPOSITE_ALARM)}
+
+
+def root_volume(resources: list) -> dict[str, float] | None:
+    """The GPU launch template's root gp3 volume: size GiB, IOPS, throughput MB/s."""
+    for r in resources:
+        if _type(r) != LAUNCH_TEMPLATE:
+            continue
+        for mapping in _inputs(r).get("blockDeviceMappings") or []:
+            ebs = mapping.get("ebs") or {}
+            values = (ebs.get("volumeSize"), ebs.get("iops", GP3_BASELINE_IOPS), ebs.get("throughput", 125))
+            if all(isinstance(v, (int, float)) for v in values):
+                return {"sizeGiB": values[0], "iops": values[1], "throughputMBps": values[2]}
+    return None
+
+
+# --- the estimate ---------------------------------------------------------------------------------
+
+
+def root_volume_monthly(prices: Prices, region: str, volume: dict[str, float] | None) -> tuple[float, str]:
+    if volume is None:
+        return 0.0, "no root volume in the plan"
+    per_gb, _ = prices.service(region, "ebsGp3PerGBMonth")
+    per_iops, _ = prices.service(region, "ebsGp3IopsMonth")
+    per_mbps, _ = prices.service(region, "ebsGp3ThroughputMonth")
+    extra_iops = max(0, volume["iops"] - GP3_BASELINE_IOPS)
+    extra_mbps = max(0, volume["throughputMBps"] - GP3_BASELINE_MBPS)
+    monthly = volume["sizeGiB"] * per_gb + extra_iops * per_iops + extra_mbps * per_mbps
+    basis = (
+        f"{volume['sizeGiB']:g} GiB × {per_gb} + {extra_iops:g} IOPS above 3000 × {per_iops}"
+        f" + {extra_mbps:g} MB/s above 125 × {per_mbps}"
+    )
+    return monthly, basis
+
+
+def _item(monthly: float, basis: str, usage: bool = False) -> dict[str, Any]:
+    return {"monthly": monthly, "basis": basis, "usage": usage}
+
+
+def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any]]:
+    """Monthly USD per line that does not scale with GPU instances; `usage` lines depend on traffic."""
+    region, h = ctx.region, HOURS_PER_MONTH
+    svc = functools.partial(prices.service, region)
+    usage = prices.assumptions(ctx.config.environment)
+    items: dict[str, dict[str, Any]] = {}
+    nats = count(resources, "aws:ec2/natGateway:NatGateway")
+    if nats:
+        items["natGateways"] = _item(nats * svc("natGatewayHourly")[0] * h, f"{nats} × hourly × {h}")
+        weights_gb = ctx.sizing.weights_gib * GB_PER_GIB
+        gb = usage["instanceLaunchesPerMonth"] * (usage["vllmImageGB"] + weights_gb) + usage["otherNatGBPerMonth"]
+        items["natDataProcessing"] = _item(
+            gb * svc("natGatewayPerGB")[0],
+            f"{gb:.0f} GB = {usage['instanceLaunchesPerMonth']} launches × ({usage['vllmImageGB']} GB image + "
+            f"{weights_gb:.1f} GB weights) + {usage['otherNatGBPerMonth']} GB other (assumed)",
+            usage=True,
+        )
+    albs = count(resources, "aws:lb/loadBalancer:LoadBalancer")
+    if albs:
+        items["loadBalancer"] = _item(albs * svc("albHourly")[0] * h, f"{albs} × hourly × {h}")
+        lcu = usage["albLcuAverage"]
+        items["loadBalancerCapacityUnits"] = _item(
+            lcu * svc("albLcuHourly")[0] * h, f"{lcu} LCU average (assumed) × {h}", usage=True
+        )
+    if ctx.config.platform != "ecs":
+        items["eksControlPlane"] = _item(svc("eksClusterHourly")[0] * h, f"1 cluster × hourly × {h}")
+    keys, secrets = count(resources, "aws:kms/key:Key"), count(resources, "aws:secretsmanager/secret:Secret")
+    items["kmsAndSecrets"] = _item(
+        keys * svc("kmsKeyMonthly")[0] + secrets * svc("secretsManagerSecretMonthly")[0],
+        f"{keys} KMS key(s) + {secrets} secret(s), monthly",
+    )
+    items["kmsAndSecretsRequests"] = _item(
+        usage["kmsRequestsPerMonth"] / 10_000 * svc("kmsPer10kRequests")[0]
+        + usage["secretsApiCallsPerMonth"] / 10_000 * svc("secretsManagerPer10kCalls")[0],
+        f"{usage['kmsRequestsPerMonth']} KMS requests + {usage['secretsApiCallsPerMonth']} Secrets Manager "
+        "API calls (assumed)",
+        usage=True,
+    )
+    alarms = alarm_metrics(resources)
+    items["alarms"] = _item(
+        alarms["standard"] * svc("cloudwatchAlarmMonthly")[0]
+        + alarms["highResolution"] * svc("cloudwatchHighResAlarmMonthly")[0]
+        + alarms["composite"] * svc("cloudwatchCompositeAlarmMonthly")[0],
+        f"{alarms['standard']} standard + {alarms['highResolution']} high-resolution alarm metrics, "
+        f"{alarms['composite']} composite",
+    )
+    dashboards = count(resources, "aws:cloudwatch/dashboard:Dashboard")
+    if dashboards:
+        items["dashboards"] = _item(dashboards * svc("cloudwatchDashboardMonthly")[0], f"{dashboards} × monthly")
+    if count(resources, "aws:cloudwatch/logGroup:LogGroup"):
+        gb = usage["logGBPerMonth"]
+        items["logIngestion"] = _item(gb * svc("cloudwatchLogsIngestPerGB")[0], f"{gb} GB (assumed)", usage=True)
+    return items
+
+
+def _pool_prices(ctx, prices: Prices, notes: list[str]) -> tuple[float, float]:
+    itype = ctx.config.gpu_pool.instance_types[0]
+    od = prices.on_demand(ctx.region, itype)
+    if od is None:
         notes.append(f"no on-demand price for {itype} in {ctx.region} in the snapshot: GPU cost left out")
-        od_price = 0.0
-    spot_price = od_price * (1 - prices.spot_discount)
+        return 0.0, 0.0
+    spot = prices.spot(ctx.region, itype)
+    if spot is None:
+        notes.append(f"no spot price for {itype} in {ctx.region} in the snapshot: its spot share priced at on-demand")
+        spot = od
+    return od, spot
 
-    fixed_hourly = 0.0
-    fixed_items = {}
-    if not cfg.network.adopts_existing:
-        nat_count = nat_gateway_count(ctx)
-        nat, _ = prices.service(ctx.region, "natGatewayHourly")
-        fixed_items["natGateways"] = round(nat * nat_count, 4)
-    if cfg.platform == "ecs":
-        alb, _ = prices.service(ctx.region, "albHourly")
-        fixed_items["loadBalancer"] = round(alb, 4)
-    else:
-        eks, _ = prices.service(ctx.region, "eksClusterHourly")
-        fixed_items["eksControlPlane"] = round(eks, 4)
-    kms, _ = prices.service(ctx.region, "kmsKeyMonthly")
-    secrets, _ = prices.service(ctx.region, "secretsManagerSecretMonthly")
-    fixed_items["kmsAndSecrets"] = round((kms + 2 * secrets) / HOURS_PER_MONTH, 4)
-    fixed_hourly = sum(fixed_items.values())
 
-    def at(instances: int) -> dict:
+def _instance_types(ctx, prices: Prices) -> list[dict[str, Any]]:
+    replicas = {s.instance_type: s.replicas_per_instance for s in ctx.pool_sizing}
+    return [
+        {
+            "instanceType": t,
+            "onDemandHourly": prices.on_demand(ctx.region, t),
+            "spotHourly": prices.spot(ctx.region, t),
+            "replicasPerInstance": replicas.get(t),
+        }
+        for t in ctx.config.gpu_pool.instance_types
+    ]
+
+
+def estimate(ctx, resources: Iterable = ()) -> dict:
+    """Hourly and monthly USD at min and max scale (all on-demand, and the configured spot mix), idle, and
+    per replica-hour. `resources`: the planned registrations (offline/plan.py passes the run's)."""
+    resources = list(resources)
+    prices = load_prices()
+    pool = ctx.config.gpu_pool
+    notes = [
+        f"prices captured {prices.captured_on}; spot = per-type regional median of the catalog's per-AZ spot "
+        f"prices ({prices.raw['spot']['commit'][:8]}, read {prices.raw['spot']['readOn']})",
+        f"GPU price of {pool.instance_types[0]}, the pool's first type (on-demand launches it first)",
+    ]
+    od_price, spot_price = _pool_prices(ctx, prices, notes)
+    volume = root_volume(resources)
+    volume_monthly, volume_basis = root_volume_monthly(prices, ctx.region, volume)
+    volume_hourly = volume_monthly / HOURS_PER_MONTH
+    items = fixed_items(ctx, resources, prices)
+    fixed_hourly = sum(i["monthly"] for i in items.values()) / HOURS_PER_MONTH
+    idle_fixed_hourly = sum(i["monthly"] for i in items.values() if not i["usage"]) / HOURS_PER_MONTH
+    if prices.service(ctx.region, "natGatewayHourly")[1] != ctx.region:
+        notes.append(f"service prices for {ctx.region} not in the snapshot: us-east-1 prices used")
+
+    def split(instances: int) -> tuple[int, int]:
         od = on_demand_count(
             instances,
             pool.spot.on_demand_base_capacity,
             pool.spot.on_demand_percentage_above_base_capacity,
             pool.spot.enabled,
         )
-        all_od = instances * od_price + fixed_hourly
-        mix = od * od_price + (instances - od) * spot_price + fixed_hourly
+        return od, instances - od
+
+    def gpu_hourly(instances: int) -> float:
+        od, spot = split(instances)
+        return od * od_price + spot * spot_price + instances * volume_hourly
+
+    def at(instances: int) -> dict:
+        od, spot = split(instances)
+        all_od = instances * (od_price + volume_hourly) + fixed_hourly
+        mix = gpu_hourly(instances) + fixed_hourly
         return {
             "instances": instances,
             "onDemandInstances": od,
-            "spotInstances": instances - od,
+            "spotInstances": spot,
+            "rootVolumesHourly": round(instances * volume_hourly, 4),
             "hourlyOnDemand": round(all_od, 2),
             "hourlyWithSpot": round(mix, 2),
             "monthlyOnDemand": round(all_od * HOURS_PER_MONTH, 2),
             "monthlyWithSpot": round(mix * HOURS_PER_MONTH, 2),
         }
 
+    idle_hourly = gpu_hourly(pool.min_size) + idle_fixed_hourly
+    od_max, spot_max = split(pool.max_size)
+    mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
+    replicas = max(1, ctx.sizing.replicas_per_instance)
     return {
         "currency": "USD",
         "pricesCapturedOn": prices.captured_on,
-        "instanceType": itype,
+        "instanceType": pool.instance_types[0],
         "onDemandHourlyPerInstance": od_price,
         "spotHourlyPerInstance": round(spot_price, 4),
-        "spotDiscountAssumed": prices.spot_discount,
+        "spotDiscountAssumed": round(1 - spot_price / od_price, 4) if od_price else 0.0,  # now derived, not assumed
+        "spotSource": prices.raw["spot"]["source"],
+        "instanceTypes": _instance_types(ctx, prices),
+        "rootVolume": {**(volume or {}), "monthly": round(volume_monthly, 2), "basis": volume_basis},
         "fixedHourly": round(fixed_hourly, 4),
-        "fixedItemsHourly": fixed_items,
+        "fixedItemsHourly": {k: round(v["monthly"] / HOURS_PER_MONTH, 4) for k, v in items.items()},
+        "fixedMonthly": round(fixed_hourly * HOURS_PER_MONTH, 2),
+        "fixedItemsMonthly": {k: {**v, "monthly": round(v["monthly"], 2)} for k, v in items.items()},
+        "assumptions": prices.assumptions(ctx.config.environment),
         "min": at(pool.min_size),
         "max": at(pool.max_size),
+        "idle": {
+            "instances": pool.min_size,
+            "onDemandInstances": split(pool.min_size)[0],
+            "spotInstances": split(pool.min_size)[1],
+            "hourly": round(idle_hourly, 4),
+            "monthly": round(idle_hourly * HOURS_PER_MONTH, 2),
+            "excludes": sorted(k for k, v in items.items() if v["usage"]),
+        },
+        "replicaHour": {
+            "instanceType": pool.instance_types[0],
+            "replicasPerInstance": replicas,
+            "instanceHourlyAtSpotMix": round(mix_instance_hourly, 4),
+            "onDemand": round((od_price + volume_hourly) / replicas, 4),
+            "spot": round((spot_price + volume_hourly) / replicas, 4),
+            "atSpotMix": round(mix_instance_hourly / replicas, 4),
+            "spotMixAt": f"maxSize {pool.max_size}: {od_max} on-demand / {spot_max} spot",
+        },
         "notes": notes,
     }
 

@@ -39,6 +39,24 @@ def test_json_plan_has_the_documented_fields():
     cost = doc["cost"]
     assert cost["min"]["instances"] == 0 and cost["max"]["instances"] == 2
     assert cost["max"]["hourlyWithSpot"] < cost["max"]["hourlyOnDemand"]
+    # backward compatible: the keys plans had before stay; the monthly picture is added
+    for key in ("instanceType", "onDemandHourlyPerInstance", "spotHourlyPerInstance", "spotDiscountAssumed"):
+        assert key in cost
+    assert cost["fixedItemsHourly"]["natGateways"] == 0.045 and cost["fixedItemsHourly"]["loadBalancer"] == 0.0225
+    assert cost["rootVolume"]["sizeGiB"] == 130 and cost["rootVolume"]["throughputMBps"] == 500
+    assert set(cost["fixedItemsMonthly"]) == {
+        "natGateways",
+        "natDataProcessing",
+        "loadBalancer",
+        "loadBalancerCapacityUnits",
+        "kmsAndSecrets",
+        "kmsAndSecretsRequests",
+        "alarms",
+        "dashboards",
+        "logIngestion",
+    }
+    assert cost["idle"]["instances"] == 0 and cost["idle"]["monthly"] == 55.48
+    assert cost["replicaHour"]["spot"] == 1.0393
 
 
 def test_human_plan_shows_tree_counts_sizing_and_cost():
@@ -46,6 +64,14 @@ def test_human_plan_shows_tree_counts_sizing_and_cost():
     assert result.returncode == 0, result.stderr
     for heading in ("Resources by type", "GPU sizing", "Cost estimate", "aws:ec2/vpc:Vpc"):
         assert heading in result.stdout
+    for line in (
+        "Fixed and usage costs per month",
+        "natDataProcessing (usage)",
+        "9 standard + 0 high-resolution alarm metrics, 1 composite",
+        "idle (no traffic, pool at minSize 0: 0 on-demand / 0 spot): 0.0760/h, 55.48/month",
+        "replica-hour (1 replica(s) per g6e.xlarge): 1.8958 on-demand, 1.0393 spot",
+    ):
+        assert line in result.stdout
 
 
 @pytest.fixture
