@@ -142,6 +142,28 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "state": "available",
         }
 
+    def _instance_type_offerings(self, a: dict) -> dict:
+        """DescribeInstanceTypeOfferings by AZ, filtered by `instance-type` / `location` like EC2."""
+        if a.get("locationType", "region") != "availability-zone":
+            raise LookupError("offline plan records offerings by availability-zone only")
+        wanted = {f["name"]: set(f["values"]) for f in a.get("filters") or []}
+        unknown = set(wanted) - {"instance-type", "location"}
+        if unknown:
+            raise LookupError(f"offline plan cannot filter offerings by {sorted(unknown)}")
+        rows = [
+            (az, instance_type)
+            for az in recorded.availability_zones(self.region)
+            for instance_type in sorted(recorded.offered_types(self.region, az))
+            if instance_type in wanted.get("instance-type", {instance_type}) and az in wanted.get("location", {az})
+        ]
+        return {
+            "id": self.region,
+            "locationType": "availability-zone",
+            "instanceTypes": [t for _, t in rows],
+            "locations": [az for az, _ in rows],
+            "locationTypes": ["availability-zone"] * len(rows),
+        }
+
     def _regions(self, a: dict) -> dict:
         return {"id": "aws", "names": list(recorded.regions())}
 
@@ -230,6 +252,7 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
 
 _CALLS = {
     "aws:ec2/getInstanceType:getInstanceType": RecordedAwsMocks._instance_type,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": RecordedAwsMocks._instance_type_offerings,
     "aws:index/getAvailabilityZones:getAvailabilityZones": RecordedAwsMocks._availability_zones,
     "aws:index/getRegions:getRegions": RecordedAwsMocks._regions,
     "aws:index/getRegion:getRegion": RecordedAwsMocks._region,

@@ -78,8 +78,22 @@ def availability_zones() -> tuple[str, ...]:
     return tuple(aws.get_availability_zones(state="available").names)
 
 
+@functools.cache
+def offered_zones(instance_type: str) -> tuple[str, ...]:
+    """The region's AZs that offer an instance type (DescribeInstanceTypeOfferings, location type
+    availability-zone); empty when the region offers it nowhere. Sorted, as AZ names sort by letter."""
+    result = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone",
+        filters=[{"name": "instance-type", "values": [instance_type]}],
+    )
+    return tuple(
+        sorted({loc for loc, t in zip(result.locations, result.instance_types, strict=True) if t == instance_type})
+    )
+
+
 def clear_caches() -> None:
     """Each program run (and each test's fresh mock run) starts without remembered answers."""
     instance_type.cache_clear()
     regions.cache_clear()
     availability_zones.cache_clear()
+    offered_zones.cache_clear()

@@ -533,7 +533,50 @@ def _aws_problems(
                 "types of one architecture",
             )
         )
-    return p, tuple(instances), zones[: network.az_count if network else 2]
+    offering_problems, usable = _offering_problems(pool, network, region, instances, zones)
+    p.extend(offering_problems)
+    return p, tuple(instances), usable[: network.az_count if network else 2]
+
+
+def _offering_problems(
+    pool: GpuPoolConfig | None,
+    network: NetworkConfig | None,
+    region: str,
+    instances: list[InstanceFacts],
+    zones: tuple[str, ...],
+) -> tuple[list[Problem], tuple[str, ...]]:
+    """The AZs that offer every pool type (the only ones the network may use: an ASG subnet in an AZ
+    without the type never launches there), and a problem for each type the region cannot host."""
+    if pool is None or not instances:
+        return [], zones
+    p: list[Problem] = []
+    offered = {f.instance_type: aws_facts.offered_zones(f.instance_type) for f in instances}
+    for name, azs in offered.items():
+        if not azs:
+            p.append(
+                Problem(
+                    f"gpuPool.instanceTypes[{pool.instance_types.index(name)}]",
+                    f"not offered in any availability zone of {region}",
+                    name,
+                    f"a GPU type {region} offers, or another aws:region",
+                )
+            )
+    common = tuple(az for az in zones if all(az in azs for azs in offered.values()))
+    wanted = network.az_count if network and not network.adopts_existing else 0
+    if not p and wanted and len(common) < wanted <= len(zones):
+        where = "; ".join(f"{name} in {', '.join(azs)}" for name, azs in offered.items())
+        p.append(
+            Problem(
+                "network.azCount",
+                f"{region} offers every gpuPool.instanceTypes type in only {len(common)} availability zone(s) "
+                f"({where})",
+                wanted,
+                (f"2–{len(common)}" if len(common) > 2 else "2")
+                if len(common) >= 2
+                else "none: choose types offered in two common AZs",
+            )
+        )
+    return p, common
 
 
 def _priced_gpu_types() -> list[str]:
