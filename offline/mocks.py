@@ -9,6 +9,7 @@ the program's own code paths run; each fabricated value is remembered so the pla
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +85,32 @@ class Registration:
     depends_on: list[str]
 
 
+@dataclass(frozen=True)
+class AccountFixture:
+    """What the account already holds that the program looks up (IAM ListRoles), as (service, role name).
+
+    ESTABLISHED is an account that has run an Auto Scaling group, an ECS cluster, a load balancer and ECS
+    service autoscaling: each service creates its service-linked role (path /aws-service-role/<service>/)
+    on first use. FRESH is a new account with none of them. Tests pass `account=` to `run_program`."""
+
+    service_linked_roles: tuple[tuple[str, str], ...]
+
+
+ESTABLISHED = AccountFixture(
+    (
+        ("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling"),
+        ("ecs.amazonaws.com", "AWSServiceRoleForECS"),
+        ("elasticloadbalancing.amazonaws.com", "AWSServiceRoleForElasticLoadBalancing"),
+        ("ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService"),
+    )
+)
+FRESH = AccountFixture(())
+
+
 @dataclass
 class RecordedAwsMocks(pulumi.runtime.Mocks):
     region: str
+    account: AccountFixture = ESTABLISHED
     computed: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -162,6 +186,23 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "instanceTypes": [t for _, t in rows],
             "locations": [az for az, _ in rows],
             "locationTypes": ["availability-zone"] * len(rows),
+        }
+
+    def _roles(self, a: dict) -> dict:
+        """IAM ListRoles under a path prefix (and name regex), from the account fixture."""
+        prefix = a.get("pathPrefix") or "/"
+        pattern = re.compile(a.get("nameRegex") or ".*")
+        roles = [
+            (f"/aws-service-role/{service}/", name)
+            for service, name in self.account.service_linked_roles
+            if f"/aws-service-role/{service}/".startswith(prefix) and pattern.search(name)
+        ]
+        return {
+            "id": PLACEHOLDER_ACCOUNT,
+            "pathPrefix": a.get("pathPrefix"),
+            "nameRegex": a.get("nameRegex"),
+            "names": [name for _, name in roles],
+            "arns": [f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role{path}{name}" for path, name in roles],
         }
 
     def _regions(self, a: dict) -> dict:
@@ -255,6 +296,7 @@ _CALLS = {
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": RecordedAwsMocks._instance_type_offerings,
     "aws:index/getAvailabilityZones:getAvailabilityZones": RecordedAwsMocks._availability_zones,
     "aws:index/getRegions:getRegions": RecordedAwsMocks._regions,
+    "aws:iam/getRoles:getRoles": RecordedAwsMocks._roles,
     "aws:index/getRegion:getRegion": RecordedAwsMocks._region,
     "aws:index/getPartition:getPartition": RecordedAwsMocks._partition,
     "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,

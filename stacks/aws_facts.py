@@ -91,9 +91,16 @@ def offered_zones(instance_type: str) -> tuple[str, ...]:
     )
 
 
+@functools.cache
+def service_linked_roles() -> frozenset[str]:
+    """Names of the account's service-linked roles (IAM ListRoles, path /aws-service-role/)."""
+    return frozenset(aws.iam.get_roles(path_prefix="/aws-service-role/").names)
+
+
 def clear_caches() -> None:
     """Each program run (and each test's fresh mock run) starts without remembered answers."""
     instance_type.cache_clear()
     regions.cache_clear()
     availability_zones.cache_clear()
     offered_zones.cache_clear()
+    service_linked_roles.cache_clear()

@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 from pydantic.alias_generators import to_camel
 
 from stacks import aws_facts
+from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
@@ -696,6 +697,8 @@ def load_stack(
     problems.extend(_cross_field_problems(sections))
     aws_problems, instances, zones = _aws_problems(sections, region)
     problems.extend(aws_problems)
+    if not aws_problems:
+        problems.extend(service_linked_role_problems(sections.get("platform")))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):
