@@ -106,6 +106,9 @@ class ServingConfig(_Config):
     certificate_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+)$")
     api_key_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
     hf_token_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
+    secrets_kms_key_arns: tuple[
+        Annotated[str, Strict(), Field(pattern=r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")], ...
+    ]
 
 
 class AlarmsConfig(_Config):
@@ -580,6 +583,33 @@ def _offering_problems(
     return p, common
 
 
+def _secret_key_problems(serving: ServingConfig | None, region: str | None) -> list[Problem]:
+    """serving.secretsKmsKeyArns serve adopted secrets only, and a secret's key lives in its region."""
+    if serving is None or not serving.secrets_kms_key_arns:
+        return []
+    p: list[Problem] = []
+    if not (serving.api_key_secret_arn or serving.hf_token_secret_arn):
+        p.append(
+            Problem(
+                "serving.secretsKmsKeyArns",
+                "no adopted secret to decrypt: created secrets use the stack key",
+                list(serving.secrets_kms_key_arns),
+                "[] unless serving.apiKeySecretArn or serving.hfTokenSecretArn is set",
+            )
+        )
+    for i, arn in enumerate(serving.secrets_kms_key_arns):
+        if region and arn.split(":")[3] != region:
+            p.append(
+                Problem(
+                    f"serving.secretsKmsKeyArns[{i}]",
+                    f"a key outside {region} cannot encrypt a secret the {region} tasks read",
+                    arn,
+                    f"a KMS key ARN in {region}",
+                )
+            )
+    return p
+
+
 def _priced_gpu_types() -> list[str]:
     from stacks.cost import load_prices
 
@@ -699,6 +729,7 @@ def load_stack(
     problems.extend(aws_problems)
     if not aws_problems:
         problems.extend(service_linked_role_problems(sections.get("platform")))
+    problems.extend(_secret_key_problems(sections.get("serving"), region))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):
