@@ -28,6 +28,7 @@ from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
+from stacks.names import stack_name_problems
 from stacks.sizing import Sizing, fitting_alternatives, size_pool
 from stacks.yaml_files import read_yaml
 
@@ -730,6 +731,7 @@ def load_stack(
     if not aws_problems:
         problems.extend(service_linked_role_problems(sections.get("platform")))
     problems.extend(_secret_key_problems(sections.get("serving"), region))
+    problems.extend(stack_name_problems(stack or pulumi.get_stack()))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):
