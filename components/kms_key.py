@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.validation import ArgsProblems
 
 KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
+# Must exist before the key (KMS rejects policies naming absent principals): the stack checks it up front.
 AUTOSCALING_SLR = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 

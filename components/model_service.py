@@ -42,6 +42,7 @@ ECS_MAX_START_PERIOD = 300  # ECS caps a container health check's startPeriod at
 
 ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 SECRET_ARN = re.compile(r"^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
 CERT_ARN = re.compile(r"^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+$")
 
 # ALB access logs: Regions that existed before August 2022 grant a regional Elastic Load Balancing
@@ -131,6 +132,9 @@ class ModelServiceArgs:
     certificate_arn: str = ""  # ACM certificate: HTTPS on 443 and HTTP→HTTPS; empty: HTTP on 80 only
     api_key_secret_arn: str = ""  # adopt; empty creates an empty secret
     hf_token_secret_arn: str = ""
+    # KMS keys the adopted secrets are encrypted with (customer-managed, not the stack key): the execution
+    # role may decrypt with them through Secrets Manager only. Not needed for aws/secretsmanager.
+    secrets_kms_key_arns: tuple[str, ...] = ()
     deletion_protection: bool = False  # ALB deletion protection, retained log bucket without force_destroy (prod)
     # Pulumi protect + retain_on_delete on the stateful children: log group, created secrets, access-log
     # bucket (prod). Protected resources refuse `pulumi destroy`; retained ones outlive their removal.
@@ -296,7 +300,14 @@ class ModelService(pulumi.ComponentResource):
             role=execution_role.name,
             policy=pulumi.Output.from_input(args.kms_key_arn).apply(
                 lambda key: json.dumps(
-                    execution_policy(log_group_arn, [api_key_grant, hf_token_grant], key, region, server.image)
+                    execution_policy(
+                        log_group_arn,
+                        [api_key_grant, hf_token_grant],
+                        key,
+                        region,
+                        server.image,
+                        secrets_kms_key_arns=args.secrets_kms_key_arns,
+                    )
                 )
             ),
             opts=child,
@@ -644,9 +655,18 @@ def container_definitions(
 
 
 def execution_policy(
-    log_group_arn: str, secret_arns: list[str], kms_key_arn: str, region: str, image: str
+    log_group_arn: str,
+    secret_arns: list[str],
+    kms_key_arn: str,
+    region: str,
+    image: str,
+    secrets_kms_key_arns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """What the ECS agent needs for this task and nothing else."""
+    """What the ECS agent needs for this task and nothing else. `secrets_kms_key_arns`: the keys of
+    adopted secrets encrypted with another customer-managed key (GetSecretValue decrypts with the
+    secret's key under the caller's permissions, Secrets Manager user guide "Secret encryption and
+    decryption"); granted through Secrets Manager only, like the stack key."""
+    decrypt_keys = sorted({kms_key_arn, *secrets_kms_key_arns})
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteThisTasksLogs",
@@ -664,7 +684,7 @@ def execution_policy(
             "Sid": "DecryptSecretsThroughSecretsManager",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
-            "Resource": kms_key_arn,
+            "Resource": decrypt_keys if len(decrypt_keys) > 1 else kms_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
         },
     ]
@@ -778,6 +798,11 @@ def _validate(args: ModelServiceArgs) -> None:
     )
     for key, arn in (("apiKeySecretArn", args.api_key_secret_arn), ("hfTokenSecretArn", args.hf_token_secret_arn)):
         problems.check(not arn or bool(SECRET_ARN.match(arn)), key, "must be a Secrets Manager secret ARN")
+    problems.check(
+        all(KMS_KEY_ARN.match(k) for k in args.secrets_kms_key_arns),
+        "secretsKmsKeyArns",
+        "must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>; an alias is no IAM resource)",
+    )
     for i, cidr in enumerate(args.allowed_cidrs):
         try:
             ipaddress.IPv4Network(cidr)

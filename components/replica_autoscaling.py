@@ -44,6 +44,14 @@ class ReplicaAutoscalingArgs:
     schedule: tuple[ScheduledCapacity, ...] = ()
 
 
+def schedule_owned_fields(schedule: tuple[ScheduledCapacity, ...]) -> list[str]:
+    """The target's fields the scheduled actions own. Each action rewrites min/max at its time; after a
+    `pulumi refresh` the state holds the scheduled values, and an `up` that re-applied the declared ones
+    would undo the schedule (at night: start a replica, hence a GPU). So with a schedule the declared
+    min/max are the values at creation only; changing them later takes the schedule (see docs/ecs.md)."""
+    return ["minCapacity", "maxCapacity"] if schedule else []
+
+
 def requests_per_minute_target(requests_per_second: float) -> float:
     return requests_per_second * SECONDS_PER_METRIC_PERIOD
 
@@ -64,7 +72,7 @@ class ReplicaAutoscaling(pulumi.ComponentResource):
             resource_id=resource_id,
             min_capacity=args.min_replicas,
             max_capacity=args.max_replicas,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=schedule_owned_fields(args.schedule)),
         )
         policy = aws.appautoscaling.Policy(
             f"{name}-requests",

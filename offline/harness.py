@@ -20,7 +20,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from offline.mocks import RecordedAwsMocks, RecordingMonitor, Registration
+from offline.mocks import ESTABLISHED, AccountFixture, RecordedAwsMocks, RecordingMonitor, Registration
 from stacks.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,14 +92,16 @@ def run_program(
     config: dict[str, Any] | None = None,
     main: Path = ROOT / "__main__.py",
     project: str = PROJECT,
+    account: AccountFixture = ESTABLISHED,
 ) -> ProgramRun:
     """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file;
-    `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`)."""
+    `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`); `account` is
+    what the account already holds (default: its service-linked roles exist; `FRESH`: a new account)."""
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)
     region = values.get("aws:region") or ""
-    mocks = RecordedAwsMocks(region=region)
+    mocks = RecordedAwsMocks(region=region, account=account)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in values.items()})
     # A fresh root stack per run: set_mocks reuses an existing one, which would carry the last run's outputs.

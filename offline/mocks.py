@@ -9,6 +9,7 @@ the program's own code paths run; each fabricated value is remembered so the pla
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +85,32 @@ class Registration:
     depends_on: list[str]
 
 
+@dataclass(frozen=True)
+class AccountFixture:
+    """What the account already holds that the program looks up (IAM ListRoles), as (service, role name).
+
+    ESTABLISHED is an account that has run an Auto Scaling group, an ECS cluster, a load balancer and ECS
+    service autoscaling: each service creates its service-linked role (path /aws-service-role/<service>/)
+    on first use. FRESH is a new account with none of them. Tests pass `account=` to `run_program`."""
+
+    service_linked_roles: tuple[tuple[str, str], ...]
+
+
+ESTABLISHED = AccountFixture(
+    (
+        ("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling"),
+        ("ecs.amazonaws.com", "AWSServiceRoleForECS"),
+        ("elasticloadbalancing.amazonaws.com", "AWSServiceRoleForElasticLoadBalancing"),
+        ("ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService"),
+    )
+)
+FRESH = AccountFixture(())
+
+
 @dataclass
 class RecordedAwsMocks(pulumi.runtime.Mocks):
     region: str
+    account: AccountFixture = ESTABLISHED
     computed: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -101,20 +125,6 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         except LookupError as exc:
             # What the provider does for a bad argument: the invoke fails with a reason.
             return {}, [(next(iter(args.args), ""), str(exc))]
-
-    def _instance_type_offerings(self, a: dict) -> dict:
-        """DescribeInstanceTypeOfferings (location type availability-zone), filtered by instance-type."""
-        if a.get("locationType") != "availability-zone":
-            raise LookupError(f"offline plan records offerings by availability-zone only, not {a.get('locationType')}")
-        types = [v for f in a.get("filters", []) if f["name"] == "instance-type" for v in f["values"]]
-        rows = [(az, t) for t in types for az in recorded.instance_type_azs(self.region, t)]
-        return {
-            "id": self.region,
-            "locationType": "availability-zone",
-            "locations": [az for az, _ in rows],
-            "instanceTypes": [t for _, t in rows],
-            "locationTypes": ["availability-zone"] * len(rows),
-        }
 
     def _instance_type(self, a: dict) -> dict:
         name = a["instanceType"]
@@ -154,6 +164,45 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "names": names,
             "zoneIds": [f"{self.region}-az{i + 1}" for i in range(len(names))],
             "state": "available",
+        }
+
+    def _instance_type_offerings(self, a: dict) -> dict:
+        """DescribeInstanceTypeOfferings by AZ, filtered by `instance-type` / `location` like EC2."""
+        if a.get("locationType", "region") != "availability-zone":
+            raise LookupError("offline plan records offerings by availability-zone only")
+        wanted = {f["name"]: set(f["values"]) for f in a.get("filters") or []}
+        unknown = set(wanted) - {"instance-type", "location"}
+        if unknown:
+            raise LookupError(f"offline plan cannot filter offerings by {sorted(unknown)}")
+        rows = [
+            (az, instance_type)
+            for az in recorded.availability_zones(self.region)
+            for instance_type in sorted(recorded.offered_types(self.region, az))
+            if instance_type in wanted.get("instance-type", {instance_type}) and az in wanted.get("location", {az})
+        ]
+        return {
+            "id": self.region,
+            "locationType": "availability-zone",
+            "instanceTypes": [t for _, t in rows],
+            "locations": [az for az, _ in rows],
+            "locationTypes": ["availability-zone"] * len(rows),
+        }
+
+    def _roles(self, a: dict) -> dict:
+        """IAM ListRoles under a path prefix (and name regex), from the account fixture."""
+        prefix = a.get("pathPrefix") or "/"
+        pattern = re.compile(a.get("nameRegex") or ".*")
+        roles = [
+            (f"/aws-service-role/{service}/", name)
+            for service, name in self.account.service_linked_roles
+            if f"/aws-service-role/{service}/".startswith(prefix) and pattern.search(name)
+        ]
+        return {
+            "id": PLACEHOLDER_ACCOUNT,
+            "pathPrefix": a.get("pathPrefix"),
+            "nameRegex": a.get("nameRegex"),
+            "names": [name for _, name in roles],
+            "arns": [f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role{path}{name}" for path, name in roles],
         }
 
     def _regions(self, a: dict) -> dict:
@@ -247,6 +296,7 @@ _CALLS = {
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": RecordedAwsMocks._instance_type_offerings,
     "aws:index/getAvailabilityZones:getAvailabilityZones": RecordedAwsMocks._availability_zones,
     "aws:index/getRegions:getRegions": RecordedAwsMocks._regions,
+    "aws:iam/getRoles:getRoles": RecordedAwsMocks._roles,
     "aws:index/getRegion:getRegion": RecordedAwsMocks._region,
     "aws:index/getPartition:getPartition": RecordedAwsMocks._partition,
     "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,

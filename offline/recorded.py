@@ -66,6 +66,11 @@ def instance_type_azs(region: str, instance_type: str) -> tuple[str, ...]:
     return tuple(sorted(az for az, types in _offerings_by_az(region).items() if instance_type in types))
 
 
+def offered_types(region: str, az: str) -> frozenset[str]:
+    """Instance types an AZ offers (DescribeInstanceTypeOfferings, location type availability-zone)."""
+    return _offerings_by_az(region).get(az, frozenset())
+
+
 @functools.cache
 def _ecs_ssm_parameters(region: str) -> dict[str, Any]:
     return _load_gz(_SSM, "ecs", "optimized_amis", f"{region}.json.gz")

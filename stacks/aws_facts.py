@@ -78,28 +78,33 @@ def availability_zones() -> tuple[str, ...]:
     return tuple(aws.get_availability_zones(state="available").names)
 
 
+@functools.cache
+def offered_zones(instance_type: str) -> tuple[str, ...]:
+    """The region's AZs that offer an instance type (DescribeInstanceTypeOfferings, location type
+    availability-zone); empty when the region offers it nowhere. Sorted, as AZ names sort by letter."""
+    result = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone",
+        filters=[{"name": "instance-type", "values": [instance_type]}],
+    )
+    return tuple(
+        sorted({loc for loc, t in zip(result.locations, result.instance_types, strict=True) if t == instance_type})
+    )
+
+
+@functools.cache
+def service_linked_roles() -> frozenset[str]:
+    """Names of the account's service-linked roles (IAM ListRoles, path /aws-service-role/)."""
+    return frozenset(aws.iam.get_roles(path_prefix="/aws-service-role/").names)
+
+
 def clear_caches() -> None:
     """Each program run (and each test's fresh mock run) starts without remembered answers."""
     instance_type.cache_clear()
     regions.cache_clear()
     availability_zones.cache_clear()
-    instance_type_offered_azs.cache_clear()
+    offered_zones.cache_clear()
+    service_linked_roles.cache_clear()
     region.cache_clear()
-
-
-@functools.cache
-def instance_type_offered_azs(name: str) -> tuple[str, ...]:
-    """AZs of the stack's region that offer `name` (DescribeInstanceTypeOfferings, location type
-    availability-zone). Empty when the region does not offer the type.
-
-    Named for merging: another branch adds an offerings data source to the mocks
-    (aws:ec2/getInstanceTypeOfferings); until then tests/conftest.py answers it from the same recorded
-    data (offline/recorded.py instance_type_azs)."""
-    result = aws.ec2.get_instance_type_offerings(
-        location_type="availability-zone",
-        filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[name])],
-    )
-    return tuple(sorted(set(result.locations or [])))
 
 
 @functools.cache

@@ -24,9 +24,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 from pydantic.alias_generators import to_camel
 
 from stacks import aws_facts
+from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
+from stacks.names import stack_name_problems
 from stacks.sizing import Sizing, fitting_alternatives, size_pool
 from stacks.yaml_files import read_yaml
 
@@ -105,6 +107,9 @@ class ServingConfig(_Config):
     certificate_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+)$")
     api_key_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
     hf_token_secret_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:secretsmanager:.+)$")
+    secrets_kms_key_arns: tuple[
+        Annotated[str, Strict(), Field(pattern=r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")], ...
+    ]
 
 
 class AlarmsConfig(_Config):
@@ -533,7 +538,77 @@ def _aws_problems(
                 "types of one architecture",
             )
         )
-    return p, tuple(instances), zones[: network.az_count if network else 2]
+    offering_problems, usable = _offering_problems(pool, network, region, instances, zones)
+    p.extend(offering_problems)
+    return p, tuple(instances), usable[: network.az_count if network else 2]
+
+
+def _offering_problems(
+    pool: GpuPoolConfig | None,
+    network: NetworkConfig | None,
+    region: str,
+    instances: list[InstanceFacts],
+    zones: tuple[str, ...],
+) -> tuple[list[Problem], tuple[str, ...]]:
+    """The AZs that offer every pool type (the only ones the network may use: an ASG subnet in an AZ
+    without the type never launches there), and a problem for each type the region cannot host."""
+    if pool is None or not instances:
+        return [], zones
+    p: list[Problem] = []
+    offered = {f.instance_type: aws_facts.offered_zones(f.instance_type) for f in instances}
+    for name, azs in offered.items():
+        if not azs:
+            p.append(
+                Problem(
+                    f"gpuPool.instanceTypes[{pool.instance_types.index(name)}]",
+                    f"not offered in any availability zone of {region}",
+                    name,
+                    f"a GPU type {region} offers, or another aws:region",
+                )
+            )
+    common = tuple(az for az in zones if all(az in azs for azs in offered.values()))
+    wanted = network.az_count if network and not network.adopts_existing else 0
+    if not p and wanted and len(common) < wanted <= len(zones):
+        where = "; ".join(f"{name} in {', '.join(azs)}" for name, azs in offered.items())
+        p.append(
+            Problem(
+                "network.azCount",
+                f"{region} offers every gpuPool.instanceTypes type in only {len(common)} availability zone(s) "
+                f"({where})",
+                wanted,
+                (f"2–{len(common)}" if len(common) > 2 else "2")
+                if len(common) >= 2
+                else "none: choose types offered in two common AZs",
+            )
+        )
+    return p, common
+
+
+def _secret_key_problems(serving: ServingConfig | None, region: str | None) -> list[Problem]:
+    """serving.secretsKmsKeyArns serve adopted secrets only, and a secret's key lives in its region."""
+    if serving is None or not serving.secrets_kms_key_arns:
+        return []
+    p: list[Problem] = []
+    if not (serving.api_key_secret_arn or serving.hf_token_secret_arn):
+        p.append(
+            Problem(
+                "serving.secretsKmsKeyArns",
+                "no adopted secret to decrypt: created secrets use the stack key",
+                list(serving.secrets_kms_key_arns),
+                "[] unless serving.apiKeySecretArn or serving.hfTokenSecretArn is set",
+            )
+        )
+    for i, arn in enumerate(serving.secrets_kms_key_arns):
+        if region and arn.split(":")[3] != region:
+            p.append(
+                Problem(
+                    f"serving.secretsKmsKeyArns[{i}]",
+                    f"a key outside {region} cannot encrypt a secret the {region} tasks read",
+                    arn,
+                    f"a KMS key ARN in {region}",
+                )
+            )
+    return p
 
 
 def _priced_gpu_types() -> list[str]:
@@ -567,9 +642,7 @@ def _sizing_problems(
         region = aws_facts.region()
         prices = load_prices().raw["onDemandHourly"].get(region) or {}
         names = [
-            t
-            for t in prices
-            if t not in pool.instance_types and allows_gpu_type(t) and aws_facts.instance_type_offered_azs(t)
+            t for t in prices if t not in pool.instance_types and allows_gpu_type(t) and aws_facts.offered_zones(t)
         ]
         candidates = [f for f in (aws_facts.instance_type(t) for t in names) if f and f.has_nvidia_gpu]
         alternatives = fitting_alternatives(model, candidates, mcfg.max_model_len, mcfg.gpu_memory_utilization, prices)
@@ -671,6 +744,10 @@ def load_stack(
     problems.extend(_cross_field_problems(sections))
     aws_problems, instances, zones = _aws_problems(sections, region)
     problems.extend(aws_problems)
+    if not aws_problems:
+        problems.extend(service_linked_role_problems(sections.get("platform")))
+    problems.extend(_secret_key_problems(sections.get("serving"), region))
+    problems.extend(stack_name_problems(stack or pulumi.get_stack()))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):

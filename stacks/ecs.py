@@ -121,6 +121,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             certificate_arn=serving.certificate_arn,
             api_key_secret_arn=serving.api_key_secret_arn,
             hf_token_secret_arn=serving.hf_token_secret_arn,
+            secrets_kms_key_arns=tuple(serving.secrets_kms_key_arns),
             deletion_protection=ctx.is_prod,
             protect=ctx.is_prod,  # log group, secrets, access-log bucket: protected and retained in prod
             secret_name_prefix=f"deepseek/{ctx.stack}",
