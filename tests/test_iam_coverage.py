@@ -108,7 +108,7 @@ def test_removing_any_needed_action_makes_the_check_fail(ci_run):
     policies = deploy_policies(ci_run, "prod")
     actions = sorted({n.request.action for n in wanted})
     assert len(actions) > 150
-    sample = actions[::3] + ["kms:TagResource", "cloudwatch:GetDashboard", "iam:CreateRole", "ec2:DescribeVpcs"]
+    sample = [*actions[::3], "kms:TagResource", "cloudwatch:GetDashboard", "iam:CreateRole", "ec2:DescribeVpcs"]
     for action in sample:
         mutated = without_action(policies, action)
         affected = [n for n in wanted if n.request.action == action]
