@@ -95,7 +95,8 @@ def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
     for r in resources:
         if r["type"] == "aws:iam/rolePolicy:RolePolicy":
             role = r["name"].rsplit("-", 1)[0]  # <name>-preview-read → <name>-preview
-            roles.setdefault(role, {"trust": None, "policies": {}})["policies"][r["name"]] = _json(r["inputs"]["policy"])
+            entry = roles.setdefault(role, {"trust": None, "policies": {}})
+            entry["policies"][r["name"]] = _json(r["inputs"]["policy"])
         if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             policy = r["name"].removesuffix("-attach")
             role = policy.rsplit("-", 1)[0]  # <name>-deploy-<env>-<part> → <name>-deploy-<env>
