@@ -1,6 +1,7 @@
 # `make plan` and `make test` each build venv/ on first use, so a fresh clone needs one command.
 STACK ?= dev
 FORMAT ?= text
+PROJECT ?= main
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -13,8 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json)
-	@$(PY) -m offline.plan --stack $(STACK) --format $(FORMAT)
+plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
+	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
 
 policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
 	@$(PY) -m offline.policy_check --stack $(STACK)

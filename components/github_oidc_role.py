@@ -1,16 +1,20 @@
-"""GitHub Actions → AWS without stored keys: GitHub's OIDC provider and the two roles CI assumes.
+"""GitHub Actions → AWS without stored keys: GitHub's OIDC provider and the roles CI assumes.
 
 - preview role: read-only. Assumable from pull requests of this repository and from the allowed refs, so
-  `pulumi preview` can read what exists, the state and the state's secrets — and change nothing.
-- deploy role: assumable only from the allowed refs and GitHub environments (reviewers gate staging/prod
-  there). It writes only the services the stack uses, IAM only under the project's name prefixes, and deletes
-  EC2/KMS resources only when they carry the project's owner tag.
+  `pulumi preview` can read what exists, the project's stack state and its secrets — and change nothing.
+- one deploy role per GitHub environment: assumable only by a job running in that environment
+  (`repo:<owner>/<name>:environment:<env>`, never a `ref:` subject), whose reviewers gate it. Environment
+  <env> deploys the stack named <env>: its role writes only resources named for that stack ("ds-<env>-…",
+  "deepseek/<env>/…"), deletes EC2/KMS resources only when they carry the project's and the environment's
+  tags, and writes only that stack's state. A job in `dev` can't assume the prod role, and the dev role
+  can't rename, delete or re-tag prod's named resources, even when every stack shares one account.
 
 Policies are plain dicts → json.dumps: no invoke, so previews and unit tests need no AWS.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -38,6 +42,23 @@ SERVICE_LINKED_ROLES = (
     "elasticloadbalancing.amazonaws.com",
     "spot.amazonaws.com",
 )
+# EC2 calls that tag what they create (TagSpecifications): ec2:CreateTags is allowed with these as ec2:CreateAction
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
+EC2_TAG_ON_CREATE = (
+    "AllocateAddress",
+    "CreateInternetGateway",
+    "CreateLaunchTemplate",
+    "CreateLaunchTemplateVersion",
+    "CreateNatGateway",
+    "CreateRouteTable",
+    "CreateSecurityGroup",
+    "CreateSubnet",
+    "CreateVpc",
+    "CreateVpcEndpoint",
+    "RunInstances",
+    "AuthorizeSecurityGroupEgress",
+    "AuthorizeSecurityGroupIngress",
+)
 # Who may receive the project's roles: ECS tasks (task/execution roles) and EC2 (GPU hosts' instance profile).
 PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
 
@@ -46,6 +67,7 @@ PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
 READ_ACTIONS = (
     "application-autoscaling:Describe*",
     "autoscaling:Describe*",
+    "application-autoscaling:ListTagsForResource",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:ListTagsForResource",
     "ec2:Describe*",
@@ -100,9 +122,11 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 class GithubOidcRoleArgs:
     # "owner/name" exactly as GitHub spells it: AWS compares the token's sub claim case-sensitively.
     repository: str
-    # Workflows on these refs may assume both roles (previews and deploys of main).
+    # Workflows on these refs may assume the preview role (the reviewers' previews of main). Deploy roles
+    # never trust a ref: any workflow on main could claim one.
     allowed_refs: tuple[str, ...] = ("refs/heads/main",)
-    # Jobs declaring `environment: <name>` may assume the deploy role; reviewers on the environment gate it.
+    # One deploy role each: only jobs declaring `environment: <name>` may assume it (reviewers on the
+    # environment gate it), and it manages the stack named <name>.
     allowed_environments: tuple[str, ...] = ("dev", "staging", "prod")
     # Pull requests (same-repo branches; forks get no token) may assume the read-only preview role.
     pull_request_previews: bool = True
@@ -111,10 +135,17 @@ class GithubOidcRoleArgs:
     # Names the deploy role may create and manage. "ds-": StackContext.short_name ("ds-<stack>-…": IAM, ECS, ELB,
     # alarms, topics, buckets, KMS aliases); "deepseek/": log groups and secrets ("/deepseek/<stack>/…").
     # A prefix with "/" is used only where names may contain one (log groups, secrets, alarms, KMS aliases).
+    # A deploy role gets them narrowed to its stack: "ds-" → "ds-<env>-", "deepseek/" → "deepseek/<env>/".
     managed_name_prefixes: tuple[str, ...] = ("ds-", "deepseek/")
     # Tag every stack resource carries (stacks/tagging.py); EC2 deletes and KMS key changes require it.
     owner_tag_key: str = "project"
     owner_tag_value: str = "deepseek-cloud"
+    # Tag whose value is the stack's environment (stacks/config.py StackContext.tags); a deploy role's deletes
+    # and KMS key changes also require it to be the role's environment.
+    environment_tag_key: str = "environment"
+    # The Pulumi project whose stacks CI previews and deploys: the self-managed backend keeps its state under
+    # .pulumi/{stacks,history,backups,locks}/<project>/, which is all the CI roles may read or write.
+    stack_project: str = "deepseek-cloud"
     # Self-managed backend: the S3 bucket holding state; "" = Pulumi Cloud holds it.
     state_bucket: str = ""
     # ARN of the awskms:// secrets provider's key (IAM can't name a key by alias); "" = no KMS secrets provider.
@@ -156,13 +187,22 @@ def _names(args: GithubOidcRoleArgs, pattern: str, slash: bool = False) -> list[
 
 
 def subjects(args: GithubOidcRoleArgs, role: str) -> list[str]:
-    """The `sub` claims a role trusts. Without an environment GitHub sends `ref:<ref>`, with one
-    `environment:<name>`, and on pull requests `pull_request`."""
+    """The `sub` claims a role trusts ("preview" or "deploy-<env>"). Without an environment GitHub sends
+    `ref:<ref>`, in a job with one `environment:<name>`, and on pull requests `pull_request`
+    (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims).
+    A deploy role trusts its environment only: with a `ref:` subject too, any job on main could assume it
+    without passing the environment's reviewers."""
     repo = f"repo:{args.repository}"
-    refs = [f"{repo}:ref:{ref}" for ref in args.allowed_refs]
     if role == "preview":
+        refs = [f"{repo}:ref:{ref}" for ref in args.allowed_refs]
         return refs + ([f"{repo}:pull_request"] if args.pull_request_previews else [])
-    return refs + [f"{repo}:environment:{env}" for env in args.allowed_environments]
+    env = role.removeprefix("deploy-")
+    return [f"{repo}:environment:{env}"]
+
+
+def environment_prefixes(args: GithubOidcRoleArgs, env: str) -> tuple[str, ...]:
+    """The managed name prefixes narrowed to one stack: "ds-" → "ds-prod-", "deepseek/" → "deepseek/prod/"."""
+    return tuple(f"{p}{env}/" if p.endswith("/") else f"{p}{env}-" for p in args.managed_name_prefixes)
 
 
 def trust_policy(provider_arn: str, allowed_subjects: list[str]) -> dict:
@@ -185,17 +225,37 @@ def trust_policy(provider_arn: str, allowed_subjects: list[str]) -> dict:
     )
 
 
-def _state_statements(args: GithubOidcRoleArgs, partition: str, account: str, write: bool) -> list[dict]:
+def _state_statements(args: GithubOidcRoleArgs, partition: str, account: str, env: str | None) -> list[dict]:
+    """State access: the preview role (env None) reads the project's stacks; a deploy role reads and writes
+    its own stack's files only. Pulumi's self-managed backend, project layout (pulumi/pulumi
+    pkg/backend/diy/store.go projectReferenceStore): .pulumi/stacks/<project>/<stack>.json,
+    .pulumi/history/<project>/<stack>/, .pulumi/backups/<project>/<stack>/, .pulumi/locks/…/<project>/<stack>/,
+    and .pulumi/meta.yaml (the layout version). A preview takes no lock and writes no history
+    (diyBackend.Preview → apply with DryRun)."""
     out = []
     if args.state_bucket:
         bucket = f"arn:{partition}:s3:::{args.state_bucket}"
+        project = args.stack_project
         out.append(_statement("StateList", ["s3:ListBucket"], bucket))
-        # Pulumi's self-managed backend keeps everything under .pulumi/ (stacks, history, locks).
-        objects = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
-        out.append(_statement("StateObjects", objects, f"{bucket}/.pulumi/*"))
+        out.append(_statement("StateLayout", ["s3:GetObject"], f"{bucket}/.pulumi/meta.yaml"))
+        if env is None:
+            out.append(_statement("StateObjects", ["s3:GetObject"], f"{bucket}/.pulumi/stacks/{project}/*"))
+        else:
+            out.append(
+                _statement(
+                    "StateObjects",
+                    ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                    [
+                        f"{bucket}/.pulumi/stacks/{project}/{env}.json*",
+                        f"{bucket}/.pulumi/history/{project}/{env}/*",
+                        f"{bucket}/.pulumi/backups/{project}/{env}/*",
+                        f"{bucket}/.pulumi/locks/*{project}/{env}/*",
+                    ],
+                )
+            )
     if args.state_kms_key:
         # Preview only decrypts the stack's secrets; up also encrypts new ones.
-        actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:Encrypt", "kms:GenerateDataKey"] if write else [])
+        actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:Encrypt", "kms:GenerateDataKey"] if env else [])
         out.append(_statement("StateSecrets", actions, args.state_kms_key))
     return out
 
@@ -221,7 +281,7 @@ def _read_statements(args: GithubOidcRoleArgs, partition: str, account: str) -> 
 
 
 def preview_policy(args: GithubOidcRoleArgs, partition: str, account: str) -> dict:
-    return _document(_read_statements(args, partition, account) + _state_statements(args, partition, account, False))
+    return _document(_read_statements(args, partition, account) + _state_statements(args, partition, account, None))
 
 
 # The deploy role's rights, split by theme into managed policies: together they exceed IAM's 10,240-character
@@ -232,10 +292,19 @@ DEPLOY_POLICY_PARTS = {
         "ReadProjectIam",
         "ReadPublicParameters",
         "StateList",
+        "StateLayout",
         "StateObjects",
         "StateSecrets",
     ),
-    "network": ("Ec2Build", "Ec2DeleteOwnedOnly", "LoadBalancer", "ProjectBuckets", "ProjectBucketObjects"),
+    "network": (
+        "Ec2Build",
+        "Ec2TagOnCreate",
+        "Ec2TagOwned",
+        "Ec2DeleteOwnedOnly",
+        "LoadBalancer",
+        "ProjectBuckets",
+        "ProjectBucketObjects",
+    ),
     "serving": (
         "EcsServing",
         "GpuAutoScalingGroups",
@@ -246,9 +315,11 @@ DEPLOY_POLICY_PARTS = {
         "AlarmTopics",
         "ProjectSecrets",
         "WritesWithoutResourceScope",
+        "DeployReads",
     ),
     "identity": (
         "KmsCreateTaggedKeys",
+        "KmsTagOnCreate",
         "KmsOwnedKeys",
         "KmsProjectAliases",
         "IamProjectRolesWithBoundary",
@@ -262,20 +333,22 @@ DEPLOY_POLICY_PARTS = {
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
 
 
-def deploy_policies(args: GithubOidcRoleArgs, partition: str, account: str) -> dict[str, dict]:
-    """{part: policy document} for the deploy role, parts as in DEPLOY_POLICY_PARTS."""
-    statements = {s["Sid"]: s for s in _deploy_statements(args, partition, account)}
+def deploy_policies(args: GithubOidcRoleArgs, partition: str, account: str, env: str) -> dict[str, dict]:
+    """{part: policy document} for environment `env`'s deploy role, parts as in DEPLOY_POLICY_PARTS."""
+    scoped = dataclasses.replace(args, managed_name_prefixes=environment_prefixes(args, env))
+    statements = {s["Sid"]: s for s in _deploy_statements(scoped, partition, account, env)}
     return {
         part: _document([statements[sid] for sid in sids if sid in statements])
         for part, sids in DEPLOY_POLICY_PARTS.items()
     }
 
 
-def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -> list[dict]:
+def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, env: str) -> list[dict]:
     p, acct = partition, account
     regional = {"StringEquals": {"aws:RequestedRegion": list(args.regions)}} if args.regions else {}
-    owned = {"StringEquals": {f"aws:ResourceTag/{args.owner_tag_key}": args.owner_tag_value}}
-    tagged_on_create = {"StringEquals": {f"aws:RequestTag/{args.owner_tag_key}": args.owner_tag_value}}
+    tags = {args.owner_tag_key: args.owner_tag_value, args.environment_tag_key: env}
+    owned = {"StringEquals": {f"aws:ResourceTag/{k}": v for k, v in tags.items()}}
+    tagged_on_create = {"StringEquals": {f"aws:RequestTag/{k}": v for k, v in tags.items()}}
     iam = f"arn:{p}:iam::{acct}"
 
     def scoped(condition: dict) -> dict:
@@ -344,7 +417,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
 
     statements = [
         *_read_statements(args, p, acct),
-        *_state_statements(args, p, acct, True),
+        *_state_statements(args, p, acct, env),
         # Building the network and GPU hosts. Creates can't be scoped by ARN (ids are random) and may touch an
         # adopted VPC, so only the region bounds them; RunInstances is what an ASG launch template is checked with.
         _statement(
@@ -363,10 +436,8 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
                 "ec2:CreateRouteTable",
                 "ec2:CreateSecurityGroup",
                 "ec2:CreateSubnet",
-                "ec2:CreateTags",
                 "ec2:CreateVpc",
                 "ec2:CreateVpcEndpoint",
-                "ec2:DeleteTags",
                 "ec2:DetachInternetGateway",
                 "ec2:DisassociateAddress",
                 "ec2:DisassociateRouteTable",
@@ -386,6 +457,15 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
             "*",
             regional or None,
         ),
+        # Tags: on create (ec2:CreateAction names the creating call), or on what this environment already owns —
+        # so no role can re-tag another environment's resource into its own and then delete it.
+        _statement(
+            "Ec2TagOnCreate",
+            ["ec2:CreateTags"],
+            "*",
+            scoped({"StringEquals": {"ec2:CreateAction": list(EC2_TAG_ON_CREATE)}}),
+        ),
+        _statement("Ec2TagOwned", ["ec2:CreateTags", "ec2:DeleteTags"], "*", scoped(owned)),
         # Deletes only what the project tagged: a bad diff can't remove another team's VPC in the same account.
         _statement(
             "Ec2DeleteOwnedOnly",
@@ -568,6 +648,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
                 "cloudwatch:DeleteDashboards",
                 "cloudwatch:DisableAlarmActions",
                 "cloudwatch:EnableAlarmActions",
+                "cloudwatch:GetDashboard",
                 "cloudwatch:PutCompositeAlarm",
                 "cloudwatch:PutDashboard",
                 "cloudwatch:PutMetricAlarm",
@@ -575,6 +656,10 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
                 "cloudwatch:UntagResource",
             ],
             _names(args, f"arn:{p}:cloudwatch:*:{acct}:alarm:{{p}}*", slash=True)
+            # Alarms Application Auto Scaling creates for a target-tracking policy, with the caller's
+            # permissions: TargetTracking-service/<cluster>/<service>-AlarmHigh-… (Application Auto Scaling
+            # user guide, target tracking: "permissions ... cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms").
+            + _names(args, f"arn:{p}:cloudwatch:*:{acct}:alarm:TargetTracking-service/{{p}}*")
             + _names(args, f"arn:{p}:cloudwatch::{acct}:dashboard/{{p}}*"),
         ),
         _statement(
@@ -633,8 +718,20 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str) -
             "*",
             regional or None,
         ),
-        # KMS keys: created only with the owner tag, managed/used only while they carry it.
+        # Reads the provider makes after writes that the preview role does not need.
+        _statement("DeployReads", ["cloudwatch:GetMetricData"], "*", regional or None),
+        # KMS keys: created only with the owner tags, managed/used only while they carry them.
         _statement("KmsCreateTaggedKeys", ["kms:CreateKey"], "*", scoped(tagged_on_create)),
+        # CreateKey with Tags is also authorized as kms:TagResource on a key that has no tags yet, so
+        # KmsOwnedKeys (aws:ResourceTag) can't allow it: tag-on-create is allowed only for the owner tags
+        # (https://docs.aws.amazon.com/kms/latest/developerguide/tagging-permissions.html).
+        # Null: only keys carrying neither tag yet, so no environment can re-tag another's key into its own.
+        _statement(
+            "KmsTagOnCreate",
+            ["kms:TagResource"],
+            f"arn:{p}:kms:*:{acct}:key/*",
+            {**scoped(tagged_on_create), "Null": {f"aws:ResourceTag/{k}": "true" for k in tags}},
+        ),
         _statement(
             "KmsOwnedKeys",
             [
@@ -758,15 +855,20 @@ def validate(args: GithubOidcRoleArgs) -> None:
             "tag keys are 1-128 characters and can't start with 'aws:'",
         )
         problems.check(isinstance(value, str) and len(value) <= 256, f"tags.{key}", "tag values are at most 256 chars")
+    problems.check(
+        len(set(args.allowed_environments)) == len(args.allowed_environments),
+        "allowed_environments",
+        f"each environment gets one deploy role: list each once (got {list(args.allowed_environments)!r})",
+    )
     if not problems.errors:
         # Only meaningful once every subject is well formed: IAM rejects trust policies over its quota.
         longest_arn = f"arn:aws-us-gov:iam::123456789012:oidc-provider/{GITHUB_OIDC_HOST}"
-        size = len(json.dumps(trust_policy(longest_arn, subjects(args, "deploy")), separators=(",", ":")))
+        size = len(json.dumps(trust_policy(longest_arn, subjects(args, "preview")), separators=(",", ":")))
         problems.check(
             size <= TRUST_POLICY_LIMIT,
-            "allowed_environments",
-            f"the deploy role's trust policy would be {size} characters, over IAM's {TRUST_POLICY_LIMIT}:"
-            " trust fewer refs/environments",
+            "allowed_refs",
+            f"the preview role's trust policy would be {size} characters, over IAM's {TRUST_POLICY_LIMIT}:"
+            " trust fewer refs",
         )
     problems.raise_if_any()
 
@@ -774,18 +876,24 @@ def validate(args: GithubOidcRoleArgs) -> None:
 # --- component -----------------------------------------------------------------------------------------
 
 
+def alias_environment(args: GithubOidcRoleArgs) -> str:
+    """The environment whose deploy role takes over the single deploy role of earlier versions (its URNs
+    `<name>-deploy`, `<name>-deploy-<part>`, `<name>-deploy-<part>-attach`): prod when allowed, else the last."""
+    envs = args.allowed_environments
+    return "prod" if "prod" in envs else (envs[-1] if envs else "")
+
+
 class GithubOidcRole(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
     preview_role_name: pulumi.Output[str]
-    deploy_role_arn: pulumi.Output[str]
-    deploy_role_name: pulumi.Output[str]
+    deploy_role_arns: dict[str, pulumi.Output[str]]  # by environment
 
     def __init__(self, name: str, args: GithubOidcRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("deepseek:ci:GithubOidcRole", name, None, opts)
         validate(args)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = {**dict(args.tags), "managed-by": "pulumi", "purpose": f"github-actions:{args.repository}"}
+        self._name, self._args = name, args
+        self._tags = {**dict(args.tags), "managed-by": "pulumi", "purpose": f"github-actions:{args.repository}"}
 
         if args.oidc_provider_arn:
             # IAM allows one provider per URL per account: a second CI stack (or another project) adopts it.
@@ -796,55 +904,71 @@ class GithubOidcRole(pulumi.ComponentResource):
                 f"{name}-github",
                 url=GITHUB_OIDC_URL,
                 client_id_lists=[STS_AUDIENCE],
-                tags=tags,
-                opts=child,
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             self.oidc_provider_arn = provider.arn
 
-        def role(kind: str, description: str) -> aws.iam.Role:
-            return aws.iam.Role(
-                f"{name}-{kind}",
-                path=CI_ROLE_PATH,
-                description=description,
-                assume_role_policy=self.oidc_provider_arn.apply(
-                    lambda arn: json.dumps(trust_policy(arn, subjects(args, kind)))
-                ),
-                max_session_duration=args.max_session_seconds,
-                tags={**tags, "ci-role": kind},
-                opts=child,
-            )
-
-        preview = role("preview", f"Read-only pulumi preview from GitHub Actions ({args.repository})")
+        preview = self._role("preview", f"Read-only pulumi preview from GitHub Actions ({args.repository})")
         # Inline: small, and it lives and dies with its role.
         aws.iam.RolePolicy(
             f"{name}-preview-read",
             role=preview.id,
             policy=self.oidc_provider_arn.apply(lambda arn: json.dumps(preview_policy(args, *arn_parts(arn)))),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        deploy = role("deploy", f"pulumi up from GitHub Actions ({args.repository})")
-        documents = self.oidc_provider_arn.apply(lambda arn: deploy_policies(args, *arn_parts(arn)))
-        for part in DEPLOY_POLICY_PARTS:
-            policy = aws.iam.Policy(
-                f"{name}-deploy-{part}",
-                path=CI_ROLE_PATH,  # out of the deploy role's own reach (see NoChangesToCiRoles)
-                description=f"GitHub Actions deploys of {args.repository}: {part}",
-                policy=documents.apply(lambda docs, part=part: json.dumps(docs[part])),
-                tags=tags,
-                opts=child,
-            )
-            aws.iam.RolePolicyAttachment(
-                f"{name}-deploy-{part}-attach", role=deploy.id, policy_arn=policy.arn, opts=child
-            )
         self.preview_role_arn, self.preview_role_name = preview.arn, preview.name
-        self.deploy_role_arn, self.deploy_role_name = deploy.arn, deploy.name
+        self.deploy_role_arns = {env: self._deploy_role(env) for env in args.allowed_environments}
         self.register_outputs(
             {
                 "oidcProviderArn": self.oidc_provider_arn,
                 "previewRoleArn": self.preview_role_arn,
                 "previewRoleName": self.preview_role_name,
-                "deployRoleArn": self.deploy_role_arn,
-                "deployRoleName": self.deploy_role_name,
+                "deployRoleArns": pulumi.Output.all(**self.deploy_role_arns) if self.deploy_role_arns else {},
             }
         )
+
+    def _opts(self, old_name: str | None) -> pulumi.ResourceOptions:
+        # A resource that used to exist under another name keeps its state (and its physical name) via an alias.
+        return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old_name)] if old_name else None)
+
+    def _role(self, kind: str, description: str, old_name: str | None = None) -> aws.iam.Role:
+        args = self._args
+        return aws.iam.Role(
+            f"{self._name}-{kind}",
+            path=CI_ROLE_PATH,
+            description=description,
+            assume_role_policy=self.oidc_provider_arn.apply(
+                lambda arn: json.dumps(trust_policy(arn, subjects(args, kind)))
+            ),
+            max_session_duration=args.max_session_seconds,
+            tags={**self._tags, "ci-role": kind},
+            opts=self._opts(old_name),
+        )
+
+    def _deploy_role(self, env: str) -> pulumi.Output[str]:
+        """Environment `env`'s deploy role and its managed policies; returns the role's ARN."""
+        name, args = self._name, self._args
+        was = alias_environment(args) == env  # the former single deploy role becomes this one
+        role = self._role(
+            f"deploy-{env}",
+            f"pulumi up of stack {env} from GitHub Actions environment {env} ({args.repository})",
+            old_name=f"{name}-deploy" if was else None,
+        )
+        documents = self.oidc_provider_arn.apply(lambda arn: deploy_policies(args, *arn_parts(arn), env))
+        for part in DEPLOY_POLICY_PARTS:
+            policy = aws.iam.Policy(
+                f"{name}-deploy-{env}-{part}",
+                path=CI_ROLE_PATH,  # out of the deploy roles' own reach (see NoChangesToCiRoles)
+                description=f"GitHub Actions deploys of {args.repository}, stack {env}: {part}",
+                policy=documents.apply(lambda docs, part=part: json.dumps(docs[part])),
+                tags=self._tags,
+                opts=self._opts(f"{name}-deploy-{part}" if was else None),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-deploy-{env}-{part}-attach",
+                role=role.id,
+                policy_arn=policy.arn,
+                opts=self._opts(f"{name}-deploy-{part}-attach" if was else None),
+            )
+        return role.arn

@@ -84,6 +84,7 @@ class GpuNodePoolArgs:
     ami_parameter: str = GPU_AMI_PARAMETER
     extra_user_data: str = ""  # shell lines run after the ECS agent config (e.g. the CloudWatch agent)
     extra_instance_policy_arns: tuple[str, ...] = ()  # managed policies those lines need
+    permissions_boundary_arn: str = ""  # the instance role's permissions boundary; "" = none
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -107,6 +108,7 @@ class GpuNodePool(pulumi.ComponentResource):
             f"{name}-instance",
             assume_role_policy=_ec2_trust_policy(),
             description="GPU container instances: ECS agent and SSM Session Manager",
+            permissions_boundary=args.permissions_boundary_arn or None,
             opts=child,
         )
         # The ECS agent's own permissions (register, poll, pull from ECR) and SSM access instead of SSH.

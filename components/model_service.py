@@ -147,6 +147,8 @@ class ModelServiceArgs:
     deregistration_delay_seconds: int = 80
     deployment_minimum_healthy_percent: int = 100
     deployment_maximum_percent: int = 200
+    # Permissions boundary of the execution and task roles (the node pool's role takes its own); "" = none.
+    permissions_boundary_arn: str = ""
 
 
 class ModelService(pulumi.ComponentResource):
@@ -293,6 +295,7 @@ class ModelService(pulumi.ComponentResource):
             f"{name}-execution",
             assume_role_policy=trust,
             description="ECS agent for the vLLM task: image pull, logs, the two secrets",
+            permissions_boundary=args.permissions_boundary_arn or None,
             opts=child,
         )
         aws.iam.RolePolicy(
@@ -318,6 +321,7 @@ class ModelService(pulumi.ComponentResource):
             f"{name}-task",
             assume_role_policy=trust,
             description="vLLM container identity: no AWS permissions",
+            permissions_boundary=args.permissions_boundary_arn or None,
             opts=child,
         )
 

@@ -3,6 +3,9 @@
 Runs the real program under Pulumi's mock runtime (offline/harness.py) — no credentials, no CLI — and
 prints the resource tree, counts by type, the sizing decision, the cost estimate and policy results.
 `--format json` prints one JSON document instead.
+
+`--project ci` plans the CI project (ci/, e.g. `make plan PROJECT=ci STACK=example`): the same document with
+the roles' trust and permission policies in `iamRoles`, and no sizing or cost (`null`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import sys
 from collections import Counter
 from typing import Any
 
-from offline.harness import ProgramRun, run_program, stack_config, stack_names
+from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
 from stacks.errors import ConfigError
 
 KNOWN_AFTER_DEPLOY = "known after deploy"
+CI_DIR = ROOT / "ci"
+CI_PROJECT = "deepseek-cloud-ci"
 
 
 def _hide_computed(value: Any, computed: set[str]) -> Any:
@@ -39,11 +44,8 @@ def _short_urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else ""
 
 
-def plan_document(run: ProgramRun) -> dict[str, Any]:
-    from stacks import cost
-
-    ctx = run.program_globals["context"]  # the StackContext __main__.py loaded: sizing and cost come from it
-    resources = [
+def _resources(run: ProgramRun) -> list[dict[str, Any]]:
+    return [
         {
             "type": r.type,
             "name": r.name,
@@ -55,7 +57,15 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         }
         for r in run.registrations
     ]
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    from stacks import cost
+
+    ctx = run.program_globals["context"]  # the StackContext __main__.py loaded: sizing and cost come from it
+    resources = _resources(run)
     doc: dict[str, Any] = {
+        "project": "deepseek-cloud",
         "stack": run.stack,
         "region": run.region,
         "environment": ctx.config.environment,
@@ -72,6 +82,48 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     if policy is not None:
         doc["policy"] = policy
     return doc
+
+
+def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
+    """The CI project's plan: the main plan's keys (sizing/cost null), plus each role's trust and policies."""
+    resources = _resources(run)
+    roles: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        if r["type"] == "aws:iam/role:Role":
+            roles[r["name"]] = {"trust": _json(r["inputs"].get("assumeRolePolicy")), "policies": {}}
+    by_policy = {r["name"]: r for r in resources if r["type"] == "aws:iam/policy:Policy"}
+    for r in resources:
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy":
+            role = r["name"].rsplit("-", 1)[0]  # <name>-preview-read → <name>-preview
+            entry = roles.setdefault(role, {"trust": None, "policies": {}})
+            entry["policies"][r["name"]] = _json(r["inputs"]["policy"])
+        if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            policy = r["name"].removesuffix("-attach")
+            role = policy.rsplit("-", 1)[0]  # <name>-deploy-<env>-<part> → <name>-deploy-<env>
+            if policy in by_policy and role in roles:
+                roles[role]["policies"][policy] = _json(by_policy[policy]["inputs"]["policy"])
+    return {
+        "project": CI_PROJECT,
+        "stack": run.stack,
+        "region": run.region,
+        "environment": None,
+        "platform": None,
+        "resources": resources,
+        "counts": dict(sorted(Counter(r.type for r in run.registrations if r.custom).items())),
+        "sizing": None,
+        "poolSizing": [],
+        "cost": None,
+        "warnings": [],
+        "outputs": _hide_computed(run.outputs, run.computed),
+        "iamRoles": roles,
+    }
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
 
 
 def _policy(run: ProgramRun, environment: str) -> dict | None:
@@ -360,11 +412,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help=f"one of: {', '.join(stack_names())}")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--stack-file", help="check a Pulumi.<stack>.yaml outside the project (e.g. before committing)")
+    parser.add_argument("--project", choices=("main", "ci"), default="main", help="ci = the CI project in ci/")
     args = parser.parse_args(argv)
     try:
-        config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
-        run = run_program(args.stack, config=config)
-        doc = plan_document(run)
+        if args.project == "ci":
+            config = stack_config(args.stack, root=CI_DIR, stack_file=args.stack_file)
+            run = run_program(args.stack, config=config, main=CI_DIR / "__main__.py", project=CI_PROJECT)
+            doc = ci_plan_document(run)
+        else:
+            config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
+            run = run_program(args.stack, config=config)
+            doc = plan_document(run)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -375,9 +433,55 @@ def main(argv: list[str] | None = None) -> int:
     if args.format == "json":
         json.dump(doc, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
+    elif args.project == "ci":
+        render_ci(doc)
     else:
         render(doc)
     return 0
+
+
+def render_ci(doc: dict[str, Any]) -> None:
+    """The CI project: the resource tree, then per role who may assume it and what each statement allows."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
+
+    console = Console(width=160)
+    console.print(
+        f"[bold]{doc['project']} plan[/] stack [cyan]{doc['stack']}[/] · region {doc['region']} "
+        "(offline: Pulumi mock runtime)"
+    )
+    tree = Tree(f"pulumi:pulumi:Stack {doc['project']}-{doc['stack']}")
+    nodes: dict[str, Any] = {"": tree}
+    for r in doc["resources"]:
+        nodes[r["name"]] = nodes.get(r["parent"], tree).add(f"[green]{r['type']}[/] {r['name']}")
+    console.print(tree)
+    for role, spec in doc["iamRoles"].items():
+        subjects = []
+        for stmt in (spec["trust"] or {}).get("Statement", []):
+            subjects += _as_list(stmt.get("Condition", {}).get("StringEquals", {}).get(f"{GITHUB_HOST}:sub", []))
+        table = Table(title=f"{role}: assumable by {', '.join(subjects) or '?'}")
+        for col in ("policy", "Sid", "effect", "actions", "resources", "condition"):
+            table.add_column(col, overflow="fold")
+        for name, policy in spec["policies"].items():
+            for stmt in policy.get("Statement", []):
+                table.add_row(
+                    name.removeprefix(role + "-"),
+                    stmt.get("Sid", ""),
+                    stmt.get("Effect", ""),
+                    " ".join(_as_list(stmt.get("Action", []))),
+                    " ".join(_as_list(stmt.get("Resource", []))),
+                    json.dumps(stmt.get("Condition")) if stmt.get("Condition") else "",
+                )
+        console.print(table)
+    console.print("outputs:", json.dumps(doc["outputs"], indent=2))
+
+
+GITHUB_HOST = "token.actions.githubusercontent.com"
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 if __name__ == "__main__":

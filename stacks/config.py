@@ -122,6 +122,11 @@ class AlarmsConfig(_Config):
     replica_startup_minutes: Int = Field(ge=1, le=1440)
 
 
+class IamConfig(_Config):
+    # Must equal the ci stack's deepseek-cloud-ci:permissionsBoundaryArn when that is set, or CreateRole is denied.
+    permissions_boundary_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+)$")
+
+
 def _not_aws_prefixed(key: str) -> str:
     if key.lower().startswith("aws:"):
         raise ValueError("the aws: prefix is reserved for AWS")
@@ -145,6 +150,7 @@ class StackConfig(_Config):
     network: NetworkConfig
     serving: ServingConfig
     alarms: AlarmsConfig
+    iam: IamConfig
     tags: dict[TagKey, TagValue]
 
 

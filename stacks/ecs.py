@@ -82,6 +82,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
         extra_user_data=agent_user_data(),
         extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
+        permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
     )
     reservation = memory_reservation_mib(ctx)
     server = VllmServer(
@@ -127,6 +128,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             secret_name_prefix=f"deepseek/{ctx.stack}",
             secret_recovery_window_days={"prod": 30, "staging": 7}.get(cfg.environment, 0),
             deployment_minimum_healthy_percent=deployment_minimum_healthy_percent(ctx),
+            permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
         ),
     )
     nodes = service.node_pool

@@ -68,17 +68,15 @@ def test_creates_githubs_oidc_provider_for_sts():
 def test_roles_trust_exactly_the_repositorys_subjects():
     run = run_ci()
     provider_arn = run.outputs["oidcProviderArn"]
-    deploy, preview = trust(run, "deploy"), trust(run, "preview")
+    deploy, preview = trust(run, "deploy-prod"), trust(run, "preview")
     for statement in (deploy, preview):
         assert statement["Principal"] == {"Federated": provider_arn}
         assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert deploy["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
-        "repo:acme/deepseek-cloud:ref:refs/heads/main",
-        "repo:acme/deepseek-cloud:environment:dev",
-        "repo:acme/deepseek-cloud:environment:staging",
-        "repo:acme/deepseek-cloud:environment:prod",
-    ]
+    for env in ("dev", "staging", "prod"):
+        assert trust(run, f"deploy-{env}")["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+            f"repo:acme/deepseek-cloud:environment:{env}"
+        ]
     assert preview["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
         "repo:acme/deepseek-cloud:ref:refs/heads/main",
         "repo:acme/deepseek-cloud:pull_request",
@@ -87,10 +85,12 @@ def test_roles_trust_exactly_the_repositorys_subjects():
 
 def test_exports_the_role_arns_for_the_github_variables():
     run = run_ci()
-    assert set(run.outputs) == {"oidcProviderArn", "previewRoleArn", "deployRoleArn"}
+    assert set(run.outputs) == {"oidcProviderArn", "previewRoleArn", "deployRoleArns"}
     assert run.outputs["previewRoleArn"] == run.by_name("deepseek-ci-preview").outputs["arn"]
-    assert run.outputs["deployRoleArn"] == run.by_name("deepseek-ci-deploy").outputs["arn"]
-    assert f":{PLACEHOLDER_ACCOUNT}:role/deepseek-ci-deploy" in run.outputs["deployRoleArn"]
+    assert set(run.outputs["deployRoleArns"]) == {"dev", "staging", "prod"}
+    for env, arn in run.outputs["deployRoleArns"].items():
+        assert arn == run.by_name(f"deepseek-ci-deploy-{env}").outputs["arn"]
+        assert f":{PLACEHOLDER_ACCOUNT}:role/deepseek-ci-deploy-{env}" in arn
     assert f":{PLACEHOLDER_ACCOUNT}:role/deepseek-ci-preview" in run.outputs["previewRoleArn"]
     assert {r.inputs["path"] for r in run.of_type(ROLE)} == {"/github-ci/"}
 
@@ -108,22 +108,23 @@ def test_config_reaches_the_roles():
     # An existing provider is adopted, not created, and its ARN (with its account) is what the roles trust.
     assert run.of_type(OIDC_PROVIDER) == []
     assert run.outputs["oidcProviderArn"] == PROVIDER_ARN
-    deploy = trust(run, "deploy")
+    deploy = trust(run, "deploy-dev")
     assert deploy["Principal"] == {"Federated": PROVIDER_ARN}
     assert deploy["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
-        "repo:Acme-Corp/DeepSeek-Cloud:ref:refs/heads/main",
-        "repo:Acme-Corp/DeepSeek-Cloud:environment:dev",
-        "repo:Acme-Corp/DeepSeek-Cloud:environment:prod",
+        "repo:Acme-Corp/DeepSeek-Cloud:environment:dev"
     ]
+    assert set(run.outputs["deployRoleArns"]) == {"dev", "prod"}
     preview = {s["Sid"]: s for s in json.loads(run.by_name("deepseek-ci-preview-read").inputs["policy"])["Statement"]}
-    assert preview["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
+    assert preview["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/deepseek-cloud/*"
     assert preview["StateSecrets"]["Resource"] == STATE_KEY
     identity = {
-        s["Sid"]: s for s in json.loads(run.by_name("deepseek-ci-deploy-identity").inputs["policy"])["Statement"]
+        s["Sid"]: s for s in json.loads(run.by_name("deepseek-ci-deploy-prod-identity").inputs["policy"])["Statement"]
     }
     boundary = identity["IamProjectRolesWithBoundary"]["Condition"]
     assert boundary == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}
-    network = {s["Sid"]: s for s in json.loads(run.by_name("deepseek-ci-deploy-network").inputs["policy"])["Statement"]}
+    network = {
+        s["Sid"]: s for s in json.loads(run.by_name("deepseek-ci-deploy-dev-network").inputs["policy"])["Statement"]
+    }
     assert network["Ec2Build"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
 
 
@@ -166,8 +167,11 @@ def test_missing_repository_and_wrong_types_and_typos_are_reported():
     ]
 
 
-def test_the_example_runs_once_its_placeholders_are_replaced():
-    example = yaml.safe_load((CI_DIR / "Pulumi.ci.yaml.example").read_text())["config"]
+def test_the_example_plans_as_stack_example_and_is_refused_elsewhere_until_its_placeholders_are_replaced():
+    example = yaml.safe_load((CI_DIR / "Pulumi.example.yaml").read_text())["config"]
+    wire = {k: json.dumps(v) if isinstance(v, list) else v for k, v in example.items()}
+    planned = run_program("example", config=wire, main=CI_MAIN, project=PROJECT)
+    assert set(planned.outputs["deployRoleArns"]) == {"dev", "staging", "prod"}
     with pytest.raises(ConfigError) as raised:
         run_program("ci", config=example, main=CI_MAIN, project=PROJECT)
     assert [p.path for p in raised.value.problems] == [
@@ -181,7 +185,7 @@ def test_the_example_runs_once_its_placeholders_are_replaced():
     filled = {
         key: json.dumps(value)
         if isinstance(value, list)
-        else value.replace("REPLACE-ME-pulumi-state", "acme-pulumi-state")
+        else value.replace("replace-me-pulumi-state", "acme-pulumi-state")
         .replace("REPLACE-ME/", "acme/")
         .replace("key/REPLACE-ME", "key/1234abcd-12ab-34cd-56ef-1234567890ab")
         .replace("REPLACE-ME", "ds-boundary")
@@ -190,9 +194,9 @@ def test_the_example_runs_once_its_placeholders_are_replaced():
     }
     run = run_program("ci", config=filled, main=CI_MAIN, project=PROJECT)
     assert run.outputs["oidcProviderArn"] == PROVIDER_ARN
-    assert trust(run, "deploy")["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"][0] == (
-        "repo:acme/deepseek-cloud:ref:refs/heads/main"
-    )
+    assert trust(run, "deploy-prod")["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/deepseek-cloud:environment:prod"
+    ]
 
 
 def test_project_file_declares_every_key_once_with_a_description():

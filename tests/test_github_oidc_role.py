@@ -62,10 +62,15 @@ class Monitor(MockMonitor):
         super().__init__(mocks)
         self.parents: dict[str, str] = {}
         self.outputs: dict[str, dict] = {}
+        self.aliases: dict[str, list[str]] = {}  # resource name -> names of the aliases it declares
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         self.parents[response.urn] = request.parent
+        # `aliases` holds Alias messages (a spec with a name, or a URN); `aliasURNs` the older URN form.
+        names = [a.spec.name if a.HasField("spec") else a.urn.rsplit("::", 1)[-1] for a in request.aliases]
+        names += [urn.rsplit("::", 1)[-1] for urn in request.aliasURNs]
+        self.aliases[request.name] = names
         return response
 
     def RegisterResourceOutputs(self, request):
@@ -92,9 +97,9 @@ class Declared:
     def preview_policy(self) -> dict:
         return json.loads(self.one("aws:iam/rolePolicy:RolePolicy", "ci-preview-read")["policy"])
 
-    def deploy_policies(self) -> dict[str, dict]:
+    def deploy_policies(self, env: str = "prod") -> dict[str, dict]:
         return {
-            part: json.loads(self.one("aws:iam/policy:Policy", f"ci-deploy-{part}")["policy"])
+            part: json.loads(self.one("aws:iam/policy:Policy", f"ci-deploy-{env}-{part}")["policy"])
             for part in DEPLOY_POLICY_PARTS
         }
 
@@ -121,7 +126,7 @@ def declare(args: GithubOidcRoleArgs, name: str = "ci") -> Declared:
         return pulumi.Output.all(
             provider=component.oidc_provider_arn,
             preview=component.preview_role_arn,
-            deploy=component.deploy_role_arn,
+            deploy=pulumi.Output.all(**component.deploy_role_arns),
         ).apply(declared.values.update)
 
     run()
@@ -154,14 +159,12 @@ def test_trust_policies_pin_audience_repository_and_subjects():
     provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}"
     assert d.values["provider"] == provider_arn
 
+    # Each deploy role trusts exactly its environment: no ref (any job on main could claim it), no other env.
     expected = {
         "preview": [f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:pull_request"],
-        "deploy": [
-            f"repo:{REPO}:ref:refs/heads/main",
-            f"repo:{REPO}:environment:dev",
-            f"repo:{REPO}:environment:staging",
-            f"repo:{REPO}:environment:prod",
-        ],
+        "deploy-dev": [f"repo:{REPO}:environment:dev"],
+        "deploy-staging": [f"repo:{REPO}:environment:staging"],
+        "deploy-prod": [f"repo:{REPO}:environment:prod"],
     }
     for kind, subjects in expected.items():
         (stmt,) = statements(d.trust(kind))
@@ -174,19 +177,25 @@ def test_trust_policies_pin_audience_repository_and_subjects():
         assert condition[f"{GITHUB_OIDC_HOST}:aud"] == "sts.amazonaws.com"
         assert condition[f"{GITHUB_OIDC_HOST}:sub"] == subjects
         assert all("*" not in s and "?" not in s for s in condition[f"{GITHUB_OIDC_HOST}:sub"])
-    # A pull request (any same-repo branch) can never reach the deploy role.
-    assert f"repo:{REPO}:pull_request" not in json.dumps(d.trust("deploy"))
+    # A pull request (any same-repo branch) or a workflow on main can never reach a deploy role.
+    for env in ("dev", "staging", "prod"):
+        assert ":pull_request" not in json.dumps(d.trust(f"deploy-{env}"))
+        assert ":ref:" not in json.dumps(d.trust(f"deploy-{env}"))
+    assert sorted(r.name for r in d.of_type(ROLE_TYPE)) == [
+        "ci-deploy-dev",
+        "ci-deploy-prod",
+        "ci-deploy-staging",
+        "ci-preview",
+    ]
 
 
 def test_pull_request_previews_can_be_turned_off():
     d = declare(GithubOidcRoleArgs(repository=REPO, pull_request_previews=False, allowed_environments=("prod",)))
     (preview,) = statements(d.trust("preview"))
     assert preview["Condition"]["StringEquals"][f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:{REPO}:ref:refs/heads/main"]
-    (deploy,) = statements(d.trust("deploy"))
-    assert deploy["Condition"]["StringEquals"][f"{GITHUB_OIDC_HOST}:sub"] == [
-        f"repo:{REPO}:ref:refs/heads/main",
-        f"repo:{REPO}:environment:prod",
-    ]
+    (deploy,) = statements(d.trust("deploy-prod"))
+    assert deploy["Condition"]["StringEquals"][f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:{REPO}:environment:prod"]
+    assert [r.name for r in d.of_type(ROLE_TYPE)] == ["ci-preview", "ci-deploy-prod"]
 
 
 def test_creates_the_github_provider_with_the_sts_audience():
@@ -202,7 +211,7 @@ def test_adopts_an_existing_provider_instead_of_creating_one():
     d = declare(GithubOidcRoleArgs(repository=REPO, oidc_provider_arn=existing))
     assert d.of_type(PROVIDER_TYPE) == []
     assert d.values["provider"] == existing
-    for kind in ("preview", "deploy"):
+    for kind in ("preview", "deploy-dev", "deploy-prod"):
         assert statements(d.trust(kind))[0]["Principal"] == {"Federated": existing}
     # Policies are scoped to the adopted provider's account, read from its ARN (no invoke).
     assert ":210987654321:" in json.dumps(d.deploy_policies()["serving"])
@@ -224,8 +233,11 @@ def test_preview_role_has_no_write_actions():
     # The one exception: decrypting the stack's secrets, and only with the state key.
     assert not_read == {"kms:Decrypt": [STATE_KEY]}
     state = {s["Sid"]: s for s in statements(d.preview_policy())}
+    # Only the main project's stack files and the layout marker: not history, backups, locks, nor the ci
+    # project's own state.
     assert state["StateObjects"]["Action"] == ["s3:GetObject"]
-    assert state["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
+    assert state["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/deepseek-cloud/*"
+    assert state["StateLayout"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/meta.yaml"
     assert "secretsmanager:GetSecretValue" not in json.dumps(d.preview_policy())
 
 
@@ -256,7 +268,7 @@ def test_deploy_writes_are_scoped_to_the_project():
 
     # IAM: only roles/profiles/policies named with the prefix, roles only with the boundary, PassRole only to
     # ECS tasks and EC2, and never the CI roles themselves.
-    assert by_sid["IamProjectRoles"]["Resource"] == [f"{iam}:role/ds-*"]
+    assert by_sid["IamProjectRoles"]["Resource"] == [f"{iam}:role/ds-prod-*"]
     assert by_sid["IamProjectRolesWithBoundary"]["Condition"] == {
         "ArnEquals": {"iam:PermissionsBoundary": f"{iam}:policy/ds-boundary"}
     }
@@ -274,9 +286,17 @@ def test_deploy_writes_are_scoped_to_the_project():
     # EC2 deletes and KMS key management need the owner tag; regional writes stay in the allowed regions.
     assert by_sid["Ec2DeleteOwnedOnly"]["Condition"]["StringEquals"] == {
         "aws:ResourceTag/project": "deepseek-cloud",
+        "aws:ResourceTag/environment": "prod",
         "aws:RequestedRegion": ["us-east-1"],
     }
+    assert by_sid["Ec2TagOwned"]["Condition"] == by_sid["Ec2DeleteOwnedOnly"]["Condition"]
     assert by_sid["KmsCreateTaggedKeys"]["Condition"]["StringEquals"]["aws:RequestTag/project"] == "deepseek-cloud"
+    assert by_sid["KmsCreateTaggedKeys"]["Condition"]["StringEquals"]["aws:RequestTag/environment"] == "prod"
+    # Tag-on-create only for keys carrying neither tag yet: no environment can adopt another's key.
+    assert by_sid["KmsTagOnCreate"]["Condition"]["Null"] == {
+        "aws:ResourceTag/project": "true",
+        "aws:ResourceTag/environment": "true",
+    }
     assert by_sid["Ec2Build"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}
     assert all(a.startswith("ec2:Delete") or a == "ec2:ReleaseAddress" for a in by_sid["Ec2DeleteOwnedOnly"]["Action"])
     assert not any(a.startswith("ec2:Delete") and a != "ec2:DeleteTags" for a in by_sid["Ec2Build"]["Action"])
@@ -286,27 +306,53 @@ def test_deploy_writes_are_scoped_to_the_project():
         for arn in as_list(by_sid[sid]["Resource"]):
             assert f":{ACCOUNT}:" in arn and ("ds-" in arn or "deepseek/" in arn), (sid, arn)
 
-    # State: read/write under .pulumi/ only, and the one state key.
-    assert by_sid["StateObjects"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
+    # State: read/write of its own stack's files only, and the one state key.
+    assert by_sid["StateObjects"]["Resource"] == [
+        "arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/deepseek-cloud/prod.json*",
+        "arn:aws:s3:::acme-pulumi-state/.pulumi/history/deepseek-cloud/prod/*",
+        "arn:aws:s3:::acme-pulumi-state/.pulumi/backups/deepseek-cloud/prod/*",
+        "arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*deepseek-cloud/prod/*",
+    ]
     assert by_sid["StateSecrets"]["Resource"] == STATE_KEY
     # Public SSM parameters only (the GPU AMI), never the account's own.
     assert by_sid["ReadPublicParameters"]["Resource"] == "arn:aws:ssm:*:*:parameter/aws/service/*"
 
     # A prefix with "/" only where names may hold one.
     assert not any("deepseek/" in arn for arn in by_sid["EcsServing"]["Resource"])
-    assert f"arn:aws:logs:*:{ACCOUNT}:log-group:/deepseek/*" in by_sid["LogGroups"]["Resource"]
+    assert f"arn:aws:logs:*:{ACCOUNT}:log-group:/deepseek/prod/*" in by_sid["LogGroups"]["Resource"]
 
     # Each managed policy fits IAM's size limit (whitespace isn't counted).
     for part, doc in policies.items():
         assert len("".join(json.dumps(doc).split())) < MANAGED_POLICY_LIMIT, part
 
 
+def test_the_former_deploy_role_becomes_the_prod_role_through_aliases():
+    """Moving a resource changes its URN: the single deploy role (and its policies and attachments) of earlier
+    versions keep their state as prod's, so `pulumi up` of the ci stack updates them instead of replacing."""
+    d = declare(GithubOidcRoleArgs(repository=REPO))
+    expected = {"ci-deploy-prod": ["ci-deploy"]}
+    for part in DEPLOY_POLICY_PARTS:
+        expected[f"ci-deploy-prod-{part}"] = [f"ci-deploy-{part}"]
+        expected[f"ci-deploy-prod-{part}-attach"] = [f"ci-deploy-{part}-attach"]
+    aliased = {name: names for name, names in d.monitor.aliases.items() if names}
+    assert aliased == expected
+    # Without prod, the last environment takes them over.
+    d = declare(GithubOidcRoleArgs(repository=REPO, allowed_environments=("dev", "staging")))
+    assert d.monitor.aliases["ci-deploy-staging"] == ["ci-deploy"]
+    assert d.monitor.aliases["ci-deploy-dev"] == []
+
+
 def test_deploy_policies_are_attached_to_the_deploy_role_only():
     d = declare(GithubOidcRoleArgs(repository=REPO))
     attachments = d.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert sorted(a.name for a in attachments) == sorted(f"ci-deploy-{p}-attach" for p in DEPLOY_POLICY_PARTS)
-    # A role's id is its name: attach by id, known once the role exists.
-    assert all(a.inputs["role"] == "ci-deploy-id" for a in attachments)
+    envs = ("dev", "staging", "prod")
+    assert sorted(a.name for a in attachments) == sorted(
+        f"ci-deploy-{env}-{p}-attach" for env in envs for p in DEPLOY_POLICY_PARTS
+    )
+    # A role's id is its name: attach by id, known once the role exists; each role gets its own parts.
+    for a in attachments:
+        env = a.name.split("-")[2]
+        assert a.inputs["role"] == f"ci-deploy-{env}-id"
     assert all(a.inputs["policyArn"].endswith(a.name.removesuffix("-attach")) for a in attachments)
     (inline,) = d.of_type("aws:iam/rolePolicy:RolePolicy")
     assert inline.inputs["role"] == "ci-preview-id"
@@ -375,7 +421,8 @@ def test_the_stacks_resource_names_fall_inside_the_deploy_scope():
 def test_parliament_finds_nothing_above_low(args):
     d = declare(args)
     documents = d.documents()
-    assert len(documents) == 2 + 1 + len(DEPLOY_POLICY_PARTS)  # two trust policies, preview, deploy parts
+    # four trust policies (preview + 3 deploy), the preview policy, 3 × the deploy parts
+    assert len(documents) == 4 + 1 + 3 * len(DEPLOY_POLICY_PARTS)
     for name, doc in documents.items():
         findings = [enhance_finding(f) for f in analyze_policy_string(json.dumps(doc)).findings]
         if name.endswith("assumeRolePolicy"):
@@ -406,7 +453,10 @@ def test_children_are_parented_named_after_the_component_and_outputs_registered(
     outputs = d.monitor.outputs[component]
     assert outputs["oidcProviderArn"] == d.values["provider"]
     assert outputs["previewRoleArn"] == d.values["preview"] == f"arn:aws:iam::{ACCOUNT}:role/acme-ci-preview"
-    assert outputs["deployRoleArn"] == d.values["deploy"] == f"arn:aws:iam::{ACCOUNT}:role/acme-ci-deploy"
+    assert outputs["deployRoleArns"] == d.values["deploy"]
+    assert d.values["deploy"] == {
+        env: f"arn:aws:iam::{ACCOUNT}:role/acme-ci-deploy-{env}" for env in ("dev", "staging", "prod")
+    }
 
 
 def test_build_ci_identity_declares_the_component():
@@ -419,11 +469,11 @@ def test_build_ci_identity_declares_the_component():
     @pulumi.runtime.test
     def run():
         outputs = build_ci_identity(REPO, state_bucket="acme-pulumi-state")
-        assert set(outputs) == {"oidcProviderArn", "previewRoleArn", "deployRoleArn"}
+        assert set(outputs) == {"oidcProviderArn", "previewRoleArn", "deployRoleArns"}
         return pulumi.Output.all(**outputs).apply(seen.update)
 
     run()
-    assert seen["deployRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/deepseek-ci-deploy"
+    assert seen["deployRoleArns"]["prod"] == f"arn:aws:iam::{ACCOUNT}:role/deepseek-ci-deploy-prod"
     assert any(r.typ == "deepseek:ci:GithubOidcRole" and r.name == "deepseek-ci" for r in mocks.created)
 
 

@@ -129,3 +129,56 @@ def test_prod_plan_shows_pool_sizes_spot_split_gpu_count_and_scaling_target():
     assert "minSize=1, maxSize=5, onDemandBaseCapacity=1, onDemandPercentageAboveBaseCapacity=50" in out
     assert "GPUs=2" in out
     assert "targetValue=120" in out  # targetQpsPerReplica 2 × 60 requests per minute
+
+
+# --- the CI project (ci/): `make plan PROJECT=ci STACK=example` ------------------------------------------
+
+
+def test_ci_plan_json_has_the_main_plans_shape_and_every_roles_policies():
+    ci = plan("--project", "ci", "--stack", "example", "--format", "json")
+    main = plan("--stack", "dev", "--format", "json")
+    assert ci.returncode == 0 and main.returncode == 0, ci.stderr + main.stderr
+    doc, main_doc = json.loads(ci.stdout), json.loads(main.stdout)
+    assert set(main_doc) - {"policy"} <= set(doc)  # same document: sizing/cost present but null
+    assert set(doc["resources"][0]) == set(main_doc["resources"][0])
+    assert (doc["project"], doc["stack"], doc["sizing"], doc["cost"]) == ("deepseek-cloud-ci", "example", None, None)
+    assert main_doc["project"] == "deepseek-cloud"
+    assert doc["counts"] == {
+        "aws:iam/policy:Policy": 12,
+        "aws:iam/role:Role": 4,
+        "aws:iam/rolePolicy:RolePolicy": 1,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 12,
+    }
+    roles = doc["iamRoles"]
+    assert list(roles) == [
+        "deepseek-ci-preview",
+        "deepseek-ci-deploy-dev",
+        "deepseek-ci-deploy-staging",
+        "deepseek-ci-deploy-prod",
+    ]
+    prod = roles["deepseek-ci-deploy-prod"]
+    (trust,) = prod["trust"]["Statement"]
+    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:REPLACE-ME/deepseek-cloud:environment:prod"
+    ]
+    assert sorted(prod["policies"]) == [
+        f"deepseek-ci-deploy-prod-{p}" for p in ("identity", "network", "read", "serving")
+    ]
+    sids = {s["Sid"] for p in prod["policies"].values() for s in p["Statement"]}
+    assert {"KmsTagOnCreate", "NoChangesToCiRoles", "StateObjects"} <= sids
+    assert list(roles["deepseek-ci-preview"]["policies"]) == ["deepseek-ci-preview-read"]
+
+
+def test_ci_plan_text_shows_who_assumes_each_role():
+    result = plan("--project", "ci", "--stack", "example")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "deepseek-ci-deploy-staging: assumable by repo:REPLACE-ME/deepseek-cloud:environment:staging" in result.stdout
+    )
+    assert "KmsTagOnCreate" in result.stdout
+
+
+def test_ci_plan_of_a_missing_stack_fails_cleanly():
+    result = plan("--project", "ci", "--stack", "nope")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "deepseek-cloud: no stack config Pulumi.nope.yaml; stacks: example"

@@ -270,6 +270,26 @@ def rule_known_action_inputs(wf: Workflow) -> list[str]:
     return out
 
 
+DEPLOY_ROLE_VARIABLE = re.compile(r"vars\.(AWS_DEPLOY_ROLE_ARN\w*)")
+
+
+def rule_deploy_role_of_the_jobs_environment(wf: Workflow) -> list[str]:
+    """A job assumes a deploy role only in a GitHub environment, and only that environment's:
+    `vars.AWS_DEPLOY_ROLE_ARN_<ENV>` (each deploy role trusts exactly `environment:<env>`)."""
+    out = []
+    for job_id, job in wf.jobs():
+        for step in steps(job):
+            role = str((step.get("with") or {}).get("role-to-assume", ""))
+            for variable in DEPLOY_ROLE_VARIABLE.findall(role):
+                env = job.get("environment")
+                env = env.get("name") if isinstance(env, dict) else env
+                if not env:
+                    out.append(f"{wf.name}:{job_id}: assumes {variable} outside a GitHub environment")
+                elif variable != f"AWS_DEPLOY_ROLE_ARN_{str(env).upper()}":
+                    out.append(f"{wf.name}:{job_id}: environment {env} assumes {variable}")
+    return out
+
+
 RULES: list[Callable[[Workflow], list[str]]] = [
     rule_actions_pinned_by_sha,
     rule_jobs_declare_permissions,
@@ -281,6 +301,7 @@ RULES: list[Callable[[Workflow], list[str]]] = [
     rule_pr_concurrency_cancels,
     rule_up_is_gated,
     rule_known_action_inputs,
+    rule_deploy_role_of_the_jobs_environment,
 ]
 
 
@@ -462,6 +483,28 @@ def _misspelled_input() -> Workflow:
     return Workflow.from_data(data)
 
 
+def _dev_job_with_prod_role() -> Workflow:
+    data = deploy()
+    step_of(data, "deploy-dev", AWS_CREDENTIALS_ACTION)["with"]["role-to-assume"] = (
+        "${{ vars.AWS_DEPLOY_ROLE_ARN_PROD }}"
+    )
+    return Workflow.from_data(data)
+
+
+def _deploy_role_without_environment() -> Workflow:
+    data = deploy()
+    step_of(data, "preview-prod", AWS_CREDENTIALS_ACTION)["with"]["role-to-assume"] = (
+        "${{ vars.AWS_DEPLOY_ROLE_ARN_PROD }}"
+    )
+    return Workflow.from_data(data)
+
+
+def _unscoped_deploy_role() -> Workflow:
+    data = deploy()
+    step_of(data, "deploy-prod", AWS_CREDENTIALS_ACTION)["with"]["role-to-assume"] = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    return Workflow.from_data(data)
+
+
 BROKEN = [
     (rule_actions_pinned_by_sha, _unpinned, "not pinned to a 40-hex commit SHA"),
     (rule_actions_pinned_by_sha, _pinned_without_comment, "has no '# vX.Y.Z' comment"),
@@ -481,6 +524,21 @@ BROKEN = [
     (rule_up_is_gated, _up_without_preview, "deploy-staging: pulumi up without a preview"),
     (rule_up_is_gated, _deploy_cancelled_midway, "cancel-in-progress: false"),
     (rule_known_action_inputs, _misspelled_input, "unknown inputs ['policy-packs']"),
+    (
+        rule_deploy_role_of_the_jobs_environment,
+        _dev_job_with_prod_role,
+        "deploy-dev: environment dev assumes AWS_DEPLOY_ROLE_ARN_PROD",
+    ),
+    (
+        rule_deploy_role_of_the_jobs_environment,
+        _deploy_role_without_environment,
+        "preview-prod: assumes AWS_DEPLOY_ROLE_ARN_PROD outside",
+    ),
+    (
+        rule_deploy_role_of_the_jobs_environment,
+        _unscoped_deploy_role,
+        "deploy-prod: environment prod assumes AWS_DEPLOY_ROLE_ARN",
+    ),
 ]
 
 

@@ -1,0 +1,271 @@
+"""The CI deploy roles can actually deploy the shipped stacks, and only their own.
+
+The deploy policies are read from the real ci program (ci/__main__.py) run under mocks with the shipped
+ci/Pulumi.example.yaml; what each stack needs comes from pike's mapping of its resource types
+(offline/iam_needs.py, tests/data/pike/). The evaluator is offline/iam_eval.py (its approximations are stated
+there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline.harness import run_program, shared_run, stack_names
+from offline.iam_eval import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, decide
+from offline.iam_needs import (
+    PIKE_DIR,
+    StackIndex,
+    corrections,
+    listed_actions,
+    missing,
+    needs,
+    pike_files,
+    terraform_type,
+    without_action,
+)
+from stacks.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+CI_EXAMPLE = ROOT / "ci" / "Pulumi.example.yaml"
+SHIPPED = stack_names()
+BOUNDARY_KEY = "deepseek-cloud:iam.permissionsBoundaryArn"
+ROLE = "aws:iam/role:Role"
+
+
+def example_config() -> dict:
+    config = yaml.safe_load(CI_EXAMPLE.read_text())["config"]
+    return {k: json.dumps(v) if isinstance(v, list) else v for k, v in config.items()}
+
+
+@pytest.fixture(scope="module")
+def ci_run():
+    return run_program(
+        "example", config=example_config(), main=ROOT / "ci" / "__main__.py", project="deepseek-cloud-ci"
+    )
+
+
+def deploy_policies(run, env: str) -> list[dict]:
+    prefix = f"deepseek-ci-deploy-{env}-"
+    docs = [json.loads(r.inputs["policy"]) for r in run.of_type("aws:iam/policy:Policy") if r.name.startswith(prefix)]
+    assert len(docs) == 4, f"expected the 4 deploy policy parts of {env}, found {len(docs)}"
+    return docs
+
+
+def account_of(run) -> str:
+    return run.outputs["oidcProviderArn"].split(":")[4]
+
+
+def stack_needs(stack: str, account: str, boundary: str | None) -> list:
+    run = shared_run(stack, {BOUNDARY_KEY: boundary} if boundary else None)
+    return needs(StackIndex(run.registrations, run.region, account))
+
+
+# --- the shipped stacks are covered -------------------------------------------------------------------
+
+
+def test_the_shipped_stacks_are_dev_staging_prod():
+    assert SHIPPED == ["dev", "prod", "staging"]
+
+
+@pytest.mark.parametrize("stack", SHIPPED)
+def test_the_stacks_deploy_role_allows_everything_pike_says_it_needs(ci_run, stack):
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    wanted = stack_needs(stack, account_of(ci_run), boundary)
+    assert len(wanted) > 500  # every resource's create/read/update/delete/tag calls, not a handful
+    assert missing(deploy_policies(ci_run, stack), wanted) == []
+
+
+def test_the_issues_named_misses_are_needed_and_now_allowed(ci_run):
+    """kms:TagResource on create, GetDashboard, ListTagsForResource, the TargetTracking alarms."""
+    wanted = stack_needs("prod", account_of(ci_run), example_config()["deepseek-cloud-ci:permissionsBoundaryArn"])
+    by_action = {}
+    for need in wanted:
+        by_action.setdefault((need.request.action, need.phase), []).append(need)
+    tag_on_create = by_action[("kms:TagResource", "create")]
+    assert tag_on_create[0].request.context["aws:ResourceTag/project"] is None  # the key has no tags yet
+    assert ("cloudwatch:GetDashboard", "existing") in by_action
+    assert ("application-autoscaling:ListTagsForResource", "existing") in by_action
+    alarms = {n.request.resource for n in by_action[("cloudwatch:PutMetricAlarm", "create")]}
+    assert any(":alarm:TargetTracking-service/ds-prod-vllm-cluster-" in arn for arn in alarms)
+    policies = deploy_policies(ci_run, "prod")
+    decision, sids = decide(policies, tag_on_create[0].request)
+    assert (decision, sids) == (ALLOW, ["KmsTagOnCreate"])
+    # Without the tag-on-create statement (the policy before this fix), the key can't be created.
+    old = [{**d, "Statement": [s for s in d["Statement"] if s["Sid"] != "KmsTagOnCreate"]} for d in policies]
+    lines = missing(old, wanted)
+    assert lines and all(line.startswith("kms:TagResource on arn:aws:kms:us-east-1:") for line in lines)
+    assert all("[create] for aws_kms_key ds-prod-key" in line for line in lines)
+
+
+def test_removing_any_needed_action_makes_the_check_fail(ci_run):
+    """Mutation: each distinct action prod needs, taken out of the deploy policies alone, is reported."""
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    wanted = stack_needs("prod", account_of(ci_run), boundary)
+    policies = deploy_policies(ci_run, "prod")
+    actions = sorted({n.request.action for n in wanted})
+    assert len(actions) > 150
+    sample = [*actions[::3], "kms:TagResource", "cloudwatch:GetDashboard", "iam:CreateRole", "ec2:DescribeVpcs"]
+    for action in sample:
+        mutated = without_action(policies, action)
+        affected = [n for n in wanted if n.request.action == action]
+        lines = missing(mutated, affected)
+        assert lines, f"removing {action} went unnoticed"
+        assert all(line.startswith(f"{action} on ") for line in lines)
+
+
+def test_a_role_cannot_deploy_another_environments_stack(ci_run):
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    prod_needs = stack_needs("prod", account_of(ci_run), boundary)
+    lines = missing(deploy_policies(ci_run, "dev"), prod_needs)
+    # Everything named for prod (roles, ECS, ELB, alarms, logs, secrets, KMS alias) and every delete of a
+    # prod-tagged EC2 resource or KMS key is refused to the dev role.
+    refused = {line.split(" on ")[0].lower() for line in lines}
+    assert {
+        "iam:createrole",
+        "ecs:updateservice",
+        "elasticloadbalancing:modifylistener",
+        "kms:schedulekeydeletion",
+    } <= refused
+    assert {"ec2:deletevpc", "ec2:deletetags", "logs:deleteloggroup", "secretsmanager:deletesecret"} <= refused
+    assert not any(line.startswith("ec2:DescribeVpcs ") for line in lines)  # reads are not environment-bound
+
+
+def test_a_stack_without_the_ci_boundary_cannot_create_its_roles(ci_run):
+    lines = missing(deploy_policies(ci_run, "prod"), stack_needs("prod", account_of(ci_run), None))
+    assert lines
+    assert {line.split(" on ")[0] for line in lines} == {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
+
+
+# --- pike data ----------------------------------------------------------------------------------------
+
+
+def test_every_shipped_type_has_a_pike_mapping_and_the_source_is_recorded():
+    source = (PIKE_DIR / "SOURCE").read_text()
+    assert "085701b0937c02379ffa7fb990d9218fc803ecbf" in source
+    for stack in SHIPPED:
+        for reg in shared_run(stack).registrations:
+            if reg.custom and reg.type.startswith("aws:"):
+                assert terraform_type(reg.type) in pike_files(), reg.type
+
+
+def test_type_tokens_map_to_terraform_names():
+    assert terraform_type("aws:lb/listener:Listener") == "aws_lb_listener"
+    assert terraform_type("aws:lb/loadBalancer:LoadBalancer") == "aws_lb"
+    assert terraform_type("aws:ec2/vpc:Vpc") == "aws_vpc"
+    assert terraform_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == (
+        "aws_vpc_security_group_ingress_rule"
+    )
+    assert terraform_type("aws:cloudwatch/eventRule:EventRule") == "aws_cloudwatch_event_rule"
+
+
+def test_a_type_without_a_pike_file_says_which_file_to_add(tmp_path):
+    with pytest.raises(LookupError, match=r"copy src/mapping/aws/resource/<service>/aws_wafv2_web_acl\.json"):
+        listed_actions("aws_wafv2_web_acl", tagged=True, pike_dir=tmp_path)
+
+
+def test_corrections_refer_to_types_and_actions_that_matter():
+    types = {terraform_type(r.type) for s in SHIPPED for r in shared_run(s).registrations if r.custom}
+    fixes = corrections()
+    for section in ("add", "drop", "requests"):
+        assert set(fixes[section]) <= types, section
+    for tf_type, dropped in fixes["drop"].items():
+        (entry,) = json.loads(pike_files()[tf_type].read_text())
+        pike = {a.lower() for a in entry["apply"] + (entry.get("attributes") or {}).get("tags", [])}
+        assert {a.lower() for a in dropped} <= pike, tf_type  # a drop that pike no longer lists is stale
+
+
+# --- the evaluator --------------------------------------------------------------------------------------
+
+
+def doc(*statements: dict) -> list[dict]:
+    return [{"Version": "2012-10-17", "Statement": list(statements)}]
+
+
+def test_evaluator_wildcards_case_and_notaction():
+    policy = doc({"Sid": "A", "Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"})
+    assert decide(policy, Request("EC2:describevpcs", "*"))[0] == ALLOW  # action names are case-insensitive
+    assert decide(policy, Request("ec2:CreateVpc", "*"))[0] == IMPLICIT_DENY
+    not_action = doc({"Sid": "N", "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::ds-*"})
+    assert decide(not_action, Request("s3:GetObject", "arn:aws:s3:::ds-x/a/b"))[0] == ALLOW  # * spans "/"
+    assert decide(not_action, Request("iam:GetRole", "arn:aws:s3:::ds-x"))[0] == IMPLICIT_DENY
+    assert decide(not_action, Request("s3:GetObject", "arn:aws:s3:::DS-x"))[0] == IMPLICIT_DENY  # ARNs: case
+
+
+def test_evaluator_explicit_deny_wins():
+    policy = doc(
+        {"Sid": "A", "Effect": "Allow", "Action": "iam:*Role*", "Resource": "arn:aws:iam::1:role/*"},
+        {"Sid": "D", "Effect": "Deny", "Action": "iam:*", "Resource": "arn:aws:iam::1:role/github-ci/*"},
+    )
+    assert decide(policy, Request("iam:UpdateRole", "arn:aws:iam::1:role/ds-x"))[0] == ALLOW
+    assert decide(policy, Request("iam:UpdateRole", "arn:aws:iam::1:role/github-ci/x")) == (EXPLICIT_DENY, ["D"])
+
+
+def test_evaluator_conditions():
+    owned = {"StringEquals": {"aws:ResourceTag/project": "deepseek-cloud"}}
+    policy = doc({"Sid": "O", "Effect": "Allow", "Action": "kms:TagResource", "Resource": "*", "Condition": owned})
+    tagged = Request("kms:TagResource", "*", {"aws:ResourceTag/project": "deepseek-cloud"})
+    assert decide(policy, tagged)[0] == ALLOW
+    assert decide(policy, Request("kms:TagResource", "*", {"aws:resourcetag/project": "other"}))[0] == IMPLICIT_DENY
+    # A key being created has no tags: a ResourceTag condition can't hold...
+    assert decide(policy, Request("kms:TagResource", "*", {"aws:ResourceTag/project": None}))[0] == IMPLICIT_DENY
+    # ...unless it says IfExists; a key the request model doesn't mention is assumed satisfiable.
+    if_exists = doc(
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEqualsIfExists": owned["StringEquals"]},
+        }
+    )
+    assert decide(if_exists, Request("kms:TagResource", "*", {"aws:ResourceTag/project": None}))[0] == ALLOW
+    assert decide(policy, Request("kms:TagResource", "*"))[0] == ALLOW
+    null = doc(
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Null": {"aws:ResourceTag/x": "true"}}}
+    )
+    assert decide(null, Request("a:b", "*", {"aws:ResourceTag/x": None}))[0] == ALLOW
+    assert decide(null, Request("a:b", "*", {"aws:ResourceTag/x": "v"}))[0] == IMPLICIT_DENY
+    arn = doc(
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": "arn:aws:iam::1:policy/b"}},
+        }
+    )
+    assert decide(arn, Request("iam:CreateRole", "*", {"iam:PermissionsBoundary": None}))[0] == IMPLICIT_DENY
+    with pytest.raises(ValueError, match="DateGreaterThan"):
+        decide(
+            doc(
+                {
+                    "Effect": "Allow",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"DateGreaterThan": {"aws:CurrentTime": "x"}},
+                }
+            ),
+            Request("a:b", "*", {"aws:CurrentTime": "y"}),
+        )
+
+
+# --- permissions boundary on every role the stacks create ------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", SHIPPED)
+def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
+    boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
+    with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
+    without = shared_run(stack).of_type(ROLE)
+    assert len(with_boundary) == len(without) == 3  # execution, task, GPU instance
+    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 3
+    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 3
+
+
+def test_a_malformed_boundary_is_a_config_error():
+    with pytest.raises(ConfigError) as raised:
+        run_program("dev", overrides={BOUNDARY_KEY: "ds-boundary"})
+    (problem,) = raised.value.problems
+    assert str(problem).startswith("deepseek-cloud:iam.permissionsBoundaryArn: wrong format (got ds-boundary;")
