@@ -75,6 +75,9 @@ READ_ACTIONS = (
     "ecs:List*",
     "elasticloadbalancing:Describe*",
     "events:DescribeRule",
+    # The service-linked-role preflight (stacks/account.py) lists /aws-service-role/ roles; ListRoles has no
+    # resource-level permissions (Service Authorization Reference, IAM), so it needs "*".
+    "iam:ListRoles",
     "events:ListTagsForResource",
     "events:ListTargetsByRule",
     "kms:DescribeKey",

@@ -36,6 +36,7 @@ class ProgramRun:
     computed: set[str]
     calls: list[str] = field(default_factory=list)
     program_globals: dict[str, Any] = field(default_factory=dict)  # __main__.py's module namespace after the run
+    invokes: list[tuple[str, dict]] = field(default_factory=list)  # data-source calls with their arguments
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
@@ -115,7 +116,9 @@ def run_program(
     outputs = {}
     for name, value in (root.outputs if root is not None else {}).items():
         outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
-    return ProgramRun(stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls, namespace)
+    return ProgramRun(
+        stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls, namespace, mocks.invokes
+    )
 
 
 def engine_inputs(registration: Registration) -> dict[str, Any]:

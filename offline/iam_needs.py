@@ -341,3 +341,51 @@ def without_action(policies: Sequence[Mapping], action: str) -> list[dict]:
                 stmts.append({**stmt, "Action": kept})
         out.append({**doc, "Statement": stmts})
     return out
+
+
+# --- data sources -----------------------------------------------------------------------------------------
+# The program's own lookups (instance facts, offerings, AZs, service-linked roles, public SSM parameters) run
+# under `preview` and `up` alike, so the preview role and every deploy role need them. pike maps Terraform
+# data sources too (src/mapping/aws/data/<service>/aws_<name>.json: `plan`, and `apply` for a few).
+DATA_DIR = PIKE_DIR / "data"
+
+
+@functools.cache
+def data_source_files(data_dir: Path = DATA_DIR) -> dict[str, Path]:
+    return {path.stem: path for path in sorted(data_dir.glob("*/aws_*.json"))}
+
+
+def data_source_type(token: str, data_dir: Path = DATA_DIR) -> str:
+    """aws:iam/getRoles:getRoles → aws_iam_roles; aws:index/getRegion:getRegion → aws_region."""
+    module, function = token.split(":")[1].split("/")
+    name = _snake(function.removeprefix("get"))
+    candidates = [f"aws_{name}"] if module == "index" else [f"aws_{module}_{name}", f"aws_{name}"]
+    known = data_source_files(data_dir)
+    found = next((c for c in candidates if c in known), None)
+    if found is None:
+        raise LookupError(
+            f"no pike mapping for data source {token} ({' or '.join(candidates)}): copy "
+            f"src/mapping/aws/data/<service>/{candidates[0]}.json from JamesWoolfenden/pike into {data_dir}/<service>/"
+        )
+    return found
+
+
+def _data_source_resource(token: str, args: Mapping[str, Any], region: str) -> str:
+    if token == "aws:ssm/getParameter:getParameter":  # public parameters have no account in their ARN
+        return f"arn:aws:ssm:{region}::parameter/{str(args.get('name', '')).lstrip('/')}"
+    return "*"  # Describe*/List* calls without resource-level permissions
+
+
+def data_source_needs(invokes: Sequence[tuple[str, Mapping[str, Any]]], region: str) -> list[Need]:
+    """One request per action pike lists for each data source the program called (deduplicated)."""
+    out: dict[tuple[str, str], Need] = {}
+    for token, args in invokes:
+        tf_type = data_source_type(token)
+        (entry,) = json.loads(data_source_files()[tf_type].read_text()) or [{}]
+        resource = _data_source_resource(token, args, region)
+        for action in (entry.get("plan") or []) + (entry.get("apply") or []):
+            request = Request(action, resource, {"aws:RequestedRegion": region})
+            out.setdefault(
+                (action.lower(), resource), Need(token, tf_type, "(data source)", action, "pike", "read", request)
+            )
+    return list(out.values())

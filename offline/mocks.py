@@ -113,10 +113,12 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
     account: AccountFixture = ESTABLISHED
     computed: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict]] = field(default_factory=list)  # (token, arguments) of every data-source call
 
     # -- data sources -------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append(args.token)
+        self.invokes.append((args.token, dict(args.args)))
         handler = _CALLS.get(args.token)
         if handler is None:
             raise NotImplementedError(f"offline plan has no recorded AWS data for {args.token}")

@@ -269,3 +269,47 @@ def test_a_malformed_boundary_is_a_config_error():
         run_program("dev", overrides={BOUNDARY_KEY: "ds-boundary"})
     (problem,) = raised.value.problems
     assert str(problem).startswith("deepseek-cloud:iam.permissionsBoundaryArn: wrong format (got ds-boundary;")
+
+
+# --- the program's own lookups (data sources) ----------------------------------------------------------------
+
+
+def preview_policies(run) -> list[dict]:
+    return [json.loads(run.by_name("deepseek-ci-preview-read").inputs["policy"])]
+
+
+def lookup_needs(stack: str) -> list:
+    from offline.iam_needs import data_source_needs
+
+    run = shared_run(stack)
+    return data_source_needs(run.invokes, run.region)
+
+
+@pytest.mark.parametrize("stack", SHIPPED)
+def test_the_preview_and_deploy_roles_allow_the_programs_lookups(ci_run, stack):
+    wanted = lookup_needs(stack)
+    actions = {n.request.action for n in wanted}
+    # The lookups that decide the plan, each mapped by pike: instance facts, offerings, service-linked roles, AMI.
+    assert {
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeInstanceTypeOfferings",
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeRegions",
+        "iam:ListRoles",
+        "ssm:GetParameter",
+    } <= actions
+    assert missing(preview_policies(ci_run), wanted) == []
+    assert missing(deploy_policies(ci_run, stack), wanted) == []
+
+
+def test_removing_a_lookup_action_makes_the_check_fail(ci_run):
+    wanted = lookup_needs("prod")
+    lines = missing(without_action(preview_policies(ci_run), "iam:ListRoles"), wanted)
+    assert len(lines) == 1 and lines[0].startswith("iam:ListRoles on * [read] for aws_iam_roles"), lines
+
+
+def test_a_data_source_without_a_pike_file_says_which_file_to_add():
+    from offline.iam_needs import data_source_type
+
+    with pytest.raises(LookupError, match=r"src/mapping/aws/data/<service>/aws_ec2_vpc_ipam_pool\.json"):
+        data_source_type("aws:ec2/getVpcIpamPool:getVpcIpamPool")
