@@ -298,7 +298,8 @@ class InferenceAlarms(pulumi.ComponentResource):
             self._alarm(
                 "no-healthy-hosts",
                 "page",
-                "The endpoint has no healthy target: every request fails with 503.",
+                f"The endpoint has had no healthy target for {t.replica_startup_minutes} minutes: every request "
+                "fails with 503.",
                 "check the ECS service events and the GPU pool: no instances (launch failures, spot "
                 "reclaimed) or every task failing its health check; see the runbook.",
                 namespace=ALB,
@@ -306,12 +307,18 @@ class InferenceAlarms(pulumi.ComponentResource):
                 dimensions=lb_tg,
                 statistic="Minimum",
                 period=60,
-                evaluation_periods=3,
+                # A brand-new stack: no target is registered (HealthyHostCount has no datapoints), then the
+                # first replicas register and stay unhealthy while they load the model. Missing data is
+                # not breaching, and only replicaStartupMinutes straight minutes without a healthy target
+                # page, so a first deploy that loads within its expected time never pages. Trade-off: a
+                # real outage pages after replicaStartupMinutes, not 3 minutes; with traffic, 5xx-rate
+                # (which counts the ALB's own 503s) pages within 3-5 minutes, and a target group left with
+                # no registered target is tasks-below-desired's (running < desired) to report.
+                evaluation_periods=t.replica_startup_minutes,
+                datapoints_to_alarm=t.replica_startup_minutes,
                 comparison_operator="LessThanThreshold",
                 threshold=1,
-                # The service keeps replicas, so the metric always exists; if it vanishes the target group
-                # lost its targets or its load balancer, which is an outage too.
-                treat_missing_data="breaching",
+                treat_missing_data="notBreaching",
                 **tg_tags,
             )
 

@@ -41,6 +41,23 @@ GRACE_MARGIN = 1.5  # the health-check grace covers the estimate with half again
 ECS_MAX_START_PERIOD = 300  # ECS caps a container health check's startPeriod at 300 s
 
 ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# The only paths the load balancer forwards: the OpenAI API, every route of which vLLM guards with
+# VLLM_API_KEY. ALB path patterns are case-sensitive, `*` matches any characters (including /) and the
+# query string is not part of the match (ALB user guide, "Listener rules", path conditions).
+API_PATH_PATTERNS = ("/v1/*",)
+API_RULE_PRIORITY = 100
+NOT_FOUND_ACTION = {
+    "type": "fixed-response",
+    "fixed_response": {
+        "content_type": "application/json",
+        "message_body": '{"error":{"message":"not found","type":"invalid_request_error","code":404}}',
+        "status_code": "404",
+    },
+}
+# uvicorn's keep-alive (vLLM default 5 s, envs.py VLLM_HTTP_TIMEOUT_KEEP_ALIVE, seconds; vLLM PR #18472)
+# must outlast the ALB idle timeout, else the ALB reuses a socket vLLM already closed: a 502. The ALB
+# user guide ("Connection idle timeout") asks for a target keep-alive above the load balancer's.
+KEEP_ALIVE_MARGIN_SECONDS = 15
 SECRET_ARN = re.compile(r"^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
 CERT_ARN = re.compile(r"^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+$")
@@ -157,6 +174,7 @@ class ModelService(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
     endpoint_url: pulumi.Output[str]
     load_balancer_arn_suffix: pulumi.Output[str]
+    load_balancer_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
     api_key_secret_arn: pulumi.Output[str]
     hf_token_secret_arn: pulumi.Output[str]
@@ -327,7 +345,11 @@ class ModelService(pulumi.ComponentResource):
 
         # --- task definition -----------------------------------------------------------------------
         definitions = pulumi.Output.all(api_key_arn, hf_token_arn, log_group.name).apply(
-            lambda a: json.dumps(container_definitions(server, a[0], a[1], a[2], region))
+            lambda a: json.dumps(
+                container_definitions(
+                    server, a[0], a[1], a[2], region, args.idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+                )
+            )
         )
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
@@ -446,6 +468,7 @@ class ModelService(pulumi.ComponentResource):
         self.log_group_name = log_group.name
         self.endpoint_url = pulumi.Output.concat(f"{scheme}://", alb.dns_name)
         self.load_balancer_arn_suffix = alb.arn_suffix
+        self.load_balancer_arn = alb.arn  # what a web ACL (components/web_acl.py) is associated with
         self.target_group_arn_suffix = target_group.arn_suffix
         self.api_key_secret_arn = pulumi.Output.from_input(api_key_arn)
         self.hf_token_secret_arn = pulumi.Output.from_input(hf_token_arn)
@@ -550,30 +573,39 @@ class ModelService(pulumi.ComponentResource):
 
     def _listeners(
         self, name: str, args: ModelServiceArgs, alb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
-    ) -> list[aws.lb.Listener]:
+    ) -> list[pulumi.Resource]:
+        """The listener that serves (HTTPS, or HTTP without a certificate) answers every path with a fixed
+        404 from the load balancer; one rule forwards the OpenAI API paths (API_PATH_PATTERNS) to vLLM.
+        vLLM checks VLLM_API_KEY only on paths starting with /v1 (its api_server authentication
+        middleware), so /invocations, /metrics, /tokenize, /version ... must never reach it (vLLM issues
+        #58144, #18892). HTTP with a certificate only redirects to HTTPS, where the same rules apply."""
         child = pulumi.ResourceOptions(parent=self)
-        forward = [{"type": "forward", "target_group_arn": target_group.arn}]
-        if not args.certificate_arn:
-            return [
-                aws.lb.Listener(
-                    f"{name}-http",
-                    load_balancer_arn=alb.arn,
-                    port=80,
-                    protocol="HTTP",
-                    default_actions=forward,
-                    opts=child,
-                )
-            ]
-        https = aws.lb.Listener(
-            f"{name}-https",
+        serving = aws.lb.Listener(
+            f"{name}-https" if args.certificate_arn else f"{name}-http",
             load_balancer_arn=alb.arn,
-            port=443,
-            protocol="HTTPS",
-            ssl_policy=ELB_TLS_POLICY,  # TLS 1.3 and 1.2 with forward-secret ciphers only
-            certificate_arn=args.certificate_arn,
-            default_actions=forward,
+            default_actions=[NOT_FOUND_ACTION],
+            opts=child,
+            **(
+                {
+                    "port": 443,
+                    "protocol": "HTTPS",
+                    "ssl_policy": ELB_TLS_POLICY,  # TLS 1.3 and 1.2 with forward-secret ciphers only
+                    "certificate_arn": args.certificate_arn,
+                }
+                if args.certificate_arn
+                else {"port": 80, "protocol": "HTTP"}
+            ),
+        )
+        api = aws.lb.ListenerRule(
+            f"{name}-api",
+            listener_arn=serving.arn,
+            priority=API_RULE_PRIORITY,
+            conditions=[{"path_pattern": {"values": list(API_PATH_PATTERNS)}}],
+            actions=[{"type": "forward", "target_group_arn": target_group.arn}],
             opts=child,
         )
+        if not args.certificate_arn:
+            return [serving, api]
         redirect = aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=alb.arn,
@@ -584,14 +616,19 @@ class ModelService(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        return [https, redirect]
+        return [serving, api, redirect]
 
 
 # --- documents (pure: tested and validated against AWS's own models) --------------------------------
 
 
 def container_definitions(
-    server: VllmServer, api_key_arn: str, hf_token_arn: str, log_group: str, region: str
+    server: VllmServer,
+    api_key_arn: str,
+    hf_token_arn: str,
+    log_group: str,
+    region: str,
+    keep_alive_seconds: int = 600 + KEEP_ALIVE_MARGIN_SECONDS,
 ) -> list[dict[str, Any]]:
     """The ECS container definition of the vLLM server (RegisterTaskDefinition shape)."""
     # The image's entrypoint is `vllm serve`; the model is positional (`--model` is deprecated there).
@@ -620,6 +657,7 @@ def container_definitions(
                 {"name": "HF_HOME", "value": HF_CACHE},
                 {"name": "VLLM_NO_USAGE_STATS", "value": "1"},  # no usage reports to vLLM's collector
                 {"name": "DO_NOT_TRACK", "value": "1"},
+                {"name": "VLLM_HTTP_TIMEOUT_KEEP_ALIVE", "value": str(keep_alive_seconds)},
             ],
             # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
             "secrets": [

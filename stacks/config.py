@@ -23,6 +23,7 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from components.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
 from stacks import aws_facts
 from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts
@@ -101,6 +102,17 @@ class NetworkConfig(_Config):
         return bool(self.vpc_id)
 
 
+class WafConfig(_Config):
+    enabled: Literal["auto", True, False]
+    rate_limit_per5_min: Int = Field(ge=10, le=2_000_000_000, alias="rateLimitPer5Min")
+    max_body_bytes: Int = Field(ge=0, le=2_000_000_000)
+    count_rules: tuple[Str, ...]
+
+    def enabled_in(self, environment: str) -> bool:
+        """auto: prod only."""
+        return self.enabled is True or (self.enabled == "auto" and environment == "prod")
+
+
 class ServingConfig(_Config):
     image: Str = Field(pattern=r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
     allowed_cidrs: tuple[ipaddress.IPv4Network, ...]
@@ -110,6 +122,7 @@ class ServingConfig(_Config):
     secrets_kms_key_arns: tuple[
         Annotated[str, Strict(), Field(pattern=r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")], ...
     ]
+    waf: WafConfig
 
 
 class AlarmsConfig(_Config):
@@ -364,6 +377,8 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
         p.extend(_scaling_problems(scaling))
     if net:
         p.extend(_network_problems(net))
+    if sections.get("serving") and sections.get("model"):
+        p.extend(_waf_problems(sections["serving"].waf, sections["model"]))
     if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
         p.append(
             Problem(
@@ -374,6 +389,34 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
                 "qps",
             )
         )
+    return p
+
+
+def _waf_problems(waf: WafConfig, model: ModelConfig) -> list[Problem]:
+    """WAF values that AWS would accept but that would refuse real traffic."""
+    p: list[Problem] = []
+    least = model.max_model_len * MIN_BODY_BYTES_PER_TOKEN
+    if waf.max_body_bytes and waf.max_body_bytes < max(least, ALB_BODY_INSPECTION_BYTES + 1):
+        p.append(
+            Problem(
+                "serving.waf.maxBodyBytes",
+                f"refuses prompts that fit model.maxModelLen {model.max_model_len} "
+                f"({MIN_BODY_BYTES_PER_TOKEN} bytes a token)",
+                waf.max_body_bytes,
+                f"0 (sized from model.maxModelLen) or ≥ {max(least, ALB_BODY_INSPECTION_BYTES + 1)}",
+            )
+        )
+    for i, rule in enumerate(waf.count_rules):
+        if rule not in COMMON_RULES:
+            p.append(
+                Problem(
+                    f"serving.waf.countRules[{i}]",
+                    "not a rule of AWSManagedRulesCommonRuleSet",
+                    rule,
+                    allowed_list(sorted(COMMON_RULES)),
+                    hint=did_you_mean(rule, sorted(COMMON_RULES)),
+                )
+            )
     return p
 
 

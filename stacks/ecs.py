@@ -18,6 +18,7 @@ from components.model_service import (
 )
 from components.network import Network
 from components.replica_autoscaling import ScheduledCapacity
+from components.web_acl import WebAcl, WebAclArgs, body_limit_bytes
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 
@@ -132,6 +133,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         ),
     )
     nodes = service.node_pool
+    web_acl = build_web_acl(ctx, service)
     outputs: dict[str, Any] = {
         "endpointUrl": service.endpoint_url,
         "clusterName": service.cluster_name,
@@ -141,6 +143,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         "apiKeySecretArn": service.api_key_secret_arn,
         "hfTokenSecretArn": service.hf_token_secret_arn,
     }
+    if web_acl is not None:
+        outputs["webAclArn"] = web_acl.web_acl_arn
     endpoint = ServingEndpoint(
         platform="ecs",
         load_balancer_arn_suffix=service.load_balancer_arn_suffix,
@@ -155,3 +159,20 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         kms_key_arn=key.key_arn,
     )
     return outputs, endpoint
+
+
+def build_web_acl(ctx: StackContext, service: ModelService) -> WebAcl | None:
+    """The WAF web ACL on the service's load balancer, when serving.waf says so (auto: prod only)."""
+    waf = ctx.config.serving.waf
+    if not waf.enabled_in(ctx.config.environment):
+        return None
+    return WebAcl(
+        f"{ctx.short_name}-waf",
+        WebAclArgs(
+            resource_arn=service.load_balancer_arn,
+            rate_limit_per_5min=waf.rate_limit_per5_min,
+            max_body_bytes=waf.max_body_bytes or body_limit_bytes(ctx.config.model.max_model_len),
+            count_rules=tuple(waf.count_rules),
+            metric_prefix=ctx.short_name,
+        ),
+    )

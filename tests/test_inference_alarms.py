@@ -118,7 +118,8 @@ def test_no_healthy_host_alarm_only_when_the_service_keeps_replicas():
         1,
     )
     assert healthy["dimensions"]["TargetGroup"] == TG
-    assert healthy["treatMissingData"] == "breaching"  # the metric vanishing is an outage too
+    assert healthy["treatMissingData"] == "notBreaching"  # no target registered yet: a new stack, not an outage
+    assert healthy["evaluationPeriods"] == healthy["datapointsToAlarm"] == 20  # replicaStartupMinutes
     assert 'ALARM("ds-test-alarms-no-healthy-hosts")' in kept.of_type(COMPOSITE)[0].inputs["alarmRule"]
 
 
@@ -678,3 +679,30 @@ def test_agent_user_data_loads_the_config_from_ssm_or_an_inline_file():
     body = inline.split("<<'CWAGENT_EOF'\n", 1)[1].split("\nCWAGENT_EOF", 1)[0]
     assert json.loads(body) == cloudwatch_agent.cloudwatch_agent_config()
     assert f"-c file:{cloudwatch_agent.CONFIG_PATH}" in inline
+
+
+def alarm_fires(alarm: dict[str, Any], minutes: list[float | None]) -> bool:
+    """CloudWatch's M-out-of-N evaluation over one-minute datapoints (None = no datapoint), for
+    LessThanThreshold alarms whose treatMissingData is breaching or notBreaching (CloudWatch user guide,
+    "Evaluating an alarm" and "Configuring how CloudWatch alarms treat missing data")."""
+    assert alarm["comparisonOperator"] == "LessThanThreshold" and alarm["period"] == 60
+    missing_breaches = {"breaching": True, "notBreaching": False}[alarm["treatMissingData"]]
+    n = int(alarm["evaluationPeriods"])
+    m = int(alarm.get("datapointsToAlarm", n))
+    flags = [missing_breaches if v is None else v < alarm["threshold"] for v in minutes]
+    return any(sum(flags[end - n : end]) >= m for end in range(n, len(flags) + 1))
+
+
+def test_no_healthy_hosts_does_not_page_a_first_deploy_but_pages_an_outage():
+    healthy = construct(make_args(min_replicas=1)).alarm("no-healthy-hosts").inputs
+    # First deploy: 10 minutes before any target registers (no datapoints), then 15 minutes of a
+    # registered replica loading the model (0 healthy), then healthy.
+    first_deploy = [None] * 10 + [0] * 15 + [1] * 30
+    assert not alarm_fires(healthy, first_deploy)
+    # An outage after serving: 0 healthy targets for longer than a replica takes to start.
+    outage = [1] * 30 + [0] * 25
+    assert alarm_fires(healthy, outage)
+    # the evaluator itself: the old settings (3 periods, missing = breaching) paged the first deploy
+    assert alarm_fires(
+        {**healthy, "evaluationPeriods": 3, "datapointsToAlarm": 3, "treatMissingData": "breaching"}, first_deploy
+    )

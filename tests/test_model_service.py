@@ -208,7 +208,7 @@ def test_https_listener_and_redirect_when_certificate_is_set() -> None:
     https = listeners[443]
     assert https["protocol"] == "HTTPS" and https["certificateArn"] == CERT
     assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https["defaultActions"][0]["type"] == "forward"
+    assert https["defaultActions"][0]["type"] == "fixed-response"  # only /v1/* is forwarded (test_alb_routing)
     redirect = listeners[80]["defaultActions"][0]
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}
@@ -221,7 +221,7 @@ def test_http_only_without_certificate() -> None:
     run = run_program("dev", overrides={"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]})
     [listener] = run.of_type(LISTENER)
     assert listener.inputs["port"] == 80 and listener.inputs["protocol"] == "HTTP"
-    assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    assert listener.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "404"
     assert run.outputs["endpointUrl"].startswith("http://")
     alb_rules = [r.inputs for r in run.of_type(INGRESS) if "-alb-in-" in r.name]
     assert [(r["fromPort"], r["cidrIpv4"]) for r in alb_rules] == [(80, "10.0.0.0/8")]

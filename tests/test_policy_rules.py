@@ -136,6 +136,7 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ASG = "aws:autoscaling/group:Group"
+WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
 
 def redirect_listener(name: str = "http", env: str = "dev") -> dict[str, Any]:
@@ -273,6 +274,16 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     "elb-deletion-protection-prod": (
         ("resource", LB, {"enableDeletionProtection": False, "tags": tags("prod")}),
         ("resource", LB, {"enableDeletionProtection": True, "tags": tags("prod")}),
+    ),
+    "elb-waf-web-acl-prod": (
+        ("stack", [res(LB, "alb", {"loadBalancerType": "application", "tags": tags("prod"), "arn": "arn:lb"})]),
+        (
+            "stack",
+            [
+                res(LB, "alb", {"loadBalancerType": "application", "tags": tags("prod"), "arn": "arn:lb"}),
+                res(WAF_ASSOC, "waf", {"resourceArn": "arn:lb", "webAclArn": "arn:acl"}),
+            ],
+        ),
     ),
     "s3-bucket-tls-only": (
         ("stack", [bucket()]),
@@ -755,3 +766,18 @@ def test_elb_access_logs_enabled_without_a_bucket_is_a_violation(access_logs):
 
 def test_elb_access_logs_with_a_bucket_computed_at_deploy_passes():
     assert run_resource("elb-access-logs", LB, {"accessLogs": {"enabled": True, "bucket": U}}) == []
+
+
+def test_web_acl_rule_applies_to_prod_albs_only_and_matches_the_association_to_its_alb():
+    prod_alb = res(LB, "alb", {"loadBalancerType": "application", "tags": tags("prod"), "arn": "arn:lb"})
+    other = res(LB, "other", {"loadBalancerType": "application", "tags": tags("prod"), "arn": "arn:other"})
+    dev_alb = res(LB, "alb", {"loadBalancerType": "application", "tags": tags("dev"), "arn": "arn:lb"})
+    nlb = res(LB, "nlb", {"loadBalancerType": "network", "tags": tags("prod"), "arn": "arn:nlb"})
+    assert run_stack("elb-waf-web-acl-prod", [dev_alb]) == []
+    assert run_stack("elb-waf-web-acl-prod", [nlb]) == []
+    assert run_stack("elb-waf-web-acl-prod", [dev_alb], {"environment": "prod"})  # config pins the environment
+    # an association with another load balancer does not cover this one
+    found = run_stack("elb-waf-web-acl-prod", [prod_alb, other, res(WAF_ASSOC, "waf", {"resourceArn": "arn:other"})])
+    assert [m for m, _ in found] == [
+        "alb: prod load balancer has no AWS WAF web ACL associated (aws:wafv2/webAclAssociation)"
+    ]

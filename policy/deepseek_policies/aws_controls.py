@@ -78,6 +78,7 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+WAF_ASSOCIATIONS = ("aws:wafv2/webAclAssociation:WebAclAssociation",)
 IAM_POLICY = "aws:iam/policy:Policy"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_INLINE = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy")
@@ -310,6 +311,28 @@ def _elb_deletion_protection(ctx: Ctx, report: Callable[[str], None]) -> None:
     value = ctx.props.get("enableDeletionProtection")
     if not is_unknown(value) and not is_true(value):
         report(f"{ctx.name}: enableDeletionProtection is {value!r} in environment prod")
+
+
+def _elb_waf_prod(resources: list[Res], config: dict[str, Any], report: Callable[[str, str | None], None]) -> None:
+    stack_env = stack_environment(resources, config)
+    albs = []
+    for r in resources:
+        if r.type not in LOAD_BALANCERS or _is_alb(r.props) is False:
+            continue
+        env = normalize_environment(config.get("environment")) or normalize_environment(r.tags.get("environment"))
+        if (env or stack_env) == "prod":
+            albs.append(r)
+    if not albs:
+        return
+    associations = [r for r in resources if r.type in WAF_ASSOCIATIONS]
+    matching = match_companions(albs, associations, "resourceArn", ("arn", "id"))
+    report_missing(
+        albs,
+        matching,
+        report,
+        "web ACL associations",
+        lambda lb: f"{lb.name}: prod load balancer has no AWS WAF web ACL associated (aws:wafv2/webAclAssociation)",
+    )
 
 
 def stack_environment(resources: list[Res], config: Mapping[str, Any]) -> str:
@@ -898,6 +921,17 @@ elb_deletion_protection = resource_policy(
     schema=_ENV_SCHEMA,
 )
 
+elb_waf_prod = stack_policy(
+    name="elb-waf-web-acl-prod",
+    control="ELB.16",
+    summary="Application Load Balancers in prod must be associated with an AWS WAF web ACL.",
+    remediation="set serving.waf.enabled to auto or true: components/web_acl.py declares an "
+    "aws:wafv2/webAcl:WebAcl (REGIONAL, per-IP rate limit, AWS common rule set) and an "
+    "aws:wafv2/webAclAssociation:WebAclAssociation with resourceArn=<load balancer arn>.",
+    check=_elb_waf_prod,
+    schema=_ENV_SCHEMA,
+)
+
 s3_tls_only = stack_policy(
     name="s3-bucket-tls-only",
     control="S3.5",
@@ -1058,6 +1092,7 @@ POLICIES = [
     elb_drop_invalid_headers,
     elb_access_logs,
     elb_deletion_protection,
+    elb_waf_prod,
     s3_tls_only,
     s3_public_access_block,
     s3_sse_kms,

@@ -20,6 +20,8 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 CERT_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abcd"
 TG_SUFFIX = "targetgroup/serving-tg/0123456789abcdef"
 LB_SUFFIX = "app/serving-alb/0123456789abcdef"
+LB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{LB_SUFFIX}"
+WAF_ARN = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/serving-waf/abcd"
 
 
 def tags(environment: str, **extra: str) -> dict[str, str]:
@@ -346,7 +348,15 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
                 "accessLogs": {"enabled": True, "bucket": "serving-alb-logs-bucket", "prefix": "alb"},
                 "tags": t,
             },
-            outputs={"arnSuffix": LB_SUFFIX},
+            outputs={"arnSuffix": LB_SUFFIX, "arn": LB_ARN},
+        ),
+        _r(stack, "aws:wafv2/webAcl:WebAcl", "serving-waf", {"scope": "REGIONAL", "tags": t}, outputs={"arn": WAF_ARN}),
+        _r(
+            stack,
+            "aws:wafv2/webAclAssociation:WebAclAssociation",
+            "serving-waf",
+            {"resourceArn": LB_ARN, "webAclArn": WAF_ARN},
+            propertyDependencies={"resourceArn": [make_urn(stack, "aws:lb/loadBalancer:LoadBalancer", "serving-alb")]},
         ),
         _r(
             stack,
@@ -422,6 +432,7 @@ BROKEN_EXPECTED_MANDATORY = {
     "elb-drop-invalid-headers": "serving-alb",
     "elb-access-logs": "serving-alb",
     "elb-deletion-protection-prod": "serving-alb",
+    "elb-waf-web-acl-prod": "serving-alb",
     "s3-bucket-tls-only": "model-cache",
     "s3-bucket-public-access-block": "model-cache",
     "s3-bucket-sse-kms": "model-cache",
@@ -494,6 +505,7 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
         {"type": "forward", "targetGroupArn": "arn:tg"}
     ]
     del resources[("aws:cloudwatch/metricAlarm:MetricAlarm", "serving-unhealthy-hosts")]
+    del resources[("aws:wafv2/webAclAssociation:WebAclAssociation", "serving-waf")]
     # model-cache: no TLS-only policy, permissive PAB, SSE-S3 instead of KMS, versioning suspended.
     inputs("aws:s3/bucketPolicy:BucketPolicy", "model-cache")["policy"] = json.dumps(
         {"Version": "2012-10-17", "Statement": []}

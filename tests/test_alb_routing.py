@@ -1,0 +1,143 @@
+"""Which request paths reach vLLM: an evaluator of ALB listener rules run over the planned registrations.
+
+ALB semantics (Elastic Load Balancing user guide, "Listener rules for your Application Load Balancer",
+"Path conditions"; checked 2026-12-01):
+- rules are evaluated in priority order, lowest value first; the first rule whose conditions all match
+  decides; when none matches, the listener's default action applies;
+- a condition's `values` are alternatives (any may match); several conditions on one rule must all match;
+- a path pattern is case-sensitive, `*` matches 0 or more characters (including `/`), `?` exactly one;
+- the pattern is compared with the path only, never with the query string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from components.model_service import CONTAINER_PORT, KEEP_ALIVE_MARGIN_SECONDS
+from offline.harness import ProgramRun, shared_run, stack_names
+
+LISTENER = "aws:lb/listener:Listener"
+RULE = "aws:lb/listenerRule:ListenerRule"
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+
+# Paths vLLM serves without checking VLLM_API_KEY (vLLM issues #58144, #18892; vLLM security docs).
+UNGUARDED = ["/invocations", "/metrics", "/tokenize", "/detokenize", "/pooling", "/score", "/rerank", "/version"]
+MORE = ["/health", "/load", "/ping", "/", "/docs", "/openapi.json", "/V1/models", "/v1", "/v2/chat", "/x/v1/models"]
+API = ["/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings?x=/metrics"]
+
+
+# -- the evaluator ----------------------------------------------------------------------------------
+
+
+def path_pattern_regex(pattern: str) -> re.Pattern[str]:
+    """An ALB path pattern as a regular expression: `*` any run of characters, `?` one, case-sensitive."""
+    parts = ("." * (c == "?") + ".*" * (c == "*") if c in "*?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _condition_matches(condition: dict[str, Any], path: str) -> bool:
+    if set(condition) != {"pathPattern"}:  # any other condition kind: this evaluator refuses to guess
+        raise ValueError(f"unsupported condition {sorted(condition)}")
+    return any(path_pattern_regex(p).fullmatch(path) for p in condition["pathPattern"]["values"])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # forward | fixed-response | redirect
+    detail: str  # target group ARN, status code, or redirect protocol
+
+
+def _outcome(actions: list[dict[str, Any]]) -> Outcome:
+    # Non-terminal actions (authenticate-*) come first in `actions`; the last one is the terminal action.
+    action = actions[-1]
+    kind = action["type"]
+    if kind == "forward":
+        return Outcome(kind, action.get("targetGroupArn") or str(action.get("forward")))
+    if kind == "fixed-response":
+        return Outcome(kind, str(action["fixedResponse"]["statusCode"]))
+    if kind == "redirect":
+        return Outcome(kind, str(action["redirect"].get("protocol")))
+    raise ValueError(f"unsupported action {kind}")
+
+
+def route(run: ProgramRun, port: int, request_target: str) -> Outcome:
+    """What the load balancer does with `GET <request_target>` arriving on `port`."""
+    path = request_target.split("?", 1)[0]
+    [listener] = [r for r in run.of_type(LISTENER) if r.inputs["port"] == port]
+    arn = listener.outputs["arn"]
+    rules = sorted((r.inputs for r in run.of_type(RULE) if r.inputs["listenerArn"] == arn), key=lambda r: r["priority"])
+    for rule in rules:
+        if all(_condition_matches(c, path) for c in rule["conditions"]):
+            return _outcome(rule["actions"])
+    return _outcome(listener.inputs["defaultActions"])
+
+
+# -- the evaluator can fail --------------------------------------------------------------------------
+
+
+def test_path_pattern_semantics():
+    star = path_pattern_regex("/v1/*")
+    assert star.fullmatch("/v1/") and star.fullmatch("/v1/chat/completions")
+    assert not star.fullmatch("/v1") and not star.fullmatch("/V1/models") and not star.fullmatch("/x/v1/a")
+    one = path_pattern_regex("/img/?.png")
+    assert one.fullmatch("/img/a.png") and not one.fullmatch("/img/ab.png") and not one.fullmatch("/img/aXpng")
+
+
+# -- the planned stacks ------------------------------------------------------------------------------
+
+
+def _runs() -> list[Any]:
+    """(label, run, serving port): every shipped stack, plus dev without and with a certificate."""
+    runs = []
+    for stack in stack_names():
+        run = shared_run(stack)
+        port = 443 if any(r.inputs["port"] == 443 for r in run.of_type(LISTENER)) else 80
+        runs.append(pytest.param(stack, run, port, id=stack))
+    http = shared_run("dev", {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]})
+    https = shared_run("dev", {"deepseek-cloud:serving.certificateArn": CERT})
+    return [
+        *runs,
+        pytest.param("dev+http", http, 80, id="dev+http"),
+        pytest.param("dev+https", https, 443, id="dev+https"),
+    ]
+
+
+@pytest.mark.parametrize("label,run,port", _runs())
+def test_only_the_openai_api_reaches_vllm(label: str, run: ProgramRun, port: int) -> None:
+    tg_arn = run.one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
+    assert run.one("aws:lb/targetGroup:TargetGroup").inputs["port"] == CONTAINER_PORT
+    for path in API:
+        assert route(run, port, path) == Outcome("forward", tg_arn), (label, path)
+    for path in UNGUARDED + MORE:
+        assert route(run, port, path) == Outcome("fixed-response", "404"), (label, path)
+
+
+@pytest.mark.parametrize("label,run,port", _runs())
+def test_no_listener_forwards_by_default_and_the_api_rule_is_the_only_forward(
+    label: str, run: ProgramRun, port: int
+) -> None:
+    for listener in run.of_type(LISTENER):
+        assert _outcome(listener.inputs["defaultActions"]).kind != "forward", (label, listener.name)
+    forwards = [r.inputs for r in run.of_type(RULE) if _outcome(r.inputs["actions"]).kind == "forward"]
+    assert [r["conditions"] for r in forwards] == [[{"pathPattern": {"values": ["/v1/*"]}}]], label
+
+
+def test_plain_http_with_a_certificate_only_redirects() -> None:
+    run = shared_run("dev", {"deepseek-cloud:serving.certificateArn": CERT})
+    for path in [*API, *UNGUARDED]:
+        assert route(run, 80, path) == Outcome("redirect", "HTTPS"), path
+
+
+@pytest.mark.parametrize("label,run,port", _runs())
+def test_vllm_keeps_idle_connections_longer_than_the_load_balancer(label: str, run: ProgramRun, port: int) -> None:
+    """A backend keep-alive shorter than the ALB idle timeout makes the ALB reuse sockets vLLM closed (502s)."""
+    idle = run.one("aws:lb/loadBalancer:LoadBalancer").inputs["idleTimeout"]
+    [container] = json.loads(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert idle == 600, label
+    assert int(env["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]) == idle + KEEP_ALIVE_MARGIN_SECONDS > idle, label
