@@ -317,6 +317,7 @@ DEPLOY_POLICY_PARTS = {
         "EventRules",
         "AlarmTopics",
         "ProjectSecrets",
+        "WebAcls",
         "WritesWithoutResourceScope",
         "DeployReads",
     ),
@@ -709,12 +710,39 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             ],
             _names(args, f"arn:{p}:secretsmanager:*:{acct}:secret:{{p}}*", slash=True),
         ),
+        # The load balancer's WAF web ACL (components/web_acl.py). CreateWebACL also names the AWS managed rule
+        # groups the ACL references (Service Authorization Reference, AWS WAF V2: CreateWebACL resource types
+        # webacl*, managedruleset); AssociateWebACL names the ALB too and needs elasticloadbalancing:SetWebAcl,
+        # which has no resource-level permissions (parliament's copy of the reference: Resource "*").
+        _statement(
+            "WebAcls",
+            [
+                "wafv2:AssociateWebACL",
+                "wafv2:CreateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+                "wafv2:ListTagsForResource",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+                "wafv2:UpdateWebACL",
+            ],
+            _names(args, f"arn:{p}:wafv2:*:{acct}:regional/webacl/{{p}}*/*")
+            + [f"arn:{p}:wafv2:*:*:regional/managedruleset/*/*"]
+            + [
+                arn
+                for kind in ("loadbalancer/app",)
+                for arn in _names(args, f"arn:{p}:elasticloadbalancing:*:{acct}:{kind}/{{p}}*")
+            ],
+        ),
         # APIs with no resource-level permissions: bounded by region only.
         _statement(
             "WritesWithoutResourceScope",
             [
                 "ecs:CreateCapacityProvider",
                 "ecs:DeregisterTaskDefinition",
+                "elasticloadbalancing:SetWebAcl",
                 "sns:SetSubscriptionAttributes",
                 "sns:Unsubscribe",
             ],

@@ -29,7 +29,8 @@ from offline.iam_eval import Request, decide, matches
 
 ROOT = Path(__file__).resolve().parent.parent
 PIKE_DIR = ROOT / "tests" / "data" / "pike"
-AUTONAME_SUFFIX = "1a2b3c4"  # Pulumi's autonaming appends "-" and 7 random hex characters
+AUTONAME_SUFFIX = "1a2b3c4"
+WAF_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"  # web ACL ARNs end in name/id (AWS WAF developer guide)  # Pulumi's autonaming appends "-" and 7 random hex characters
 # Pulumi type tokens mirror Terraform names (aws:lb/listener:Listener = aws_lb_listener) except these.
 TERRAFORM_TYPE_OVERRIDES = {"aws:lb/loadBalancer:LoadBalancer": "aws_lb"}
 CREATE_VERBS = ("Create", "Allocate", "Run", "Register", "Request")
@@ -151,6 +152,7 @@ class StackIndex:
         role = self.name_of("aws_iam_role") if "aws_iam_role" in self.by_type else ""
         rule = self.name_of("aws_cloudwatch_event_rule", like=reg.name) if tf_type.endswith("event_target") else ""
         topic = self.name_of("aws_sns_topic") if "aws_sns_topic" in self.by_type else ""
+        waf = self.name_of("aws_wafv2_web_acl") if "aws_wafv2_web_acl" in self.by_type else ""
         templates = {
             "aws_ecs_cluster": f"arn:{p}:ecs:{r}:{a}:cluster/{n}",
             "aws_ecs_cluster_capacity_providers": f"arn:{p}:ecs:{r}:{a}:cluster/{cluster}",
@@ -177,6 +179,12 @@ class StackIndex:
             "aws_lb_listener": (
                 f"arn:{p}:elasticloadbalancing:{r}:{a}:listener/app/{lb}/50dc6c495c0c9188/f2f7dc8efc522ab2"
             ),
+            "aws_lb_listener_rule": (
+                f"arn:{p}:elasticloadbalancing:{r}:{a}:listener-rule/app/{lb}/50dc6c495c0c9188/f2f7dc8efc522ab2"
+                "/9683b2d02a6cabee"
+            ),
+            "aws_wafv2_web_acl": f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{n}/{WAF_ID}",
+            "aws_wafv2_web_acl_association": f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{waf}/{WAF_ID}",
             "aws_lb_target_group": f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{n}/73e2d6bc24d8a067",
             "aws_secretsmanager_secret": f"arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbCdEf",
             "aws_sns_topic": f"arn:{p}:sns:{r}:{a}:{n}",
