@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import RecordedAwsMocks, RecordingMonitor, Registration
-from stacks.yaml_files import read_yaml
+from stacks.yaml_files import YamlFileError, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "deepseek-cloud"
@@ -58,11 +58,18 @@ def stack_config(stack: str, root: Path = ROOT, stack_file: str | Path | None = 
     path = Path(stack_file) if stack_file else root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack config {path.name}; stacks: {', '.join(stack_names(root))}")
-    project = read_yaml(root / "Pulumi.yaml")
-    declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in (project.get("config") or {}).items()}
+    project = _config_section(root / "Pulumi.yaml")
+    declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in project.items()}
     config = {k: copy.deepcopy(v["default"]) for k, v in declared.items() if isinstance(v, dict) and "default" in v}
-    config.update((read_yaml(path) or {}).get("config") or {})
+    config.update(_config_section(path))
     return config
+
+
+def _config_section(path: Path) -> dict[str, Any]:
+    section = read_yaml_mapping(path).get("config") or {}
+    if not isinstance(section, dict):
+        raise YamlFileError(path, f"config: must be a mapping of keys, not a {type(section).__name__}")
+    return section
 
 
 def set_path(config: dict[str, Any], dotted: str, value: Any) -> None:

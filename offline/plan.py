@@ -15,6 +15,7 @@ from typing import Any
 
 from offline.harness import ProgramRun, run_program, stack_config, stack_names
 from stacks.errors import ConfigError
+from stacks.yaml_files import YamlFileError
 
 KNOWN_AFTER_DEPLOY = "known after deploy"
 
@@ -345,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 2
+    except YamlFileError as exc:
+        print(exc, file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"deepseek-cloud: {exc}", file=sys.stderr)
