@@ -106,7 +106,12 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         name = a["instanceType"]
         data = recorded.instance_types().get(name)
         if data is None:
-            raise LookupError(f"InvalidInstanceType: {name} is not a valid EC2 instance type")
+            # The provider's wording for EC2's not-found answer (see stacks/aws_facts.py NOT_FOUND_CODES).
+            raise LookupError(
+                f"reading EC2 Instance Type ({name}): operation error EC2: DescribeInstanceTypes, https response "
+                f"error StatusCode: 400, api error InvalidInstanceType: The following supplied instance types "
+                f"do not exist: [{name}]"
+            )
         gpu_info = data.get("GpuInfo") or {}
         return {
             "id": name,

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from offline.harness import ProgramRun, run_program, stack_config, stack_names
+from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
 from stacks.yaml_files import YamlFileError
 
@@ -347,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    except YamlFileError as exc:
+    except (YamlFileError, AwsLookupError) as exc:
         print(exc, file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

@@ -8,6 +8,7 @@ import sys
 from offline.harness import run_program, stack_config
 from offline.plan import _render_policy
 from offline.policy_bridge import check_planned_resources
+from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
 from stacks.yaml_files import YamlFileError
 
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    except YamlFileError as exc:
+    except (YamlFileError, AwsLookupError) as exc:
         print(exc, file=sys.stderr)
         return 2
     environment = stack_config(args.stack, stack_file=args.stack_file).get("deepseek-cloud:environment", "dev")
