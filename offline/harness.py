@@ -99,19 +99,21 @@ def run_program(
     config: dict[str, Any] | None = None,
     main: Path = ROOT / "__main__.py",
     project: str = PROJECT,
+    preview: bool = False,
 ) -> ProgramRun:
     """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file;
-    `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`)."""
+    `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`); `preview` runs it
+    as `pulumi preview` would: what AWS assigns is unknown, and `apply` callbacks on it do not run."""
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)
     region = values.get("aws:region") or ""
-    mocks = RecordedAwsMocks(region=region)
+    mocks = RecordedAwsMocks(region=region, preview=preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in values.items()})
     # A fresh root stack per run: set_mocks reuses an existing one, which would carry the last run's outputs.
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     namespace: dict[str, Any] = {}
@@ -119,7 +121,9 @@ def run_program(
     root = pulumi.runtime.get_root_resource()
     outputs = {}
     for name, value in (root.outputs if root is not None else {}).items():
-        outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
+        output = pulumi.Output.from_input(value)
+        # A preview leaves what AWS assigns unknown; keep it as the engine's unknown sentinel, not None.
+        outputs[name] = _sync_await(output.future()) if _sync_await(output.is_known()) else rpc.UNKNOWN
     return ProgramRun(stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls, namespace)
 
 
@@ -142,8 +146,5 @@ def shared_run(stack: str = "dev", overrides: dict[str, Any] | None = None, prev
     """
     key = (stack, _freeze(overrides or {}), "preview" if preview else "up")
     if key not in _SHARED:
-        kwargs: dict[str, Any] = {"overrides": overrides}
-        if preview:
-            kwargs["preview"] = True
-        _SHARED[key] = run_program(stack, **kwargs)
+        _SHARED[key] = run_program(stack, overrides=overrides, preview=preview)
     return _SHARED[key]

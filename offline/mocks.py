@@ -82,11 +82,13 @@ class Registration:
     retain_on_delete: bool
     ignore_changes: list[str]
     depends_on: list[str]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it came from
 
 
 @dataclass
 class RecordedAwsMocks(pulumi.runtime.Mocks):
     region: str
+    preview: bool = False  # as `pulumi preview`: what AWS assigns (ids, ARNs, generated names) is unknown
     computed: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -212,6 +214,10 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
                 self.computed.add(value)
+        if self.preview:
+            # The engine's preview: inputs stay as given, everything the provider computes is unknown.
+            outputs.update(dict.fromkeys(fabricated, rpc.UNKNOWN))
+            return ("" if not args.resource_id else args.resource_id), outputs
         outputs.update(fabricated)
         return resource_id, outputs
 
@@ -272,6 +278,7 @@ class RecordingMonitor(MockMonitor):
                 retain_on_delete=(request.retainOnDelete if request.HasField("retainOnDelete") else False),
                 ignore_changes=list(request.ignoreChanges),
                 depends_on=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
         )
         return response

@@ -13,6 +13,9 @@ import sys
 from collections import Counter
 from typing import Any
 
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
+
 from offline.harness import ProgramRun, run_program, stack_config, stack_names
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
@@ -23,6 +26,8 @@ KNOWN_AFTER_DEPLOY = "known after deploy"
 
 def _hide_computed(value: Any, computed: set[str]) -> Any:
     """Replace values only AWS would know (fabricated by the mocks) with 'known after deploy'."""
+    if isinstance(value, Unknown) or value == UNKNOWN:  # a preview: AWS has not assigned it yet
+        return KNOWN_AFTER_DEPLOY
     if isinstance(value, str):
         if value in computed:
             return KNOWN_AFTER_DEPLOY
