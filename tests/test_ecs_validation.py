@@ -336,3 +336,43 @@ def test_kms_key_policy_findings_are_only_resource_star(stack: str, preview: boo
     # (LOW). Anything else would be a real problem.
     policy = planned(stack, preview).one("aws:kms/key:Key").inputs["policy"]
     assert {issue for _, issue, _ in _findings(policy)} <= {"RESOURCE_STAR"}
+
+
+# --- what a preview cannot check ---------------------------------------------------------------------
+
+# Exactly these inputs are unknown in a preview (AWS assigns them: ARNs, ids, generated names, and JSON
+# that embeds them); the checks above validate everything else. A new unknown fails here, so a value the
+# program should know (a port, a size, a policy action) cannot silently drop out of validation.
+PREVIEW_UNKNOWNS = {
+    "aws:ecs/taskDefinition:TaskDefinition": [".containerDefinitions", ".executionRoleArn", ".taskRoleArn"],
+    "aws:ecs/service:Service": [
+        ".capacityProviderStrategies[0].capacityProvider",
+        ".cluster",
+        ".loadBalancers[0].targetGroupArn",
+        ".networkConfiguration.securityGroups[0]",
+        ".networkConfiguration.subnets",
+        ".taskDefinition",
+    ],
+    "aws:ecs/capacityProvider:CapacityProvider": [".autoScalingGroupProvider.autoScalingGroupArn"],
+    "aws:appautoscaling/target:Target": [".resourceId"],
+    "aws:appautoscaling/policy:Policy": [
+        ".resourceId",
+        ".targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.resourceLabel",
+    ],
+    "aws:autoscaling/group:Group": [
+        ".mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.launchTemplateId",
+        ".vpcZoneIdentifiers",
+    ],
+    "aws:iam/role:Role": [],
+    "aws:iam/rolePolicy:RolePolicy": [".policy", ".role"],  # the execution role's policy names secret ARNs
+    "aws:s3/bucketPolicy:BucketPolicy": [".bucket", ".policy"],
+    "aws:kms/key:Key": [],
+}
+
+
+@pytest.mark.parametrize("stack", ECS_STACKS)
+def test_preview_leaves_unknown_only_what_aws_assigns(stack: str) -> None:
+    run = planned(stack, preview=True)
+    found = {t: sorted({p for r in run.of_type(t) for p in unknown_paths(r.inputs)}) for t in PREVIEW_UNKNOWNS}
+    assert found == PREVIEW_UNKNOWNS
+    assert unknown_paths(task_definition_params(planned(stack))) == []  # the full plan knows everything
