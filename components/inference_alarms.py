@@ -512,7 +512,7 @@ class InferenceAlarms(pulumi.ComponentResource):
         self.rules[key] = rule
 
 
-_SNS_ARN = re.compile(r"^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}$")
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -540,7 +540,7 @@ def _validate(name: str, args: InferenceAlarmsArgs) -> None:
     )
     problems.check(not (topic.skip and topic.arn), "topic.arn", "adopt a topic or skip notifications, not both")
     problems.check(not (topic.skip and topic.emails), "topic.emails", "nobody is notified when the topic is skipped")
-    problems.check(not topic.arn or _SNS_ARN.match(topic.arn) is not None, "topic.arn", "must be an SNS topic ARN")
+    problems.check(not topic.arn or SNS_TOPIC_ARN.match(topic.arn) is not None, "topic.arn", "must be an SNS topic ARN")
     problems.check(all(_EMAIL.match(e) for e in topic.emails), "topic.emails", "must be email addresses")
     problems.check(
         topic.skip or bool(topic.arn) or args.kms_key_arn is not None,

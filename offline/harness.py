@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import ESTABLISHED, AccountFixture, RecordedAwsMocks, RecordingMonitor, Registration
-from stacks.yaml_files import read_yaml
+from stacks.yaml_files import YamlFileError, read_yaml_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "deepseek-cloud"
@@ -59,11 +59,18 @@ def stack_config(stack: str, root: Path = ROOT, stack_file: str | Path | None = 
     path = Path(stack_file) if stack_file else root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack config {path.name}; stacks: {', '.join(stack_names(root))}")
-    project = read_yaml(root / "Pulumi.yaml")
-    declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in (project.get("config") or {}).items()}
+    project = _config_section(root / "Pulumi.yaml")
+    declared = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in project.items()}
     config = {k: copy.deepcopy(v["default"]) for k, v in declared.items() if isinstance(v, dict) and "default" in v}
-    config.update((read_yaml(path) or {}).get("config") or {})
+    config.update(_config_section(path))
     return config
+
+
+def _config_section(path: Path) -> dict[str, Any]:
+    section = read_yaml_mapping(path).get("config") or {}
+    if not isinstance(section, dict):
+        raise YamlFileError(path, f"config: must be a mapping of keys, not a {type(section).__name__}")
+    return section
 
 
 def set_path(config: dict[str, Any], dotted: str, value: Any) -> None:
@@ -94,20 +101,23 @@ def run_program(
     main: Path = ROOT / "__main__.py",
     project: str = PROJECT,
     account: AccountFixture = ESTABLISHED,
+    preview: bool = False,
 ) -> ProgramRun:
     """Run `main` under mocks. `overrides` use `pulumi config set --path` keys; `config` replaces the file;
     `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`); `account` is
-    what the account already holds (default: its service-linked roles exist; `FRESH`: a new account)."""
+    what the account already holds (default: its service-linked roles exist; `FRESH`: a new account);
+    `preview` runs it as `pulumi preview` would: what AWS assigns is unknown, and `apply` callbacks on it
+    do not run."""
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)
     region = values.get("aws:region") or ""
-    mocks = RecordedAwsMocks(region=region, account=account)
+    mocks = RecordedAwsMocks(region=region, account=account, preview=preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config({k: _wire(v) for k, v in values.items()})
     # A fresh root stack per run: set_mocks reuses an existing one, which would carry the last run's outputs.
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     namespace: dict[str, Any] = {}
@@ -115,7 +125,9 @@ def run_program(
     root = pulumi.runtime.get_root_resource()
     outputs = {}
     for name, value in (root.outputs if root is not None else {}).items():
-        outputs[name] = _sync_await(pulumi.Output.from_input(value).future())
+        output = pulumi.Output.from_input(value)
+        # A preview leaves what AWS assigns unknown; keep it as the engine's unknown sentinel, not None.
+        outputs[name] = _sync_await(output.future()) if _sync_await(output.is_known()) else rpc.UNKNOWN
     return ProgramRun(
         stack, region, monitor.registrations, outputs, mocks.computed, mocks.calls, namespace, mocks.invokes
     )
@@ -140,8 +152,5 @@ def shared_run(stack: str = "dev", overrides: dict[str, Any] | None = None, prev
     """
     key = (stack, _freeze(overrides or {}), "preview" if preview else "up")
     if key not in _SHARED:
-        kwargs: dict[str, Any] = {"overrides": overrides}
-        if preview:
-            kwargs["preview"] = True
-        _SHARED[key] = run_program(stack, **kwargs)
+        _SHARED[key] = run_program(stack, overrides=overrides, preview=preview)
     return _SHARED[key]

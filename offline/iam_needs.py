@@ -29,8 +29,8 @@ from offline.iam_eval import Request, decide, matches
 
 ROOT = Path(__file__).resolve().parent.parent
 PIKE_DIR = ROOT / "tests" / "data" / "pike"
-AUTONAME_SUFFIX = "1a2b3c4"
-WAF_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"  # web ACL ARNs end in name/id (AWS WAF developer guide)  # Pulumi's autonaming appends "-" and 7 random hex characters
+AUTONAME_SUFFIX = "1a2b3c4"  # Pulumi's autonaming appends "-" and 7 random hex characters
+WAF_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"  # web ACL ARNs end in name/id (AWS WAF developer guide)
 # Pulumi type tokens mirror Terraform names (aws:lb/listener:Listener = aws_lb_listener) except these.
 TERRAFORM_TYPE_OVERRIDES = {"aws:lb/loadBalancer:LoadBalancer": "aws_lb"}
 CREATE_VERBS = ("Create", "Allocate", "Run", "Register", "Request")

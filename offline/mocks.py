@@ -83,6 +83,7 @@ class Registration:
     retain_on_delete: bool
     ignore_changes: list[str]
     depends_on: list[str]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it came from
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ FRESH = AccountFixture(())
 class RecordedAwsMocks(pulumi.runtime.Mocks):
     region: str
     account: AccountFixture = ESTABLISHED
+    preview: bool = False  # as `pulumi preview`: what AWS assigns (ids, ARNs, generated names) is unknown
     computed: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     invokes: list[tuple[str, dict]] = field(default_factory=list)  # (token, arguments) of every data-source call
@@ -132,7 +134,12 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         name = a["instanceType"]
         data = recorded.instance_types().get(name)
         if data is None:
-            raise LookupError(f"InvalidInstanceType: {name} is not a valid EC2 instance type")
+            # The provider's wording for EC2's not-found answer (see stacks/aws_facts.py NOT_FOUND_CODES).
+            raise LookupError(
+                f"reading EC2 Instance Type ({name}): operation error EC2: DescribeInstanceTypes, https response "
+                f"error StatusCode: 400, api error InvalidInstanceType: The following supplied instance types "
+                f"do not exist: [{name}]"
+            )
         gpu_info = data.get("GpuInfo") or {}
         return {
             "id": name,
@@ -272,6 +279,10 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
                 self.computed.add(value)
+        if self.preview:
+            # The engine's preview: inputs stay as given, everything the provider computes is unknown.
+            outputs.update(dict.fromkeys(fabricated, rpc.UNKNOWN))
+            return ("" if not args.resource_id else args.resource_id), outputs
         outputs.update(fabricated)
         return resource_id, outputs
 
@@ -334,6 +345,7 @@ class RecordingMonitor(MockMonitor):
                 retain_on_delete=(request.retainOnDelete if request.HasField("retainOnDelete") else False),
                 ignore_changes=list(request.ignoreChanges),
                 depends_on=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
         )
         return response

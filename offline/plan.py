@@ -16,8 +16,13 @@ import sys
 from collections import Counter
 from typing import Any
 
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
+
 from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
+from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
+from stacks.yaml_files import YamlFileError
 
 KNOWN_AFTER_DEPLOY = "known after deploy"
 CI_DIR = ROOT / "ci"
@@ -26,6 +31,8 @@ CI_PROJECT = "deepseek-cloud-ci"
 
 def _hide_computed(value: Any, computed: set[str]) -> Any:
     """Replace values only AWS would know (fabricated by the mocks) with 'known after deploy'."""
+    if isinstance(value, Unknown) or value == UNKNOWN:  # a preview: AWS has not assigned it yet
+        return KNOWN_AFTER_DEPLOY
     if isinstance(value, str):
         if value in computed:
             return KNOWN_AFTER_DEPLOY
@@ -426,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 2
+    except (YamlFileError, AwsLookupError) as exc:
+        print(exc, file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"deepseek-cloud: {exc}", file=sys.stderr)

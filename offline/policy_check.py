@@ -8,7 +8,9 @@ import sys
 from offline.harness import run_program, stack_config
 from offline.plan import _render_policy
 from offline.policy_bridge import check_planned_resources
+from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
+from stacks.yaml_files import YamlFileError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 2
+    except (YamlFileError, AwsLookupError) as exc:
+        print(exc, file=sys.stderr)
         return 2
     environment = stack_config(args.stack, stack_file=args.stack_file).get("deepseek-cloud:environment", "dev")
     result = check_planned_resources(run, environment)

@@ -9,7 +9,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import pulumi
 import pulumi_aws as aws
+
+# The EC2 API's answer for a type it does not know (DescribeInstanceTypes error code, surfaced by the
+# provider as "reading EC2 Instance Type (<name>): ... api error InvalidInstanceType: The following
+# supplied instance types do not exist: [<name>]"; terraform-provider-aws internal/service/ec2 findInstanceTypeByName).
+# Every other failure (ExpiredToken, UnauthorizedOperation, Throttling, a network error) is not an answer.
+NOT_FOUND_CODES = ("InvalidInstanceType",)
+
+
+class AwsLookupError(pulumi.RunError):
+    """An AWS lookup failed for another reason than "no such thing": one line, printed without a traceback."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,10 @@ def instance_type(name: str) -> InstanceFacts | None:
     """DescribeInstanceTypes for one type, or None when AWS does not know the type."""
     try:
         result = aws.ec2.get_instance_type(instance_type=name)
-    except Exception:
-        return None
+    except Exception as exc:
+        if any(code in str(exc) for code in NOT_FOUND_CODES):
+            return None
+        raise AwsLookupError(f"aws: could not look up EC2 instance type {name}: {_one_line(exc)}") from None
     gpus = list(result.gpuses or [])
     gpu = None
     if gpus:
@@ -66,6 +79,12 @@ def instance_type(name: str) -> InstanceFacts | None:
         architectures=tuple(result.supported_architectures),
         gpu=gpu,
     )
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    # Pulumi wraps a failed invoke as "invoke of <token> failed: <provider's message> (<property>)".
+    return text.split(" failed: ", 1)[1] if text.startswith("invoke of ") and " failed: " in text else text
 
 
 @functools.cache

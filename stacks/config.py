@@ -23,6 +23,10 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from components.gpu_node_pool import AMI_SNAPSHOT_GIB
+from components.inference_alarms import SNS_TOPIC_ARN
+from components.model_service import SECRET_ARN
+from components.replica_autoscaling import CRON as SCHEDULE_CRON
 from components.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
 from stacks import aws_facts
 from stacks.account import service_linked_role_problems
@@ -377,6 +381,15 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
         p.extend(_scaling_problems(scaling))
     if net:
         p.extend(_network_problems(net))
+        p.extend(_adopted_network_id_problems(net))
+    if pool:
+        p.extend(_root_volume_problems(pool))
+    if scaling:
+        p.extend(_schedule_rule_problems(scaling))
+    if sections.get("alarms"):
+        p.extend(_alarm_threshold_problems(sections["alarms"]))
+    if sections.get("serving"):
+        p.extend(_serving_value_problems(sections["serving"]))
     if sections.get("serving") and sections.get("model"):
         p.extend(_waf_problems(sections["serving"].waf, sections["model"]))
     if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
@@ -518,6 +531,130 @@ def _network_problems(net: NetworkConfig) -> list[Problem]:
                     "set vpcId too, or leave both empty",
                 )
             )
+    return p
+
+
+# The limits the components check on their typed args (components/*.py `_validate`), reported here first
+# against the config value that sets them. tests/test_config_first.py maps every component check to one
+# of these (or to the schema above) and fails when a new component check has no counterpart.
+
+
+def _root_volume_problems(pool: GpuPoolConfig) -> list[Problem]:
+    if pool.root_volume_gib == 0 or pool.root_volume_gib >= AMI_SNAPSHOT_GIB:
+        return []
+    return [
+        Problem(
+            "gpuPool.rootVolumeGiB",
+            f"smaller than the ECS GPU AMI's {AMI_SNAPSHOT_GIB} GiB root snapshot",
+            pool.root_volume_gib,
+            f"0 (sized from image + weights) or {AMI_SNAPSHOT_GIB}–16384",
+        )
+    ]
+
+
+def _schedule_rule_problems(scaling: ScalingConfig) -> list[Problem]:
+    p: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(scaling.schedule):
+        if rule.name in seen:
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].name",
+                    f"already names scaling.schedule[{seen[rule.name]}]",
+                    rule.name,
+                    "a name no other rule of the schedule uses",
+                )
+            )
+        seen.setdefault(rule.name, i)
+        fields = rule.cron[5:-1].split() if rule.cron.startswith("cron(") and rule.cron.endswith(")") else []
+        if len(fields) == 6 and not SCHEDULE_CRON.match(rule.cron):  # six fields, but not single-spaced
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].cron",
+                    "fields must be separated by single spaces",
+                    rule.cron,
+                    f"cron({' '.join(fields)})",
+                )
+            )
+    return p
+
+
+def _alarm_threshold_problems(alarms: AlarmsConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if alarms.gpu_utilization_low_percent >= alarms.gpu_utilization_high_percent:
+        p.append(
+            Problem(
+                "alarms.gpuUtilizationLowPercent",
+                "not below alarms.gpuUtilizationHighPercent",
+                alarms.gpu_utilization_low_percent,
+                f"0–{max(0, alarms.gpu_utilization_high_percent - 1)}",
+            )
+        )
+    if alarms.topic_arn and not SNS_TOPIC_ARN.match(alarms.topic_arn):
+        p.append(
+            Problem(
+                "alarms.topicArn", "not an SNS topic ARN", alarms.topic_arn, "arn:aws:sns:<region>:<account>:<topic>"
+            )
+        )
+    return p
+
+
+def _serving_value_problems(serving: ServingConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if serving.image.endswith(":latest"):
+        p.append(
+            Problem(
+                "serving.image",
+                "latest is not a pinned version: replicas started later may run another image",
+                serving.image,
+                "a version tag (e.g. vllm/vllm-openai:v0.11.0) or @sha256 digest",
+            )
+        )
+    for key, arn in (
+        ("apiKeySecretArn", serving.api_key_secret_arn),
+        ("hfTokenSecretArn", serving.hf_token_secret_arn),
+    ):
+        if arn and not SECRET_ARN.match(arn):
+            p.append(
+                Problem(
+                    f"serving.{key}",
+                    "not a Secrets Manager secret ARN",
+                    arn,
+                    "arn:aws:secretsmanager:<region>:<account>:secret:<name>",
+                )
+            )
+    return p
+
+
+def _adopted_network_id_problems(net: NetworkConfig) -> list[Problem]:
+    if not net.adopts_existing:
+        return []
+    p: list[Problem] = []
+    if not net.vpc_id.startswith("vpc-"):
+        p.append(Problem("network.vpcId", "not a VPC id", net.vpc_id, "vpc-<hex>, or empty to create a VPC"))
+    for key, ids in (("publicSubnetIds", net.public_subnet_ids), ("privateSubnetIds", net.private_subnet_ids)):
+        bad = [i for i in ids if not i.startswith("subnet-")]
+        if bad:
+            p.append(Problem(f"network.{key}", "not subnet ids", ", ".join(bad), "subnet-<hex> ids"))
+    return p
+
+
+def _derived_problems(sections: dict[str, Any], instances: tuple[InstanceFacts, ...], stack: str) -> list[Problem]:
+    """Limits on what the builder derives from config values, the AWS facts and the stack name."""
+    p: list[Problem] = []
+    pool = sections.get("gpu_pool")
+    if sections.get("platform") == "ecs" and pool:
+        for facts in instances:
+            if "x86_64" not in facts.architectures:
+                p.append(
+                    Problem(
+                        f"gpuPool.instanceTypes[{pool.instance_types.index(facts.instance_type)}]",
+                        f"is {facts.architectures[0]}; the ECS GPU-optimized AMI is x86_64 only",
+                        facts.instance_type,
+                        "x86_64 NVIDIA GPU types such as g6e.xlarge, g5.xlarge",
+                    )
+                )
+    # Stack-name limits (ALB 32, alarm prefixes 40, dashboard characters): stacks/names.py, called by load_stack.
     return p
 
 
@@ -797,6 +934,7 @@ def load_stack(
         problems.extend(service_linked_role_problems(sections.get("platform")))
     problems.extend(_secret_key_problems(sections.get("serving"), region))
     problems.extend(stack_name_problems(stack or pulumi.get_stack()))
+    problems.extend(_derived_problems(sections, instances, stack or pulumi.get_stack()))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):

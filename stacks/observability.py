@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
+
 from components.dashboard import Dashboard, DashboardArgs
 from components.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
 from stacks.config import StackContext
@@ -82,6 +85,7 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 class _Registration(Protocol):
     type: str
     name: str
+    urn: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
 
@@ -97,24 +101,42 @@ def alarm_dimensions(inputs: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def coverage_gaps(registrations: Iterable[_Registration]) -> list[str]:
-    """What no alarm watches: target groups by TargetGroup = arnSuffix, GPU pools by AutoScalingGroupName = name."""
+    """What no alarm watches: target groups by TargetGroup = arnSuffix, GPU pools by AutoScalingGroupName = name.
+
+    In a preview AWS has not assigned either value yet (both sides are unknown): an alarm then watches the
+    resource its unknown dimension value was computed from (the engine's property dependencies).
+    """
     registrations = list(registrations)
     watched: dict[str, set[Any]] = {"TargetGroup": set(), "AutoScalingGroupName": set()}
+    watched_urns: dict[str, set[str]] = {key: set() for key in watched}
     for reg in registrations:
         if reg.type != METRIC_ALARM:
             continue
+        deps = getattr(reg, "property_dependencies", None) or {}
+        sources = {u for key in ("dimensions", "metricQueries") for u in deps.get(key, [])}
         for dims in alarm_dimensions(reg.inputs or {}):
             for key, values in watched.items():
-                if dims.get(key):
+                if _is_unknown(dims.get(key)):
+                    watched_urns[key] |= sources
+                elif dims.get(key):
                     values.add(dims[key])
     gaps = []
     for reg in registrations:
-        if reg.type == TARGET_GROUP:
-            suffix = (reg.outputs or {}).get("arnSuffix")
-            if not suffix or suffix not in watched["TargetGroup"]:
-                gaps.append(f"target group {reg.name} ({suffix or 'arnSuffix unknown'}): no alarm has TargetGroup = it")
-        elif reg.type == AUTOSCALING_GROUP:
-            name = (reg.outputs or {}).get("name")
-            if not name or name not in watched["AutoScalingGroupName"]:
-                gaps.append(f"GPU pool {reg.name} ({name or 'name unknown'}): no alarm has AutoScalingGroupName = it")
+        for type_, output, key, what in (
+            (TARGET_GROUP, "arnSuffix", "TargetGroup", "target group"),
+            (AUTOSCALING_GROUP, "name", "AutoScalingGroupName", "GPU pool"),
+        ):
+            if reg.type != type_:
+                continue
+            value = (reg.outputs or {}).get(output)
+            if _is_unknown(value):
+                if getattr(reg, "urn", None) not in watched_urns[key]:
+                    gaps.append(f"{what} {reg.name} ({output} unknown): no alarm's {key} is computed from it")
+            elif not value or value not in watched[key]:
+                gaps.append(f"{what} {reg.name} ({value or f'{output} unknown'}): no alarm has {key} = it")
     return gaps
+
+
+def _is_unknown(value: Any) -> bool:
+    """A value a preview leaves unknown, as the engine deserializes it or as its wire sentinel."""
+    return isinstance(value, Unknown) or value == UNKNOWN

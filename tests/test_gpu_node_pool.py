@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import base64
 
-import pulumi
 import pytest
 
 from components.gpu_node_pool import GPU_AMI_PARAMETER, root_volume_gib
-from offline import recorded
 from offline.harness import ProgramRun, run_program
+from stacks.errors import ConfigError
 
 ASG = "aws:autoscaling/group:Group"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -100,7 +99,10 @@ def test_launch_template_imdsv2_hop_limit_one_no_public_ip_encrypted_root() -> N
 
 def test_ami_comes_from_aws_public_ssm_parameter() -> None:
     run = run_program("dev")
-    assert run.one(LT).inputs["imageId"] == recorded.ssm_parameter("us-east-1", GPU_AMI_PARAMETER)
+    # The value AWS's public parameter held when moto 5.2.5 recorded it (moto/ssm/resources), per region:
+    # the mock answers from that recording, so a concrete id shows the program used the parameter it names.
+    assert GPU_AMI_PARAMETER == "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+    assert run.one(LT).inputs["imageId"] == "ami-0ca77a28d8801702a"
     assert "aws:ssm/getParameter:getParameter" in run.calls
 
 
@@ -185,7 +187,7 @@ def test_region_and_model_change_the_pool() -> None:
         "dev",
         overrides={"aws:region": "eu-west-1", "deepseek-cloud:gpuPool.instanceTypes": ["g5.2xlarge", "g5.4xlarge"]},
     )
-    assert moved.one(LT).inputs["imageId"] == recorded.ssm_parameter("eu-west-1", GPU_AMI_PARAMETER)
+    assert moved.one(LT).inputs["imageId"] == "ami-05db4db06e751ab89"  # eu-west-1's value of the same parameter
     assert moved.one(LT).inputs["imageId"] != base.one(LT).inputs["imageId"]
     azs = {s.inputs["availabilityZone"] for s in moved.of_type("aws:ec2/subnet:Subnet")}
     assert azs == {"eu-west-1a", "eu-west-1b"}
@@ -201,7 +203,8 @@ def test_region_and_model_change_the_pool() -> None:
 def test_explicit_root_volume_size_wins_and_too_small_is_rejected() -> None:
     run = run_program("dev", overrides={"deepseek-cloud:gpuPool.rootVolumeGiB": 400})
     assert run.one(LT).inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 400
-    with pytest.raises(pulumi.InputPropertiesError, match="rootVolumeGiB"):
+    # Reported by the config checks before anything is declared (the component's own check: test_config_first).
+    with pytest.raises(ConfigError, match=r"deepseek-cloud:gpuPool\.rootVolumeGiB: smaller than .* 30 GiB"):
         run_program("dev", overrides={"deepseek-cloud:gpuPool.rootVolumeGiB": 20})
 
 

@@ -1,0 +1,406 @@
+"""Every check a component makes on its args is reported by the config layer first, before anything is
+declared.
+
+The component checks are read from components/*.py (every `problems.check(ok, path, reason)` call), so
+a check added later fails `test_every_component_check_has_a_config_counterpart` until it gets a row
+here: either a config value that triggers it (REACHABLE) or a reason no config value can (UNREACHABLE).
+
+For each REACHABLE row the program is run with that value: it must stop with a ConfigError naming the
+config path, with no custom resource registered. Rows marked `bypass=True` are then run again with the
+config layer's own checks switched off, and the component must refuse the same value: proof that the
+row maps the right config value to the right component check (not one that happens to fail elsewhere).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import settings
+
+from offline.harness import run_program, stack_config
+from stacks import config as stack_config_module
+from stacks.errors import ConfigError
+
+COMPONENTS = Path(__file__).resolve().parent.parent / "components"
+
+# Components no deepseek-cloud stack config reaches.
+OTHER_PROJECTS = {
+    "GithubOidcRole": "built by the ci/ project from deepseek-cloud-ci:* keys (stacks/ci.py load_ci_config)",
+}
+
+
+def component_checks() -> set[tuple[str, str, str]]:
+    """(component, path source, reason source) of every `problems.check(...)` in components/*.py."""
+    found: set[tuple[str, str, str]] = set()
+    for path in sorted(COMPONENTS.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            names = [
+                ast.literal_eval(n.args[0])
+                for n in ast.walk(func)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "ArgsProblems"
+            ]
+            for node in ast.walk(func):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check":
+                    assert len(names) == 1, f"{path.name}:{node.lineno}: check outside one ArgsProblems function"
+                    found.add((names[0], ast.unparse(node.args[1]), ast.unparse(node.args[2])))
+    return found
+
+
+def _schedule(*rules: tuple[str, str, int, int]) -> list[dict[str, Any]]:
+    return [{"name": n, "cron": c, "minReplicas": lo, "maxReplicas": hi} for n, c, lo, hi in rules]
+
+
+NIGHT = "cron(0 20 ? * MON-FRI *)"
+MORNING = "cron(0 8 ? * MON-FRI *)"
+ADOPT = {
+    "deepseek-cloud:network.vpcId": "vpc-0abc",
+    "deepseek-cloud:network.publicSubnetIds": ["subnet-01", "subnet-02"],
+    "deepseek-cloud:network.privateSubnetIds": ["subnet-03", "subnet-04"],
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    overrides: dict[str, Any]
+    config_line: str  # the start of the config problem's line: `<namespace>:<path>: <reason>`
+    component_path: str = ""  # the property_path the component reports for the same value
+    bypass: bool = False  # True: the value passes the schema, so the component check is reachable
+    stack: str = "dev"
+    config: dict[str, Any] | None = field(default=None)
+
+
+REACHABLE: dict[tuple[str, str, str], Case] = {
+    # GpuNodePool
+    ("GpuNodePool", "'instanceTypes'", "'needs at least one instance type'"): Case(
+        {"deepseek-cloud:gpuPool.instanceTypes": []}, "deepseek-cloud:gpuPool.instanceTypes: too short"
+    ),
+    ("GpuNodePool", "'instanceTypes'", "'lists a type twice'"): Case(
+        {"deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge", "g6e.xlarge"]},
+        "deepseek-cloud:gpuPool.instanceTypes: lists a type twice",
+        "instanceTypes",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'instanceTypes'", "'the ECS GPU-optimized AMI is x86_64 only'"): Case(
+        {
+            "deepseek-cloud:gpuPool.instanceTypes": ["g5g.xlarge"],
+            "deepseek-cloud:model.name": "deepseek-r1-distill-qwen-1.5b",
+        },
+        "deepseek-cloud:gpuPool.instanceTypes[0]: is arm64; the ECS GPU-optimized AMI is x86_64 only",
+        "instanceTypes",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'minSize'", "'must be between 0 and maxSize'"): Case(
+        {"deepseek-cloud:gpuPool.minSize": 3}, "deepseek-cloud:gpuPool.minSize: larger than", "minSize", bypass=True
+    ),
+    ("GpuNodePool", "'maxSize'", "'must be at least 1'"): Case(
+        {"deepseek-cloud:gpuPool.maxSize": 0}, "deepseek-cloud:gpuPool.maxSize: out of range"
+    ),
+    ("GpuNodePool", "'targetCapacity'", "'ECS allows 1-100 percent'"): Case(
+        {"deepseek-cloud:gpuPool.targetCapacity": 101}, "deepseek-cloud:gpuPool.targetCapacity: out of range"
+    ),
+    ("GpuNodePool", "'spot.onDemandBaseCapacity'", "'must be between 0 and maxSize'"): Case(
+        {"deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 3},
+        "deepseek-cloud:gpuPool.spot.onDemandBaseCapacity: larger than gpuPool.maxSize",
+        "spot.onDemandBaseCapacity",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'spot.onDemandPercentageAboveBaseCapacity'", "'must be 0-100'"): Case(
+        {"deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity": 101},
+        "deepseek-cloud:gpuPool.spot.onDemandPercentageAboveBaseCapacity: out of range",
+    ),
+    (
+        "GpuNodePool",
+        "'rootVolumeGiB'",
+        'f"the AMI\'s root snapshot is {AMI_SNAPSHOT_GIB} GiB; a volume cannot be smaller"',
+    ): Case(
+        {"deepseek-cloud:gpuPool.rootVolumeGiB": 20},
+        "deepseek-cloud:gpuPool.rootVolumeGiB: smaller than the ECS GPU AMI's 30 GiB root snapshot",
+        "rootVolumeGiB",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'rootVolumeGiB'", "'gp3 volumes stop at 16384 GiB'"): Case(
+        {"deepseek-cloud:gpuPool.rootVolumeGiB": 16385}, "deepseek-cloud:gpuPool.rootVolumeGiB: out of range"
+    ),
+    # InferenceAlarms
+    ("InferenceAlarms", "'name'", "'1–40 of A-Za-z0-9._-'"): Case(
+        {}, "pulumi:stack: too long for the alarm and rule names", "name", bypass=True, stack="s" * 31
+    ),
+    ("InferenceAlarms", "'environment'", "'must be dev, staging or prod'"): Case(
+        {"deepseek-cloud:environment": "test"}, "deepseek-cloud:environment: not an allowed value"
+    ),
+    ("InferenceAlarms", "'thresholds.errorRatePercent'", "'must be in (0, 100]'"): Case(
+        {"deepseek-cloud:alarms.errorRatePercent": 0.0}, "deepseek-cloud:alarms.errorRatePercent: out of range"
+    ),
+    ("InferenceAlarms", "'thresholds.p99LatencySeconds'", "'must be in (0, 3600]'"): Case(
+        {"deepseek-cloud:alarms.p99LatencySeconds": 3601.0}, "deepseek-cloud:alarms.p99LatencySeconds: out of range"
+    ),
+    ("InferenceAlarms", "'thresholds.gpuUtilizationLowPercent'", "'needs 0 ≤ low < high ≤ 100'"): Case(
+        {"deepseek-cloud:alarms.gpuUtilizationLowPercent": 95},
+        "deepseek-cloud:alarms.gpuUtilizationLowPercent: not below alarms.gpuUtilizationHighPercent",
+        "thresholds.gpuUtilizationLowPercent",
+        bypass=True,
+    ),
+    ("InferenceAlarms", "'thresholds.replicaStartupMinutes'", "'must be 1–1440'"): Case(
+        {"deepseek-cloud:alarms.replicaStartupMinutes": 0}, "deepseek-cloud:alarms.replicaStartupMinutes: out of range"
+    ),
+    ("InferenceAlarms", "'minReplicas'", "'must be ≥ 0'"): Case(
+        {"deepseek-cloud:scaling.minReplicas": -1}, "deepseek-cloud:scaling.minReplicas: out of range"
+    ),
+    ("InferenceAlarms", "'gpuPoolMinSize'", "'must be ≥ 0'"): Case(
+        {"deepseek-cloud:gpuPool.minSize": -1}, "deepseek-cloud:gpuPool.minSize: out of range"
+    ),
+    ("InferenceAlarms", "'topic.arn'", "'must be an SNS topic ARN'"): Case(
+        {"deepseek-cloud:alarms.topicArn": "arn:aws:sns:us-east-1:oncall"},
+        "deepseek-cloud:alarms.topicArn: not an SNS topic ARN",
+        "topic.arn",
+        bypass=True,
+    ),
+    ("InferenceAlarms", "'topic.emails'", "'must be email addresses'"): Case(
+        {"deepseek-cloud:alarms.emails": ["oncall"]}, "deepseek-cloud:alarms.emails[0]: wrong format"
+    ),
+    # Dashboard
+    ("Dashboard", "'name'", "'only A-Za-z0-9_- (≤255)'"): Case(
+        {}, "pulumi:stack: CloudWatch dashboard names take no '.'", "name", bypass=True, stack="dev.eu"
+    ),
+    ("Dashboard", "'region'", "'required: metric widgets name their region'"): Case(
+        {"aws:region": ""}, "aws:region: required key is missing"
+    ),
+    # ModelService
+    ("ModelService", "'server.image'", "'needs a pinned tag or digest, not latest'"): Case(
+        {"deepseek-cloud:serving.image": "vllm/vllm-openai:latest"},
+        "deepseek-cloud:serving.image: latest is not a pinned version",
+        "server.image",
+        bypass=True,
+    ),
+    ("ModelService", "'server.gpuMemoryUtilization'", "'must be in (0, 1]'"): Case(
+        {"deepseek-cloud:model.gpuMemoryUtilization": 1.5}, "deepseek-cloud:model.gpuMemoryUtilization: out of range"
+    ),
+    ("ModelService", "'certificateArn'", "'must be an ACM certificate ARN'"): Case(
+        {"deepseek-cloud:serving.certificateArn": "arn:aws:acm:us-east-1:cert"},
+        "deepseek-cloud:serving.certificateArn: wrong format",
+    ),
+    ("ModelService", "key", "'must be a Secrets Manager secret ARN'"): Case(
+        {"deepseek-cloud:serving.hfTokenSecretArn": "arn:aws:secretsmanager:us-east-1:hf-token"},
+        "deepseek-cloud:serving.hfTokenSecretArn: not a Secrets Manager secret ARN",
+        "hfTokenSecretArn",
+        bypass=True,
+    ),
+    ("ModelService", "f'allowedCidrs[{i}]'", "'must be an IPv4 CIDR block'"): Case(
+        {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/33"]}, "deepseek-cloud:serving.allowedCidrs[0]: "
+    ),
+    # Network
+    ("Network", "'existing.vpcId'", "'must be a VPC id (vpc-…)'"): Case(
+        {**ADOPT, "deepseek-cloud:network.vpcId": "0abc"},
+        "deepseek-cloud:network.vpcId: not a VPC id",
+        "existing.vpcId",
+        bypass=True,
+    ),
+    ("Network", "f'existing.{key}'", "'needs subnets in at least two AZs'"): Case(
+        {**ADOPT, "deepseek-cloud:network.privateSubnetIds": ["subnet-03"]},
+        "deepseek-cloud:network.privateSubnetIds: an adopted VPC needs subnets in at least two AZs",
+        "existing.privateSubnetIds",
+        bypass=True,
+    ),
+    ("Network", "f'existing.{key}'", "'must be subnet ids'"): Case(
+        {**ADOPT, "deepseek-cloud:network.publicSubnetIds": ["subnet-01", "sn-02"]},
+        "deepseek-cloud:network.publicSubnetIds: not subnet ids",
+        "existing.publicSubnetIds",
+        bypass=True,
+    ),
+    ("Network", "'availabilityZones'", "'needs 2 to 6 AZs'"): Case(
+        {"deepseek-cloud:network.azCount": 7}, "deepseek-cloud:network.azCount: out of range"
+    ),
+    ("Network", "'cidr'", "'must be a /16 to /22 block'"): Case(
+        {"deepseek-cloud:network.cidr": "10.40.0.0/24"},
+        "deepseek-cloud:network.cidr: prefix leaves no room for two subnets per AZ",
+        "cidr",
+        bypass=True,
+    ),
+    # ReplicaAutoscaling
+    ("ReplicaAutoscaling", "'minReplicas'", "'must be between 0 and maxReplicas'"): Case(
+        {"deepseek-cloud:scaling.minReplicas": 3},
+        "deepseek-cloud:scaling.minReplicas: larger than scaling.maxReplicas",
+        "minReplicas",
+        bypass=True,
+    ),
+    ("ReplicaAutoscaling", "'maxReplicas'", "'must be at least 1'"): Case(
+        {"deepseek-cloud:scaling.maxReplicas": 0}, "deepseek-cloud:scaling.maxReplicas: out of range"
+    ),
+    ("ReplicaAutoscaling", "'targetRequestsPerSecond'", "'must be above 0'"): Case(
+        {"deepseek-cloud:scaling.targetQpsPerReplica": 0.0}, "deepseek-cloud:scaling.targetQpsPerReplica: out of range"
+    ),
+    ("ReplicaAutoscaling", "'scaleOutCooldownSeconds'", "'must be 0 or more'"): Case(
+        {"deepseek-cloud:scaling.scaleOutCooldownSeconds": -1},
+        "deepseek-cloud:scaling.scaleOutCooldownSeconds: out of range",
+    ),
+    ("ReplicaAutoscaling", "'scaleInCooldownSeconds'", "'must be 0 or more'"): Case(
+        {"deepseek-cloud:scaling.scaleInCooldownSeconds": -1},
+        "deepseek-cloud:scaling.scaleInCooldownSeconds: out of range",
+    ),
+    ("ReplicaAutoscaling", "'schedule'", "'names must be distinct'"): Case(
+        {"deepseek-cloud:scaling.schedule": _schedule(("night", NIGHT, 0, 0), ("night", MORNING, 0, 1))},
+        "deepseek-cloud:scaling.schedule[1].name: already names scaling.schedule[0]",
+        "schedule",
+        bypass=True,
+    ),
+    (
+        "ReplicaAutoscaling",
+        "f'schedule[{i}].cron'",
+        "'must be cron(minutes hours day-of-month month day-of-week year)'",
+    ): Case(
+        {"deepseek-cloud:scaling.schedule": _schedule(("night", "cron(0  20 ? * MON-FRI *)", 0, 0))},
+        "deepseek-cloud:scaling.schedule[0].cron: fields must be separated by single spaces",
+        "schedule[0].cron",
+        bypass=True,
+    ),
+    (
+        "ReplicaAutoscaling",
+        "f'schedule[{i}]'",
+        '"needs 0 <= minReplicas <= maxReplicas <= the service\'s maxReplicas"',
+    ): Case(
+        {"deepseek-cloud:scaling.schedule": _schedule(("night", NIGHT, 0, 5))},
+        "deepseek-cloud:scaling.schedule[0].maxReplicas: larger than scaling.maxReplicas",
+        "schedule[0]",
+        bypass=True,
+    ),
+}
+
+# Checks on args the builder (stacks/ecs.py, stacks/observability.py, stacks/build.py) always derives.
+DEFAULTED = "the builder never sets it: the dataclass default always passes"
+UNREACHABLE: dict[tuple[str, str, str], str] = {
+    ("GpuNodePool", "'clusterName'", "'is required'"): "ModelService passes its own cluster's name",
+    ("GpuNodePool", "'rootVolumeThroughputMibps'", "'gp3 takes 125-2000 MiB/s and at most IOPS/4'"): DEFAULTED,
+    ("GpuNodePool", "'rootVolumeIops'", "'gp3 takes 3000-80000 IOPS'"): DEFAULTED,
+    ("GpuNodePool", "'containerStopTimeoutSeconds'", "'must end before the 2-minute spot interruption'"): DEFAULTED,
+    ("GpuNodePool", "'ingressPortRange'", "'must be a port range within 1-65535'"): "ModelService passes vLLM's port",
+    (
+        "InferenceAlarms",
+        "'serviceName'",
+        "'clusterName and serviceName come together (Container Insights needs both dimensions)'",
+    ): "the ECS builder's ServingEndpoint sets both",
+    ("InferenceAlarms", "'topic.arn'", "'adopt a topic or skip notifications, not both'"): "skip is never set",
+    ("InferenceAlarms", "'topic.emails'", "'nobody is notified when the topic is skipped'"): "skip is never set",
+    (
+        "InferenceAlarms",
+        "'kmsKeyArn'",
+        "'required to create the topic: alarms and EventBridge can only publish to a topic encrypted with a "
+        "customer-managed key that grants them use'",
+    ): "the ECS builder always passes the stack key's ARN",
+    ("Dashboard", "'serviceName'", "'clusterName and serviceName come together'"): "ServingEndpoint sets both",
+    ("StackKey", "'deletionWindowInDays'", "'KMS allows 7 to 30 days'"): "30 in prod, 7 elsewhere (stacks/ecs.py)",
+    (
+        "StackKey",
+        "'existingKeyArn'",
+        "'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)'",
+    ): "the stacks never adopt a key",
+    ("ModelService", "'server.hfModelId'", "'is required'"): "the catalog entry's hf_id (every entry has one)",
+    ("ModelService", "'server.servedModelName'", "'is required'"): "model.servedModelName or the catalog key",
+    ("ModelService", "'server.tensorParallelSize'", "'must be at least 1'"): "the sizing's degree, 1 or more",
+    (
+        "ModelService",
+        "'server.memoryReservationMib'",
+        "'must be at least 1024'",
+    ): "derived from the instance's memory; test_memory_reservation_of_every_gpu_type_is_enough",
+    (
+        "ModelService",
+        "'server.sharedMemoryMib'",
+        "'must be above 0 and within the memory reservation'",
+    ): "half the memory reservation, at most 16 GiB",
+    ("ModelService", "'server.stopTimeoutSeconds'", "'ECS allows 2-120 s'"): DEFAULTED,
+    (
+        "ModelService",
+        "'deregistrationDelaySeconds'",
+        "'drain plus stop timeout must finish inside the 120 s spot interruption notice'",
+    ): DEFAULTED,
+    ("ModelService", "'deregistrationDelaySeconds'", "'ALB allows 0-3600'"): DEFAULTED,
+    ("ModelService", "'idleTimeoutSeconds'", "'ALB allows 1-4000 s'"): DEFAULTED,
+    ("ModelService", "'logGroupName'", "'must be an explicit /path name'"): "/deepseek/<stack>/vllm",
+    (
+        "ModelService",
+        "'logRetentionDays'",
+        "'must be a CloudWatch Logs retention value (e.g. 30, 90, 365)'",
+    ): "30/90/365 by environment (stacks/ecs.py)",
+    (
+        "ModelService",
+        "'secretRecoveryWindowDays'",
+        "'Secrets Manager allows 0 (no recovery) or 7-30'",
+    ): "0/7/30 by environment (stacks/ecs.py)",
+    (
+        "ModelService",
+        "'secretNamePrefix'",
+        "'is required to create secrets and may hold letters, digits and /_+=.@-'",
+    ): "deepseek/<stack>; Pulumi stack names hold only letters, digits, -, _ and .",
+    ("ModelService", "'deploymentMinimumHealthyPercent'", "'must be 0-100'"): "50 or 100 (stacks/ecs.py)",
+    ("ModelService", "'deploymentMaximumPercent'", "'must be 100-200'"): DEFAULTED,
+    ("Network", "'availabilityZones'", "'lists an AZ twice'"): "the first azCount of AWS's own AZ list",
+    ("Network", "'cidr'", "str(exc)"): "str() of the CIDR the schema already parsed",
+}
+
+
+def test_every_component_check_has_a_config_counterpart():
+    checks = {c for c in component_checks() if c[0] not in OTHER_PROJECTS}
+    missing = sorted(checks - REACHABLE.keys() - UNREACHABLE.keys())
+    assert not missing, "component checks with no config-level counterpart (add a config check and a row):\n" + (
+        "\n".join(map(repr, missing))
+    )
+    stale = sorted((REACHABLE.keys() | UNREACHABLE.keys()) - checks)
+    assert not stale, f"rows for checks that no longer exist: {stale}"
+    assert not REACHABLE.keys() & UNREACHABLE.keys()
+
+
+def test_the_walk_finds_the_checks_it_maps():
+    # A walk that found nothing would make the test above pass vacuously.
+    checks = component_checks()
+    assert len(checks) >= len(REACHABLE) + len(UNREACHABLE)
+    assert ("ReplicaAutoscaling", "'schedule'", "'names must be distinct'") in checks
+    assert {c[0] for c in checks} >= {"GpuNodePool", "InferenceAlarms", "Dashboard", "ModelService", "Network"}
+
+
+def _run(case: Case):
+    config = case.config or (stack_config("dev") if case.stack != "dev" else None)
+    return run_program(case.stack, overrides=case.overrides, config=config)
+
+
+@pytest.mark.parametrize("key", sorted(REACHABLE), ids=lambda k: f"{k[0]}.{k[1]}")
+def test_config_reports_it_before_anything_is_declared(key):
+    case = REACHABLE[key]
+    with pytest.raises(ConfigError) as caught:
+        _run(case)
+    lines = [str(p) for p in caught.value.problems]
+    assert any(line.startswith(case.config_line) for line in lines), lines
+    assert [r.type for r in settings.SETTINGS.monitor.registrations if r.custom] == []
+
+
+@pytest.mark.parametrize("key", sorted(k for k, c in REACHABLE.items() if c.bypass), ids=lambda k: f"{k[0]}.{k[1]}")
+def test_the_component_refuses_the_same_value(key, monkeypatch):
+    case = REACHABLE[key]
+    monkeypatch.setattr(stack_config_module, "_cross_field_problems", lambda sections: [])
+    monkeypatch.setattr(stack_config_module, "_derived_problems", lambda *args: [])
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        _run(case)
+    assert str(caught.value).startswith(f"{key[0]}: ")
+    assert case.component_path in [e["property_path"] for e in caught.value.errors]
+
+
+def test_memory_reservation_of_every_gpu_type_is_enough():
+    """ModelService needs ≥ 1024 MiB per task: true of every recorded NVIDIA type at one replica per GPU."""
+    import math
+
+    from offline import recorded
+    from stacks.ecs import AGENT_RESERVED_MIB, KERNEL_SHARE
+
+    for name, data in recorded.instance_types().items():
+        gpus = (data.get("GpuInfo") or {}).get("Gpus") or []
+        if not any(g["Manufacturer"] == "NVIDIA" for g in gpus):
+            continue
+        usable = math.floor(data["MemoryInfo"]["SizeInMiB"] * (1 - KERNEL_SHARE)) - AGENT_RESERVED_MIB
+        # stacks/ecs.py divides by replicas per instance: at most one per GPU (and 1 on a GPU partition)
+        assert usable // max(1, sum(g["Count"] for g in gpus)) >= 1024, name
