@@ -654,7 +654,8 @@ def _derived_problems(sections: dict[str, Any], instances: tuple[InstanceFacts, 
                         "x86_64 NVIDIA GPU types such as g6e.xlarge, g5.xlarge",
                     )
                 )
-    # Stack-name limits (ALB 32, alarm prefixes 40, dashboard characters): stacks/names.py, called by load_stack.
+    # Stack-name limits (ALB/target group 32, alarm prefixes 40, dashboard characters): stacks/names.py.
+    p.extend(stack_name_problems(stack))
     return p
 
 
@@ -933,7 +934,6 @@ def load_stack(
     if not aws_problems:
         problems.extend(service_linked_role_problems(sections.get("platform")))
     problems.extend(_secret_key_problems(sections.get("serving"), region))
-    problems.extend(stack_name_problems(stack or pulumi.get_stack()))
     problems.extend(_derived_problems(sections, instances, stack or pulumi.get_stack()))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")

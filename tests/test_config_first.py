@@ -131,7 +131,7 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
     ),
     # InferenceAlarms
     ("InferenceAlarms", "'name'", "'1–40 of A-Za-z0-9._-'"): Case(
-        {}, "pulumi:stack: too long for the alarm and rule names", "name", bypass=True, stack="s" * 31
+        {}, "pulumi:stack: load balancer name ds-ssssssssssssssssssssssssssssss", "name", bypass=True, stack="s" * 31
     ),
     ("InferenceAlarms", "'environment'", "'must be dev, staging or prod'"): Case(
         {"deepseek-cloud:environment": "test"}, "deepseek-cloud:environment: not an allowed value"
@@ -168,7 +168,7 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
     ),
     # Dashboard
     ("Dashboard", "'name'", "'only A-Za-z0-9_- (≤255)'"): Case(
-        {}, "pulumi:stack: CloudWatch dashboard names take no '.'", "name", bypass=True, stack="dev.eu"
+        {}, "pulumi:stack: load balancer and target group names take only letters", "name", bypass=True, stack="dev.eu"
     ),
     ("Dashboard", "'region'", "'required: metric widgets name their region'"): Case(
         {"aws:region": ""}, "aws:region: required key is missing"
@@ -271,11 +271,44 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         "schedule[0]",
         bypass=True,
     ),
+    # ModelService: adopted secrets' keys
+    (
+        "ModelService",
+        "'secretsKmsKeyArns'",
+        "'must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>; an alias is no IAM resource)'",
+    ): Case(
+        {
+            "deepseek-cloud:serving.apiKeySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf",
+            "deepseek-cloud:serving.secretsKmsKeyArns": ["arn:aws:kms:us-east-1:123456789012:alias/theirs"],
+        },
+        "deepseek-cloud:serving.secretsKmsKeyArns[0]: wrong format",
+    ),
+    # WebAcl (serving.waf; on in dev only when enabled)
+    ("WebAcl", "'rateLimitPer5Min'", "f'AWS WAF allows {MIN_RATE_LIMIT}-{MAX_RATE_LIMIT}'"): Case(
+        {"deepseek-cloud:serving.waf.enabled": True, "deepseek-cloud:serving.waf.rateLimitPer5Min": 5},
+        "deepseek-cloud:serving.waf.rateLimitPer5Min: out of range",
+    ),
+    ("WebAcl", "'maxBodyBytes'", "f'must be 0 (no rule) or above {ALB_BODY_INSPECTION_BYTES}'"): Case(
+        {"deepseek-cloud:serving.waf.enabled": True, "deepseek-cloud:serving.waf.maxBodyBytes": 4096},
+        "deepseek-cloud:serving.waf.maxBodyBytes: refuses prompts that fit model.maxModelLen",
+        "maxBodyBytes",
+        bypass=True,
+    ),
+    ("WebAcl", "'countRules'", "f\"not rules of {COMMON_RULE_SET}: {', '.join(unknown)}\""): Case(
+        {"deepseek-cloud:serving.waf.enabled": True, "deepseek-cloud:serving.waf.countRules": ["NoSuchRule_BODY"]},
+        "deepseek-cloud:serving.waf.countRules[0]: not a rule of AWSManagedRulesCommonRuleSet",
+        "countRules",
+        bypass=True,
+    ),
 }
 
 # Checks on args the builder (stacks/ecs.py, stacks/observability.py, stacks/build.py) always derives.
 DEFAULTED = "the builder never sets it: the dataclass default always passes"
 UNREACHABLE: dict[tuple[str, str, str], str] = {
+    ("WebAcl", "'resourceArn'", "'is required (the load balancer to protect)'"): "the ECS builder passes its ALB",
+    ("WebAcl", "'metricPrefix'", "'letters, digits and #:.-/_ only'"): (
+        "the stack's short name ds-<stack>, which stacks/names.py limits to letters, digits and hyphens"
+    ),
     ("GpuNodePool", "'clusterName'", "'is required'"): "ModelService passes its own cluster's name",
     ("GpuNodePool", "'rootVolumeThroughputMibps'", "'gp3 takes 125-2000 MiB/s and at most IOPS/4'"): DEFAULTED,
     ("GpuNodePool", "'rootVolumeIops'", "'gp3 takes 3000-80000 IOPS'"): DEFAULTED,
