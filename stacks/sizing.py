@@ -37,6 +37,13 @@ What grows with what (the reason a fixed overhead was optimistic):
     samples the gathered logits) and it dominates where max_num_seqs is 1024 (H100/H200 defaults): vLLM
     0.11 printed a 4.76 GiB activation peak for Llama-3.1-8B on an H100 (llm-d/llm-d-benchmark
     config_explorer/empirical-vllm-memory-results.md), where the forward pass alone is ~0.8 GiB.
+    That is the PyTorch-native top-k/top-p path ("requires sorting the entire logits tensor", vllm#11394).
+    FlashInfer's sampling kernel does not sort; vLLM used it by default in V1 when flashinfer was installed
+    (log line "Using FlashInfer for top-p & top-k sampling."), disabled it by default in Oct 2025
+    (vllm#26859) and enabled it again in Apr 2026 (vllm#40376), with fallbacks to the native path (no
+    flashinfer, unsupported GPU, VLLM_USE_FLASHINFER_SAMPLER=0). The pinned image's engine (V1) therefore
+    reserves the native path's peak: reserving too little is what makes vLLM refuse to start; reserving
+    too much costs at most V1_SAMPLER_COPIES × max_num_seqs × vocab × 4 bytes of KV cache per GPU.
 
 Constants, each derived from the published start-up logs in tests/data/vllm_published_memory.yaml
 (checked by tests/test_sizing.py):
@@ -48,6 +55,10 @@ Constants, each derived from the published start-up logs in tests/data/vllm_publ
   V1_SAMPLER_COPIES 10: the H100 peaks vLLM 0.11 printed (1024 requests) over 1024 × vocab × 4 bytes:
     Llama-3.1-8B 4.76 GiB (9.7), Llama-3.3-70B TP 2 4.84 GiB (9.9), Qwen3-32B TP 1 and 2 5.64 GiB (9.7),
     Qwen3-0.6B 5.56 GiB (9.6), gpt-oss-20b 7.38 GiB (9.6) (llm-d/llm-d-benchmark, same file); rounded up.
+  FLASHINFER_SAMPLER_COPIES 2 (records that printed the FlashInfer line): the fp32 logits and the
+    probabilities; vLLM 0.10.1.1 left 0.52–0.54 GiB for non-torch memory and the whole profiling peak
+    for Qwen2-7B on an A100 80 GB at 256 requests (dennislee22/vLLM-benchmarking log/), where the native
+    path would need ~1.4 GiB.
   CUDA_GRAPH_GIB 1.0 (V1 ≥ 0.21 only): logged CUDA-graph pools 0.09–0.54 GiB on 24–32 GB cards
     (gpustack/runner#251 0.36 GiB estimate; club-3090 logs 0.09, 0.49, 0.52 GiB), rounded up.
 """
@@ -67,6 +78,7 @@ ACTIVATION_DTYPE_BYTES = 2
 LOGITS_DTYPE_BYTES = 4  # the sampler upcasts logits to fp32
 ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN = 13
 V1_SAMPLER_COPIES = 10
+FLASHINFER_SAMPLER_COPIES = 2
 NON_TORCH_GIB = 0.5
 CUDA_GRAPH_GIB = 1.0
 CUDA_VISIBLE_FRACTION = 0.99
@@ -80,6 +92,7 @@ class Engine:
     name: str
     cuda_graph_gib: float  # reserved before the KV cache is sized
     chunked_prefill_always: bool  # V1: max_num_batched_tokens from the usage-context defaults
+    sampler_copies: float = V1_SAMPLER_COPIES  # V1 sampler warm-up: fp32 [requests × vocab] copies at its peak
 
     def scheduler_defaults(
         self, gpu_bytes: float, gpu_name: str, max_model_len: int, usage: str = "openai"
@@ -100,8 +113,11 @@ class Engine:
 
 V1 = Engine("v1", cuda_graph_gib=CUDA_GRAPH_GIB, chunked_prefill_always=True)  # the pinned image
 V1_EAGER = Engine("v1-eager", cuda_graph_gib=0.0, chunked_prefill_always=True)  # V1 before v0.21, or --enforce-eager
+V1_EAGER_FLASHINFER = Engine(  # as V1_EAGER, with FlashInfer's top-k/top-p sampler (no full-vocabulary sort)
+    "v1-eager-flashinfer", cuda_graph_gib=0.0, chunked_prefill_always=True, sampler_copies=FLASHINFER_SAMPLER_COPIES
+)
 V0 = Engine("v0", cuda_graph_gib=0.0, chunked_prefill_always=False)  # CUDA graphs captured after the KV cache
-ENGINES = {e.name: e for e in (V1, V1_EAGER, V0)}
+ENGINES = {e.name: e for e in (V1, V1_EAGER, V1_EAGER_FLASHINFER, V0)}
 
 
 def profiling_peak_bytes(model: ModelSpec, tokens: int, seqs: int, engine: Engine = V0) -> float:
@@ -110,7 +126,7 @@ def profiling_peak_bytes(model: ModelSpec, tokens: int, seqs: int, engine: Engin
     hidden = tokens * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN * model.hidden_size * ACTIVATION_DTYPE_BYTES
     logits = min(seqs, tokens) * model.vocab_size * LOGITS_DTYPE_BYTES
     if engine.chunked_prefill_always:
-        return max(hidden, V1_SAMPLER_COPIES * logits)
+        return max(hidden, engine.sampler_copies * logits)
     return hidden + logits
 
 

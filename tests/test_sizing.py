@@ -186,6 +186,7 @@ def test_v1_records_cover_three_catalog_shapes_on_l4_a100_h100_with_a_refusal():
     v1 = [r for r in DECIDED if r["engine"].startswith("v1")]
     assert {r["catalogKey"] for r in v1} == {
         "deepseek-v2-lite-chat",
+        "deepseek-r1-distill-qwen-7b",
         "deepseek-r1-distill-llama-8b",
         "deepseek-r1-distill-llama-70b",
     }
@@ -205,6 +206,19 @@ def test_v1_profiling_peak_is_the_sampler_warmup_on_h100_as_vllm_printed():
     assert profiling_peak_bytes(llama8, tokens, seqs, V0) / GIB == pytest.approx(0.81 + 0.49, abs=0.01)
     # the peak does not grow with maxModelLen under V1: same for 131072
     assert V1_EAGER.scheduler_defaults(79.18 * GIB, "H100", 131072) == (8192, 1024)
+
+
+def test_sampler_path_printed_in_the_log_decides_the_peak():
+    """Qwen2-7B on an A100 80 GB at utilization 0.25 (vLLM 0.10.1.1, "Using FlashInfer for top-p & top-k
+    sampling."): FlashInfer's sampler leaves 93,872 tokens; sized with the native sort path's peak the
+    estimate would be 28 % low, outside the tolerance, so the records say which path vLLM printed."""
+    (record,) = [
+        r for r in DECIDED if r["catalogKey"] == "deepseek-r1-distill-qwen-7b" and r["gpuMemoryUtilization"] == 0.25
+    ]
+    assert record["engine"] == "v1-eager-flashinfer"
+    assert _published_sizing(record).kv_cache_tokens == 90_188  # vLLM: 93,872 (-3.9 %)
+    native = _published_sizing({**record, "engine": "v1-eager"})
+    assert native.kv_cache_tokens / record["kvCacheTokens"] - 1 < KV_TOLERANCE[0]
 
 
 def test_h100_llama_8b_kv_cache_within_one_percent_of_vllm_0_11():
