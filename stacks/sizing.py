@@ -4,9 +4,12 @@ Method (mirrors how vLLM budgets GPU memory at start-up; vllm/v1/worker/gpu_work
 determine_available_memory, V0: vllm/worker/worker.py determine_num_available_blocks):
   per-GPU budget  = CUDA-visible GPU memory × gpuMemoryUtilization
   KV-cache memory = budget − weights / TP − non-torch memory − CUDA-graph reserve − profiling peak
-  profiling peak  = what the dummy forward pass of max_num_batched_tokens tokens allocates on top of the
-                    weights: tokens × ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN × hidden size, plus the fp32
-                    logits of min(max_num_seqs, tokens) sequences (vocab × 4 bytes each)
+  profiling peak  = what the profiling run allocates on top of the weights.
+                    V0: the dummy forward pass of max_num_batched_tokens tokens (tokens ×
+                    ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN × hidden size) plus the fp32 logits of
+                    min(max_num_seqs, tokens) sequences (vocab × 4 bytes each).
+                    V1: the larger of that forward pass and the sampler warm-up over min(max_num_seqs,
+                    tokens) dummy requests: V1_SAMPLER_COPIES × requests × vocab × 4 bytes
   KV bytes/token  = GQA: 2 (K and V) × layers × KV heads per GPU × head dim × 2 bytes (bf16 cache)
                     MLA: layers × (kv_lora_rank + qk_rope_head_dim) × 2 bytes; vLLM keeps the
                          compressed latent on every TP rank, so it does not shrink with TP
@@ -27,6 +30,20 @@ What grows with what (the reason a fixed overhead was optimistic):
     grow with maxModelLen, but since v0.21 the estimated CUDA-graph pool is reserved before the KV cache is
     sized ("CUDA graph memory profiling is enabled (default since v0.21.0)", vLLM 0.27.1 log in
     gpustack/runner#251).
+  - V1's profiling run ends with a sampler warm-up (vllm/v1/worker/gpu_model_runner.py profile_run →
+    _dummy_sampler_run): one dummy request per scheduled sequence, top_k = vocab − 1 and top_p 0.9, which
+    takes the full-vocabulary sort path, so the peak is several fp32 copies of a [requests × vocab] tensor
+    (sorted values, int64 indices, softmax, cumsum, scatter). It does not shrink with TP (every rank
+    samples the gathered logits) and it dominates where max_num_seqs is 1024 (H100/H200 defaults): vLLM
+    0.11 printed a 4.76 GiB activation peak for Llama-3.1-8B on an H100 (llm-d/llm-d-benchmark
+    config_explorer/empirical-vllm-memory-results.md), where the forward pass alone is ~0.8 GiB.
+    That is the PyTorch-native top-k/top-p path ("requires sorting the entire logits tensor", vllm#11394).
+    FlashInfer's sampling kernel does not sort; vLLM used it by default in V1 when flashinfer was installed
+    (log line "Using FlashInfer for top-p & top-k sampling."), disabled it by default in Oct 2025
+    (vllm#26859) and enabled it again in Apr 2026 (vllm#40376), with fallbacks to the native path (no
+    flashinfer, unsupported GPU, VLLM_USE_FLASHINFER_SAMPLER=0). The pinned image's engine (V1) therefore
+    reserves the native path's peak: reserving too little is what makes vLLM refuse to start; reserving
+    too much costs at most V1_SAMPLER_COPIES × max_num_seqs × vocab × 4 bytes of KV cache per GPU.
 
 Constants, each derived from the published start-up logs in tests/data/vllm_published_memory.yaml
 (checked by tests/test_sizing.py):
@@ -35,6 +52,13 @@ Constants, each derived from the published start-up logs in tests/data/vllm_publ
   NON_TORCH_GIB 0.5: printed non_torch_memory 0.25, 0.30, 0.35 GiB (vllm#13061, #15815, #10517).
   CUDA_VISIBLE_FRACTION 0.99: AWS lists the L40S with 45776 MiB; vLLM printed total_gpu_memory 44.42 GiB
     (99.4 %) for it (vllm#15815). CUDA reports less than the marketing size.
+  V1_SAMPLER_COPIES 10: the H100 peaks vLLM 0.11 printed (1024 requests) over 1024 × vocab × 4 bytes:
+    Llama-3.1-8B 4.76 GiB (9.7), Llama-3.3-70B TP 2 4.84 GiB (9.9), Qwen3-32B TP 1 and 2 5.64 GiB (9.7),
+    Qwen3-0.6B 5.56 GiB (9.6), gpt-oss-20b 7.38 GiB (9.6) (llm-d/llm-d-benchmark, same file); rounded up.
+  FLASHINFER_SAMPLER_COPIES 2 (records that printed the FlashInfer line): the fp32 logits and the
+    probabilities; vLLM 0.10.1.1 left 0.52–0.54 GiB for non-torch memory and the whole profiling peak
+    for Qwen2-7B on an A100 80 GB at 256 requests (dennislee22/vLLM-benchmarking log/), where the native
+    path would need ~1.4 GiB.
   CUDA_GRAPH_GIB 1.0 (V1 ≥ 0.21 only): logged CUDA-graph pools 0.09–0.54 GiB on 24–32 GB cards
     (gpustack/runner#251 0.36 GiB estimate; club-3090 logs 0.09, 0.49, 0.52 GiB), rounded up.
 """
@@ -53,6 +77,8 @@ KV_CACHE_DTYPE_BYTES = 2  # vLLM's default kv_cache_dtype "auto" = the model's b
 ACTIVATION_DTYPE_BYTES = 2
 LOGITS_DTYPE_BYTES = 4  # the sampler upcasts logits to fp32
 ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN = 13
+V1_SAMPLER_COPIES = 10
+FLASHINFER_SAMPLER_COPIES = 2
 NON_TORCH_GIB = 0.5
 CUDA_GRAPH_GIB = 1.0
 CUDA_VISIBLE_FRACTION = 0.99
@@ -66,14 +92,18 @@ class Engine:
     name: str
     cuda_graph_gib: float  # reserved before the KV cache is sized
     chunked_prefill_always: bool  # V1: max_num_batched_tokens from the usage-context defaults
+    sampler_copies: float = V1_SAMPLER_COPIES  # V1 sampler warm-up: fp32 [requests × vocab] copies at its peak
 
-    def scheduler_defaults(self, gpu_bytes: float, gpu_name: str, max_model_len: int) -> tuple[int, int]:
-        """(max_num_batched_tokens, max_num_seqs) the OpenAI API server starts with."""
+    def scheduler_defaults(
+        self, gpu_bytes: float, gpu_name: str, max_model_len: int, usage: str = "openai"
+    ) -> tuple[int, int]:
+        """(max_num_batched_tokens, max_num_seqs) vLLM starts with: `usage` "openai" is `vllm serve` (what
+        the stacks run), "llm" the offline `LLM(...)` class (some published logs)."""
         if self.chunked_prefill_always:
-            # vllm/engine/arg_utils.py EngineArgs.get_batch_defaults (UsageContext.OPENAI_API_SERVER)
-            if gpu_bytes >= 70 * GIB and "a100" not in gpu_name.lower():
-                return 8192, 1024
-            return 2048, 256
+            # vllm/engine/arg_utils.py EngineArgs.get_batch_defaults: OPENAI_API_SERVER / LLM_CLASS
+            large = gpu_bytes >= 70 * GIB and "a100" not in gpu_name.lower()
+            tokens = {"openai": 8192 if large else 2048, "llm": 16384 if large else 8192}[usage]
+            return tokens, 1024 if large else 256
         # V0 (≤ 0.7): chunked prefill on by default only above 32K for the API server, then 2048 tokens;
         # otherwise max(max_model_len, 2048) (vllm/config.py SchedulerConfig, _DEFAULT_MAX_NUM_BATCHED_TOKENS)
         if max_model_len > 32768:
@@ -83,14 +113,20 @@ class Engine:
 
 V1 = Engine("v1", cuda_graph_gib=CUDA_GRAPH_GIB, chunked_prefill_always=True)  # the pinned image
 V1_EAGER = Engine("v1-eager", cuda_graph_gib=0.0, chunked_prefill_always=True)  # V1 before v0.21, or --enforce-eager
+V1_EAGER_FLASHINFER = Engine(  # as V1_EAGER, with FlashInfer's top-k/top-p sampler (no full-vocabulary sort)
+    "v1-eager-flashinfer", cuda_graph_gib=0.0, chunked_prefill_always=True, sampler_copies=FLASHINFER_SAMPLER_COPIES
+)
 V0 = Engine("v0", cuda_graph_gib=0.0, chunked_prefill_always=False)  # CUDA graphs captured after the KV cache
-ENGINES = {e.name: e for e in (V1, V1_EAGER, V0)}
+ENGINES = {e.name: e for e in (V1, V1_EAGER, V1_EAGER_FLASHINFER, V0)}
 
 
-def profiling_peak_bytes(model: ModelSpec, tokens: int, seqs: int) -> float:
-    """Activation memory of vLLM's profiling forward pass over `tokens` tokens in `seqs` sequences."""
+def profiling_peak_bytes(model: ModelSpec, tokens: int, seqs: int, engine: Engine = V0) -> float:
+    """Activation memory of vLLM's profiling run over `tokens` tokens in `seqs` sequences: V0 adds the logits
+    to the forward pass; V1 then warms the sampler up (freed forward activations make room for it)."""
     hidden = tokens * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN * model.hidden_size * ACTIVATION_DTYPE_BYTES
     logits = min(seqs, tokens) * model.vocab_size * LOGITS_DTYPE_BYTES
+    if engine.chunked_prefill_always:
+        return max(hidden, engine.sampler_copies * logits)
     return hidden + logits
 
 
@@ -157,9 +193,11 @@ def size_at(
     gpu_memory_utilization: float,
     engine: Engine = V1,
     cuda_total_bytes: float | None = None,
+    usage: str = "openai",
 ) -> Sizing:
     """Sizing of `model` on `instance` at one tensor-parallel degree. `cuda_total_bytes` is the per-GPU
-    total CUDA reports when a log printed it; otherwise AWS's GPU memory × CUDA_VISIBLE_FRACTION."""
+    total CUDA reports when a log printed it; otherwise AWS's GPU memory × CUDA_VISIBLE_FRACTION. `usage` is
+    how vLLM was started (Engine.scheduler_defaults)."""
     gpu = instance.gpu
     gpu_count = gpu.count if gpu else 0
     gpu_mib = gpu.memory_mib if gpu else 0
@@ -167,8 +205,9 @@ def size_at(
     weights = model.weight_bytes
     per_gpu_weights = weights / tp
     budget = device * gpu_memory_utilization
-    tokens_profiled, seqs = engine.scheduler_defaults(device, gpu.name if gpu else "", max_model_len)
-    overhead = (NON_TORCH_GIB + engine.cuda_graph_gib) * GIB + profiling_peak_bytes(model, tokens_profiled, seqs)
+    tokens_profiled, seqs = engine.scheduler_defaults(device, gpu.name if gpu else "", max_model_len, usage)
+    peak = profiling_peak_bytes(model, tokens_profiled, seqs, engine)
+    overhead = (NON_TORCH_GIB + engine.cuda_graph_gib) * GIB + peak
     kv_memory = budget - per_gpu_weights - overhead
     per_token = kv_bytes_per_token(model, tp)
     tokens = int(kv_memory // per_token) if kv_memory > 0 else 0

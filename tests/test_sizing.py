@@ -11,7 +11,18 @@ from offline import recorded
 from stacks.aws_facts import GpuFacts, InstanceFacts
 from stacks.catalog import load_catalog
 from stacks.cost import load_prices
-from stacks.sizing import ENGINES, GIB, V0, V1, fitting_alternatives, kv_bytes_per_token, size, size_at
+from stacks.sizing import (
+    ENGINES,
+    GIB,
+    V0,
+    V1,
+    V1_EAGER,
+    fitting_alternatives,
+    kv_bytes_per_token,
+    profiling_peak_bytes,
+    size,
+    size_at,
+)
 
 PUBLISHED = yaml.safe_load((Path(__file__).parent / "data" / "vllm_published_memory.yaml").read_text())["records"]
 CATALOG = load_catalog()
@@ -107,12 +118,16 @@ KV_TOLERANCE = (-0.10, 0.01)
 def _published_sizing(record):
     """The method run on one published start-up: same model shapes, GPU, TP, maxModelLen, utilization and
     engine generation. A pipeline-parallel record is sized as its busiest stage (its layers, 1/PP of the
-    weights): vLLM sizes the KV cache by the stage with the least room."""
+    weights): vLLM sizes the KV cache by the stage with the least room. A record served with quantized weights
+    is sized with the catalog's shapes and the printed per-GPU weights."""
     model = CATALOG.models[record["catalogKey"]]
+    tp = record["tensorParallelSize"]
     pp = record.get("pipelineParallelSize", 1)
     if pp > 1:
         model = model.model_copy(update={"num_layers": record["stageLayers"], "parameters_b": model.parameters_b / pp})
-    tp = record["tensorParallelSize"]
+    if "printedWeightsGiBPerGpu" in record:
+        params_b = record["printedWeightsGiBPerGpu"] * GIB * tp / model.bytes_per_param / 1e9
+        model = model.model_copy(update={"parameters_b": params_b})
     printed = record.get("gpuMemoryGiB")
     mib = int(printed * 1024) if printed else record["awsGpuMemoryMiB"]
     gpu = InstanceFacts("published", 8, 65536, ("x86_64",), GpuFacts(record["gpu"], "NVIDIA", tp, mib))
@@ -124,10 +139,13 @@ def _published_sizing(record):
         record["gpuMemoryUtilization"],
         engine=ENGINES[record["engine"]],
         cuda_total_bytes=printed * GIB if printed else None,
+        usage=record.get("usage", "openai"),
     )
 
 
-@pytest.mark.parametrize("record", DECIDED, ids=[f"{r['model']}-{r['maxModelLen']}" for r in DECIDED])
+@pytest.mark.parametrize(
+    "record", DECIDED, ids=[f"{r['model']}-{r['maxModelLen']}-tp{r['tensorParallelSize']}" for r in DECIDED]
+)
 def test_method_decides_each_published_startup_as_vllm_did(record):
     """Fits exactly when vLLM started; where it started, KV-cache tokens within KV_TOLERANCE of what vLLM
     printed: at most 1 % above (the printed GiB figures are rounded to 0.01, ~0.3 % of these KV sizes, and
@@ -164,6 +182,52 @@ def test_decided_records_cover_three_models_and_both_engine_generations():
     assert {r["engine"] for r in DECIDED} >= {"v0", "v1-eager"}
 
 
+def test_v1_records_cover_three_catalog_shapes_on_l4_a100_h100_with_a_refusal():
+    v1 = [r for r in DECIDED if r["engine"].startswith("v1")]
+    assert {r["catalogKey"] for r in v1} == {
+        "deepseek-v2-lite-chat",
+        "deepseek-r1-distill-qwen-7b",
+        "deepseek-r1-distill-llama-8b",
+        "deepseek-r1-distill-llama-70b",
+    }
+    assert {r["gpu"] for r in v1} >= {"NVIDIA A100", "NVIDIA H100", "NVIDIA L4"}
+    assert [r["tensorParallelSize"] for r in v1 if not r["startedOk"]] == [1]  # Llama-70B FP8 on one H100
+
+
+def test_v1_profiling_peak_is_the_sampler_warmup_on_h100_as_vllm_printed():
+    """vLLM printed a 4.76 GiB activation peak for Llama-3.1-8B on an H100 (8192 tokens, 1024 dummy requests):
+    the forward pass alone is 0.81 GiB; the sampler warm-up is 10 x 1024 x 128256 x 4 bytes = 4.89 GiB."""
+    llama8 = CATALOG.models["deepseek-r1-distill-llama-8b"]
+    tokens, seqs = V1.scheduler_defaults(79.18 * GIB, "H100", 16000)
+    assert (tokens, seqs) == (8192, 1024)
+    assert profiling_peak_bytes(llama8, tokens, seqs, V1) / GIB == pytest.approx(4.89, abs=0.01)
+    assert profiling_peak_bytes(llama8, tokens, seqs, V1) / GIB >= 4.76
+    # V0 added the logits of its sequences to the forward pass instead
+    assert profiling_peak_bytes(llama8, tokens, seqs, V0) / GIB == pytest.approx(0.81 + 0.49, abs=0.01)
+    # the peak does not grow with maxModelLen under V1: same for 131072
+    assert V1_EAGER.scheduler_defaults(79.18 * GIB, "H100", 131072) == (8192, 1024)
+
+
+def test_sampler_path_printed_in_the_log_decides_the_peak():
+    """Qwen2-7B on an A100 80 GB at utilization 0.25 (vLLM 0.10.1.1, "Using FlashInfer for top-p & top-k
+    sampling."): FlashInfer's sampler leaves 93,872 tokens; sized with the native sort path's peak the
+    estimate would be 28 % low, outside the tolerance, so the records say which path vLLM printed."""
+    (record,) = [
+        r for r in DECIDED if r["catalogKey"] == "deepseek-r1-distill-qwen-7b" and r["gpuMemoryUtilization"] == 0.25
+    ]
+    assert record["engine"] == "v1-eager-flashinfer"
+    assert _published_sizing(record).kv_cache_tokens == 90_188  # vLLM: 93,872 (-3.9 %)
+    native = _published_sizing({**record, "engine": "v1-eager"})
+    assert native.kv_cache_tokens / record["kvCacheTokens"] - 1 < KV_TOLERANCE[0]
+
+
+def test_h100_llama_8b_kv_cache_within_one_percent_of_vllm_0_11():
+    (record,) = [r for r in DECIDED if r["gpu"] == "NVIDIA H100" and r["tensorParallelSize"] == 1 and r["startedOk"]]
+    s = _published_sizing(record)
+    assert s.kv_cache_tokens == 417_074  # vLLM: 51.38 GiB = 420,864 tokens in 128-token blocks (-0.9 %)
+    assert s.runtime_overhead_gib == pytest.approx(5.39, abs=0.01)  # vLLM: 4.76 peak + 0.13 non-torch
+
+
 def test_deepseek_v2_lite_mla_record_is_decided():
     """The MLA record the old filter dropped (no printed GPU total): sized on AWS's L4 figure."""
     (record,) = [r for r in DECIDED if r["catalogKey"] == "deepseek-v2-lite-chat"]
@@ -176,6 +240,9 @@ def test_v1_defaults_profile_2048_tokens_below_70_gib_and_8192_on_h100_but_not_a
     assert V1.scheduler_defaults(79.2 * GIB, "H100", 8192) == (8192, 1024)
     assert V1.scheduler_defaults(79.2 * GIB, "A100", 8192) == (2048, 256)
     assert V0.scheduler_defaults(23.6 * GIB, "RTX 3090", 29000) == (29000, 256)
+    # the offline LLM(...) class profiles more tokens (the A100 40 GB record prints 8192)
+    assert V1.scheduler_defaults(39.6 * GIB, "A100", 131072, usage="llm") == (8192, 256)
+    assert V1.scheduler_defaults(79.2 * GIB, "H100", 131072, usage="llm") == (16384, 1024)
 
 
 def test_weight_bytes_follow_published_checkpoint_sizes():
