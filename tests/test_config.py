@@ -128,10 +128,10 @@ def test_model_that_cannot_fit_names_instance_types_that_would():
     )
     assert line == (
         "deepseek-cloud:gpuPool.instanceTypes[0]: deepseek-r1-distill-llama-70b does not fit: weights 131.4 GiB/GPU "
-        "+ 2.0 GiB runtime overhead exceed 19.9 GiB usable per GPU (got g6.xlarge; allowed: "
+        "+ 2.7 GiB runtime overhead exceed 19.9 GiB usable per GPU (got g6.xlarge; allowed: "
         "g6e.12xlarge (TP 4, 4× NVIDIA L40S 45 GiB, $10.4926/h), g6.48xlarge (TP 8, 8× NVIDIA L4 22 GiB, $13.3504/h), "
         "g6e.24xlarge (TP 4, 4× NVIDIA L40S 45 GiB, $15.0656/h), g5.48xlarge (TP 8, 8× NVIDIA A10G 22 GiB, $16.288/h), "
-        "p4d.24xlarge (TP 4, 8× NVIDIA A100 40 GiB, $21.9576/h))"
+        "p4d.24xlarge (TP 8, 8× NVIDIA A100 40 GiB, $21.9576/h))"
     )
 
 
@@ -150,7 +150,7 @@ def test_alternatives_are_only_types_the_region_prices_and_offers():
     )
     assert line.endswith(
         "allowed: g5.48xlarge (TP 8, 8× NVIDIA A10G 22 GiB, $18.1823/h), "
-        "p4d.24xlarge (TP 4, 8× NVIDIA A100 40 GiB, $23.7157/h))"
+        "p4d.24xlarge (TP 8, 8× NVIDIA A100 40 GiB, $23.7157/h))"
     )
 
 
