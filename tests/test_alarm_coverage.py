@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from offline.harness import run_program, stack_names
+from offline.harness import run_program, shared_run, stack_names
 from offline.mocks import Registration
 from stacks.observability import AUTOSCALING_GROUP, METRIC_ALARM, TARGET_GROUP, coverage_gaps
 
@@ -169,7 +169,7 @@ def test_build_observability_takes_thresholds_and_floors_from_config(tmp_path):
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_shipped_stack_watches_its_target_groups_and_gpu_pools(stack):
-    run = run_program(stack)
+    run = shared_run(stack)
     serving = run.of_type(TARGET_GROUP) + run.of_type(AUTOSCALING_GROUP)
     if not serving:
         pytest.xfail(f"{stack} declares no target group or GPU pool yet: the ECS builder is not wired in")

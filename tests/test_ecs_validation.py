@@ -20,7 +20,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from botocore.validate import ParamValidator
 from parliament import analyze_policy_string, enhance_finding
 
-from offline.harness import ProgramRun, run_program, stack_config, stack_names
+from offline.harness import ProgramRun, shared_run, stack_config, stack_names
 
 ECS_STACKS = [s for s in stack_names() if stack_config(s).get("deepseek-cloud:platform", "ecs") == "ecs"]
 
@@ -101,7 +101,7 @@ def integral(value: Any) -> Any:
 @functools.cache
 def planned(stack: str) -> ProgramRun:
     """One run per stack for this module's read-only checks."""
-    return run_program(stack)
+    return shared_run(stack)
 
 
 def task_definition_params(run: ProgramRun) -> dict[str, Any]:

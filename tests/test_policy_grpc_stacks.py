@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.harness import run_program, stack_config, stack_names
+from offline.harness import shared_run, stack_config, stack_names
 from offline.policy_bridge import planned_resources
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
@@ -34,7 +34,7 @@ def _environment(stack: str) -> str:
 
 @cache
 def _planned(stack: str, broken: bool = False) -> tuple[dict, ...]:
-    return tuple(planned_resources(run_program(stack, overrides=BROKEN_OVERRIDES if broken else None)))
+    return tuple(planned_resources(shared_run(stack, BROKEN_OVERRIDES if broken else None)))
 
 
 def _names(violations, level):

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.harness import ROOT, run_program, stack_config, stack_names
+from offline.harness import ROOT, run_program, shared_run, stack_config, stack_names
 from offline.policy_bridge import check_planned_resources
 from offline.policy_check import main as policy_main
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_shipped_stack_has_zero_mandatory_violations(stack):
-    run = run_program(stack)
+    run = shared_run(stack)
     result = check_planned_resources(run, stack_config(stack)["deepseek-cloud:environment"])
     assert result["mandatory"] == []
 
