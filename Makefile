@@ -5,13 +5,20 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean
+.PHONY: plan test policy lint format bench clean lock
 
-$(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
+# requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
+# so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
+# requirements*.txt and policy/requirements.txt state the ranges; tests/test_lock.py checks the lock covers them.
+$(STAMP): requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.lock
 	touch $(STAMP)
+
+lock:  ## re-resolve requirements.lock from requirements*.txt (pip-tools in a throwaway venv; keeps pins that still fit)
+	test -x .lock-tools/bin/pip-compile || { python3 -m venv .lock-tools && .lock-tools/bin/pip install --quiet pip-tools==7.6.2; }
+	.lock-tools/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock requirements-dev.txt
 
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json)
 	@$(PY) -m offline.plan --stack $(STACK) --format $(FORMAT)
@@ -34,4 +41,4 @@ bench: $(STAMP)  ## wall time of make plan per stack and of the test suite (hype
 	hyperfine --runs 2 '$(PY) -m pytest -q -x'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache
