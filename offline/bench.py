@@ -97,8 +97,9 @@ def measure_suite(runs: int, *extra: str) -> dict[str, Any]:
 
 
 def _mean_sd(samples: list[float]) -> str:
-    sd = statistics.stdev(samples) if len(samples) > 1 else 0.0
-    return f"{statistics.mean(samples):.2f} s ± {sd:.2f} s"
+    if len(samples) == 1:
+        return f"{samples[0]:.2f} s (one run)"
+    return f"{statistics.mean(samples):.2f} s ± {statistics.stdev(samples):.2f} s"
 
 
 def render(results: dict[str, Any]) -> str:
