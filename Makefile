@@ -6,13 +6,20 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean
+.PHONY: plan test policy lint format bench clean lock
 
-$(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
+# requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
+# so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
+# requirements*.txt and policy/requirements.txt state the ranges; tests/test_lock.py checks the lock covers them.
+$(STAMP): requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.lock
 	touch $(STAMP)
+
+lock:  ## re-resolve requirements.lock from requirements*.txt (pip-tools in a throwaway venv; keeps pins that still fit)
+	test -x .lock-tools/bin/pip-compile || { python3 -m venv .lock-tools && .lock-tools/bin/pip install --quiet pip-tools==7.6.2; }
+	.lock-tools/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock requirements-dev.txt
 
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
 	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
@@ -29,10 +36,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(STAMP)  ## wall time of make plan per stack and of the test suite (hyperfine)
-	@command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)"; exit 1; }
-	hyperfine --warmup 1 --runs 5 $(foreach s,$(shell ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/'),'$(PY) -m offline.plan --stack $(s)')
-	hyperfine --runs 2 '$(PY) -m pytest -q -x'
+bench: $(STAMP)  ## time make plan per stack beside its pulumi-aws import baseline, and the suite; rewrites README's table
+	$(PY) -m offline.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache

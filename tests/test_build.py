@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 
 
 def test_eks_platform_declares_network_and_sizing_only_until_eks_serving_lands():
@@ -15,7 +15,7 @@ def test_eks_platform_declares_network_and_sizing_only_until_eks_serving_lands()
 
 
 def test_ecs_platform_exports_endpoint_and_observability_outputs():
-    run = run_program("dev")
+    run = shared_run("dev")
     for key in ("endpointUrl", "clusterName", "serviceName", "logGroupName", "asgName", "alarmTopicArn"):
         assert key in run.outputs, key
     assert run.outputs["endpointUrl"].startswith("http://")  # dev has no certificate: HTTP, warned in the plan

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -225,12 +224,13 @@ def test_project_file_declares_every_key_once_with_a_description():
 
 
 def check_dependabot(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.dependabot", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """`python -m check_jsonschema` on `path`, run in this process (click's runner)."""
+    from check_jsonschema import main
+    from click.testing import CliRunner
+
+    args = ["--builtin-schema", "vendor.dependabot", str(path)]
+    result = CliRunner().invoke(main, args)
+    return subprocess.CompletedProcess(["check-jsonschema", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def test_dependabot_config_matches_the_schema_and_covers_actions_and_pip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 from stacks.errors import ConfigError
 
 
@@ -21,7 +21,7 @@ def only_line(lines: list[str], path: str) -> str:
 
 
 def test_valid_dev_stack_loads_and_declares_resources():
-    run = run_program("dev")
+    run = shared_run("dev")
     assert run.outputs["sizing"]["model"] == "deepseek-r1-distill-qwen-7b"
     assert len(run.registrations) > 10
 

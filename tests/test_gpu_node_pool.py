@@ -10,7 +10,7 @@ import base64
 import pytest
 
 from components.gpu_node_pool import GPU_AMI_PARAMETER, root_volume_gib
-from offline.harness import ProgramRun, run_program
+from offline.harness import ProgramRun, run_program, shared_run
 from stacks.errors import ConfigError
 
 ASG = "aws:autoscaling/group:Group"
@@ -77,7 +77,7 @@ def test_every_instance_type_is_an_override_in_order() -> None:
 
 
 def test_launch_template_imdsv2_hop_limit_one_no_public_ip_encrypted_root() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     lt = run.one(LT).inputs
     assert lt["metadataOptions"]["httpTokens"] == "required"
     assert lt["metadataOptions"]["httpPutResponseHopLimit"] == 1
@@ -98,7 +98,7 @@ def test_launch_template_imdsv2_hop_limit_one_no_public_ip_encrypted_root() -> N
 
 
 def test_ami_comes_from_aws_public_ssm_parameter() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     # The value AWS's public parameter held when moto 5.2.5 recorded it (moto/ssm/resources), per region:
     # the mock answers from that recording, so a concrete id shows the program used the parameter it names.
     assert GPU_AMI_PARAMETER == "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
@@ -107,7 +107,7 @@ def test_ami_comes_from_aws_public_ssm_parameter() -> None:
 
 
 def test_user_data_joins_cluster_with_gpu_and_spot_draining() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     config = ecs_config(run)
     assert config["ECS_CLUSTER"] == run.one("aws:ecs/cluster:Cluster").outputs["name"]
     assert config["ECS_ENABLE_GPU_SUPPORT"] == "true"
@@ -121,7 +121,7 @@ def test_user_data_joins_cluster_with_gpu_and_spot_draining() -> None:
 
 
 def test_asg_is_owned_by_ecs_managed_scaling() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     asg = run.one(ASG)
     assert asg.ignore_changes == ["desiredCapacity"]
     assert asg.inputs["protectFromScaleIn"] is True
@@ -151,7 +151,7 @@ def test_capacity_provider_managed_scaling_termination_protection_and_draining()
 
 
 def test_instance_security_group_has_no_ingress_and_described_egress() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     sg_id = instance_security_group(run)
     ingress = [
         r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -167,7 +167,7 @@ def test_instance_security_group_has_no_ingress_and_described_egress() -> None:
 
 
 def test_instance_role_has_ecs_ssm_and_cloudwatch_agent_policies() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     role = run.by_name("ds-dev-vllm-pool-instance")
     attached = {
         a.inputs["policyArn"]
@@ -182,7 +182,7 @@ def test_instance_role_has_ecs_ssm_and_cloudwatch_agent_policies() -> None:
 
 
 def test_region_and_model_change_the_pool() -> None:
-    base = run_program("dev")
+    base = shared_run("dev")
     moved = run_program(
         "dev",
         overrides={"aws:region": "eu-west-1", "deepseek-cloud:gpuPool.instanceTypes": ["g5.2xlarge", "g5.4xlarge"]},
@@ -209,7 +209,7 @@ def test_explicit_root_volume_size_wins_and_too_small_is_rejected() -> None:
 
 
 def test_group_metrics_are_enabled_for_the_capacity_alarm() -> None:
-    run = run_program("prod")
+    run = shared_run("prod")
     asg = run.one("aws:autoscaling/group:Group")
     assert "GroupInServiceInstances" in asg.inputs["enabledMetrics"]
     assert asg.inputs["metricsGranularity"] == "1Minute"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 
 KEY = "aws:kms/key:Key"
 ACCOUNT = "123456789012"  # the offline mocks' caller identity
@@ -21,7 +21,7 @@ def statements(policy: str) -> dict[str, dict]:
 
 
 def test_key_rotates_and_its_policy_names_exactly_the_services_that_use_it() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     key = run.one(KEY).inputs
     assert key["enableKeyRotation"] is True
     assert key["deletionWindowInDays"] == 7
@@ -63,7 +63,7 @@ def test_key_rotates_and_its_policy_names_exactly_the_services_that_use_it() -> 
 
 
 def test_prod_key_is_protected_with_the_longest_deletion_window() -> None:
-    run = run_program("prod")
+    run = shared_run("prod")
     assert run.one(KEY).protect is True
     assert run.one(KEY).inputs["deletionWindowInDays"] == 30
 

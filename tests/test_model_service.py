@@ -11,7 +11,7 @@ import pytest
 from pulumi.runtime import settings
 
 from components.model_service import estimate_startup_seconds, health_check_grace_seconds
-from offline.harness import ProgramRun, run_program
+from offline.harness import ProgramRun, run_program, shared_run
 from stacks.errors import ConfigError
 
 TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
@@ -57,7 +57,7 @@ def test_gpus_per_task_equal_the_sizing_tensor_parallel_degree() -> None:
 
 
 def test_dev_task_definition_concrete_values() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     td = run.one(TASK_DEF).inputs
     assert td["networkMode"] == "awsvpc" and td["requiresCompatibilities"] == ["EC2"]
     c = container(run)
@@ -77,7 +77,7 @@ def test_dev_task_definition_concrete_values() -> None:
 
 
 def test_health_check_timings_follow_the_weights() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     # 15.23 GB at 100 MB/s (152 s) + read at 500 MiB/s (29 s) + 120 s engine start = 302 s
     assert estimate_startup_seconds(15.23e9, 500) == 302
     check = container(run)["healthCheck"]
@@ -91,7 +91,7 @@ def test_health_check_timings_follow_the_weights() -> None:
 
 
 def test_secrets_only_in_secrets_never_in_environment() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     c = container(run)
     secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
     created = {s.inputs["name"]: s.outputs["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
@@ -127,7 +127,7 @@ def test_adopted_secret_is_referenced_not_created_and_execution_role_reads_exact
 
 
 def test_task_role_holds_no_permissions_and_roles_trust_only_this_accounts_ecs() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     task_role = run.by_name("ds-dev-vllm-task")
     role_name = task_role.outputs["name"]
     attached = [
@@ -141,7 +141,7 @@ def test_task_role_holds_no_permissions_and_roles_trust_only_this_accounts_ecs()
 
 
 def test_ignore_changes_on_desired_count_and_service_settings() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     svc = run.one(SERVICE)
     assert svc.ignore_changes == ["desiredCount"]
     assert svc.inputs["waitForSteadyState"] is False
@@ -243,7 +243,7 @@ def test_security_groups_alb_to_tasks_only_and_every_rule_described() -> None:
 
 
 def test_load_balancer_and_access_log_bucket() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     alb = run.one("aws:lb/loadBalancer:LoadBalancer").inputs
     assert alb["dropInvalidHeaderFields"] is True and alb["internal"] is False
     assert alb["idleTimeout"] == 600 and alb["enableDeletionProtection"] is False
@@ -264,9 +264,9 @@ def test_load_balancer_and_access_log_bucket() -> None:
 
 
 def test_log_group_is_named_encrypted_and_kept_by_environment() -> None:
-    dev = run_program("dev").one("aws:cloudwatch/logGroup:LogGroup").inputs
+    dev = shared_run("dev").one("aws:cloudwatch/logGroup:LogGroup").inputs
     assert (dev["name"], dev["retentionInDays"]) == ("/deepseek/dev/vllm", 30)
-    prod = run_program("prod")
+    prod = shared_run("prod")
     group = prod.one("aws:cloudwatch/logGroup:LogGroup").inputs
     assert (group["name"], group["retentionInDays"]) == ("/deepseek/prod/vllm", 365)
     assert group["kmsKeyId"] == prod.one("aws:kms/key:Key").outputs["arn"]
@@ -274,7 +274,7 @@ def test_log_group_is_named_encrypted_and_kept_by_environment() -> None:
 
 
 def test_prod_is_three_azs_32b_on_demand_base_with_spot_above() -> None:
-    run = run_program("prod")
+    run = shared_run("prod")
     assert run.outputs["sizing"]["model"] == "deepseek-r1-distill-qwen-32b"
     assert run.outputs["sizing"]["tensorParallelSize"] == 2
     assert len(run.outputs["privateSubnetIds"]) == 3
@@ -286,13 +286,13 @@ def test_prod_is_three_azs_32b_on_demand_base_with_spot_above() -> None:
 
 
 def test_model_change_changes_the_plan() -> None:
-    base = container(run_program("dev"))
+    base = container(shared_run("dev"))
     other = container(run_program("dev", overrides={"deepseek-cloud:model.name": "deepseek-r1-distill-llama-8b"}))
     assert other["command"][0] == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B" != base["command"][0]
 
 
 def test_outputs_of_build_ecs() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     for key in ("endpointUrl", "clusterName", "serviceName", "logGroupName", "asgName", "apiKeySecretArn"):
         assert run.outputs[key], key
     assert run.outputs["logGroupName"] == "/deepseek/dev/vllm"
@@ -307,7 +307,7 @@ def test_queue_depth_on_ecs_is_a_config_error() -> None:
 
 
 def test_dev_scales_to_zero_off_hours() -> None:
-    run = run_program("dev")
+    run = shared_run("dev")
     actions = run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
     nights = next(a.inputs for a in actions if a.name.endswith("nights"))
     assert nights["schedule"] == "cron(0 19 ? * MON-FRI *)"

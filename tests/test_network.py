@@ -6,12 +6,12 @@ import pulumi
 import pytest
 
 from components.network import ExistingNetwork, Network, NetworkArgs
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 from offline.mocks import RecordedAwsMocks, RecordingMonitor
 
 
 def test_dev_has_one_nat_gateway_and_two_azs():
-    run = run_program("dev")
+    run = shared_run("dev")
     assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 1
     subnets = run.of_type("aws:ec2/subnet:Subnet")
     assert sorted(s.inputs["availabilityZone"] for s in subnets) == [
@@ -32,7 +32,7 @@ def test_prod_environment_gets_a_nat_gateway_per_az():
 
 
 def test_s3_gateway_endpoint_serves_every_private_route_table():
-    run = run_program("dev")
+    run = shared_run("dev")
     endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
     assert endpoint.inputs["vpcEndpointType"] == "Gateway"

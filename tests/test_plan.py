@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import subprocess
 import sys
@@ -9,13 +12,25 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan import main as plan_main
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def plan(*args: str) -> subprocess.CompletedProcess:
+def plan_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m offline.plan` in its own interpreter: exit code and streams as a user sees them."""
     return subprocess.run(
         [sys.executable, "-m", "offline.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
+
+
+@functools.cache  # identical invocations (prod's human plan) run once per session
+def plan(*args: str) -> subprocess.CompletedProcess:
+    """The same `main` in this process (no second interpreter paying pulumi-aws's import again)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = plan_main(list(args))
+    return subprocess.CompletedProcess(["offline.plan", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_json_plan_has_the_documented_fields():
@@ -93,7 +108,7 @@ def broken_stack(tmp_path: Path) -> Path:
 
 
 def test_broken_stack_fails_with_one_line_per_problem_and_no_traceback(broken_stack: Path):
-    result = plan("--stack", "broken", "--stack-file", str(broken_stack))
+    result = plan_cli("--stack", "broken", "--stack-file", str(broken_stack))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stdout == ""

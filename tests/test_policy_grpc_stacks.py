@@ -8,12 +8,13 @@ each bounded by TIMEOUT."""
 from __future__ import annotations
 
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from offline.harness import run_program, stack_config, stack_names
+from offline.harness import shared_run, stack_config, stack_names
 from offline.policy_bridge import planned_resources
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
@@ -34,7 +35,27 @@ def _environment(stack: str) -> str:
 
 @cache
 def _planned(stack: str, broken: bool = False) -> tuple[dict, ...]:
-    return tuple(planned_resources(run_program(stack, overrides=BROKEN_OVERRIDES if broken else None)))
+    return tuple(planned_resources(shared_run(stack, BROKEN_OVERRIDES if broken else None)))
+
+
+@cache
+def _analyses() -> dict[tuple[str, bool], Future]:
+    """Every case's pack analysis, the pack processes running side by side (one per stack, as the engine
+    starts them): the plans come first (the mock runtime is one per process), then the packs in threads.
+    Each test reads its own future, so one failing analysis fails only its test."""
+    cases = [(stack, False) for stack in stack_names()] + [("prod", True)]
+    resources = {case: list(_planned(*case)) for case in cases}
+    with ThreadPoolExecutor(len(cases)) as pool:
+        return {
+            (stack, broken): pool.submit(
+                analyze_resources,
+                resources[(stack, broken)],
+                "prod" if broken else _environment(stack),
+                stack=stack,
+                timeout=TIMEOUT,
+            )
+            for stack, broken in cases
+        }
 
 
 def _names(violations, level):
@@ -45,7 +66,7 @@ def _names(violations, level):
 def test_shipped_stack_over_grpc_matches_the_direct_check(stack):
     resources = list(_planned(stack))
     environment = _environment(stack)
-    violations = analyze_resources(resources, environment, stack=stack, timeout=TIMEOUT)
+    violations = _analyses()[(stack, False)].result()
     assert _names(violations, "mandatory") == [], [v for v in violations if v["level"] == "mandatory"]
     direct = report.check(resources, environment)
     assert direct["mandatory"] == []
@@ -55,7 +76,7 @@ def test_shipped_stack_over_grpc_matches_the_direct_check(stack):
 
 def test_prod_without_on_demand_base_fails_over_grpc():
     resources = list(_planned("prod", broken=True))
-    violations = analyze_resources(resources, "prod", stack="prod", timeout=TIMEOUT)
+    violations = _analyses()[("prod", True)].result()
     assert set(_names(violations, "mandatory")) == BROKEN_EXPECTED_MANDATORY, violations
     direct = report.check(resources, "prod")
     assert set(_names(direct["mandatory"], "mandatory")) == BROKEN_EXPECTED_MANDATORY

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.harness import ROOT, run_program, stack_config, stack_names
+from offline.harness import ROOT, shared_run, stack_config, stack_names
 from offline.policy_bridge import check_planned_resources
 from offline.policy_check import main as policy_main
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_shipped_stack_has_zero_mandatory_violations(stack):
-    run = run_program(stack)
+    run = shared_run(stack)
     result = check_planned_resources(run, stack_config(stack)["deepseek-cloud:environment"])
     assert result["mandatory"] == []
 
@@ -25,6 +25,6 @@ def test_make_policy_fails_on_a_prod_stack_without_on_demand_base(tmp_path: Path
     path = tmp_path / "Pulumi.broken.yaml"
     path.write_text(yaml.safe_dump(broken))
     assert policy_main(["--stack", "broken", "--stack-file", str(path)]) == 1
-    run = run_program("broken", config=stack_config("broken", stack_file=path))
+    run = shared_run("prod", {"deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 0})  # the same config as a run
     names = {v["policy"] for v in check_planned_resources(run, "prod")["mandatory"]}
     assert "gpu-pool-prod-on-demand-base" in names

@@ -73,23 +73,34 @@ def test_unknown_inputs_from_a_dry_run_do_not_fail_rules():
     assert report.check(stack, "dev")["passed"]
 
 
+def side_by_side(*commands: tuple[list[str], Path | None], timeout: float = 120) -> list[subprocess.CompletedProcess]:
+    procs = [
+        subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for argv, cwd in commands
+    ]
+    try:
+        streams = [proc.communicate(timeout=timeout) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()  # no-op once it has exited; stops the rest after a timeout
+            proc.wait()
+    return [
+        subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        for p, (out, err) in zip(procs, streams, strict=True)
+    ]
+
+
 def test_cli_exit_codes(tmp_path):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text(json.dumps({"resources": samples.compliant_stack("dev")}))
     bad.write_text(json.dumps(samples.broken_stack()))
     script = POLICY_DIR / "deepseek_policies" / "report.py"
-    ok = subprocess.run(
-        [sys.executable, str(script), str(good), "-e", "dev"], capture_output=True, text=True, timeout=120
+    ok, failed = side_by_side(  # two independent interpreters: run them at once
+        ([sys.executable, str(script), str(good), "-e", "dev"], None),
+        ([sys.executable, "-m", "deepseek_policies.report", str(bad), "-e", "prod", "--format", "json"], POLICY_DIR),
     )
     assert ok.returncode == 0, ok.stderr
     assert "PASSED" in ok.stdout
-    failed = subprocess.run(
-        [sys.executable, "-m", "deepseek_policies.report", str(bad), "-e", "prod", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=POLICY_DIR,
-    )
     assert failed.returncode == 1, failed.stderr
     by_policy = json.loads(failed.stdout)["summary"]["by_policy"]
     assert set(by_policy) == set(samples.BROKEN_EXPECTED_MANDATORY) | set(samples.BROKEN_EXPECTED_ADVISORY)

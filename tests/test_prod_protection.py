@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.harness import ProgramRun, run_program
+from offline.harness import ProgramRun, shared_run
 
 STATEFUL = (
     "aws:kms/key:Key",
@@ -24,14 +24,14 @@ def _stateful(run: ProgramRun) -> dict[str, list]:
 
 @pytest.mark.parametrize(("stack", "expected"), [("prod", True), ("dev", False)])
 def test_stateful_resources_are_protected_and_retained_only_in_prod(stack, expected):
-    for type_, registrations in _stateful(run_program(stack)).items():
+    for type_, registrations in _stateful(shared_run(stack)).items():
         for r in registrations:
             assert r.protect is expected, (type_, r.name)
             assert r.retain_on_delete is expected, (type_, r.name)
 
 
 def test_protection_stays_on_the_stateful_resources():
-    run = run_program("prod")
+    run = shared_run("prod")
     stateful = {r.urn for rs in _stateful(run).values() for r in rs}
     protected = {r.urn for r in run.registrations if r.protect}
     assert protected == stateful

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 from stacks.tagging import accepts_tags, merge_tags
 
 
@@ -37,7 +37,7 @@ def test_auto_scaling_group_tags_propagate_at_launch_and_own_tags_win():
 
 
 def test_launch_template_tag_specifications_carry_the_stack_tags_and_own_tags_win():
-    run = run_program("dev")
+    run = shared_run("dev")
     template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
     specs = {s["resourceType"]: s["tags"] for s in template.inputs["tagSpecifications"]}
     assert {"instance", "volume"} <= set(specs)
