@@ -109,6 +109,18 @@ def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
             role = policy.rsplit("-", 1)[0]  # <name>-deploy-<env>-<part> → <name>-deploy-<env>
             if policy in by_policy and role in roles:
                 roles[role]["policies"][policy] = _json(by_policy[policy]["inputs"]["policy"])
+    # Registration order varies from run to run; the plan lists the preview role, then the deploy roles in the
+    # order of the config's allowedEnvironments (the deployRoleArns output), each role's policies by name.
+    envs = list(run.outputs.get("deployRoleArns") or {})
+
+    def order(name: str) -> tuple[int, int, str]:
+        env = next((i for i, e in enumerate(envs) if name.endswith(f"-deploy-{e}")), len(envs))
+        return (0 if name.endswith("-preview") else 1, env, name)
+
+    roles = {
+        name: {**roles[name], "policies": dict(sorted(roles[name]["policies"].items()))}
+        for name in sorted(roles, key=order)
+    }
     return {
         "project": CI_PROJECT,
         "stack": run.stack,
