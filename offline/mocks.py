@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _sync_await
 
-from offline import recorded
+from offline import arns, recorded
 
 # Documentation account id from AWS's own examples; never a real account.
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -28,44 +28,31 @@ def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
-def _service_of(type_token: str) -> str:
-    # "aws:ec2/vpc:Vpc" -> "ec2"; the ARN service of most modules matches the module name.
-    module = type_token.split(":")[1].split("/")[0]
-    return {
-        "lb": "elasticloadbalancing",
-        "alb": "elasticloadbalancing",
-        "cloudwatch": "cloudwatch",
-        "appautoscaling": "application-autoscaling",
-        "autoscaling": "autoscaling",
-    }.get(module, module)
-
-
 _ID_PREFIX = {
     "aws:ec2/vpc:Vpc": "vpc-",
     "aws:ec2/subnet:Subnet": "subnet-",
     "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",
     "aws:ec2/internetGateway:InternetGateway": "igw-",
     "aws:ec2/natGateway:NatGateway": "nat-",
     "aws:ec2/eip:Eip": "eipalloc-",
     "aws:ec2/routeTable:RouteTable": "rtb-",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
     "aws:kms/key:Key": "",
 }
 
 # S3 bucket types whose `bucket` (name) output is computed when the program does not set it.
 _BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 
-# Extra outputs AWS computes for some types, beyond id/arn/name.
+# Extra outputs AWS computes for some types, beyond id, name and the ARN outputs (offline/arns.py).
 _EXTRA_OUTPUTS = {
     "aws:lb/loadBalancer:LoadBalancer": lambda n, d: {
         "dnsName": f"{n}-{d[:9]}.elb.amazonaws.com",
-        "arnSuffix": f"app/{n}/{d[:16]}",
         "zoneId": "Z35SXDOTRQ7X7K",
     },
-    "aws:lb/targetGroup:TargetGroup": lambda n, d: {"arnSuffix": f"targetgroup/{n}/{d[:16]}"},
-    "aws:kms/key:Key": lambda n, d: {"keyId": f"{d[:8]}-{d[8:12]}-4{d[13:16]}-8{d[1:4]}-{d[4:16]}"},
-    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d: {"revision": 1},
 }
 
 
@@ -263,15 +250,9 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         bucket_name = outputs.get("bucket") or fabricated.get("bucket")
         default_id = bucket_name if args.typ in _BUCKETS else f"{_ID_PREFIX.get(args.typ, '')}{digest}"
         resource_id = args.resource_id or default_id
-        if args.typ in _BUCKETS and "arn" not in outputs:
-            fabricated["arn"] = f"arn:aws:s3:::{bucket_name}"  # S3 ARNs carry neither region nor account
-        elif args.typ.startswith("aws:") and "arn" not in outputs:
-            fabricated["arn"] = (
-                f"arn:aws:{_service_of(args.typ)}:{self.region}:{PLACEHOLDER_ACCOUNT}:"
-                f"{args.typ.rsplit(':', 1)[1].lower()}/{args.name}-{digest[:6]}"
-            )
-        if "name" not in outputs and "namePrefix" not in outputs:
-            fabricated["name"] = f"{args.name}-{digest[:7]}"
+        fabricated.update(self._name(args, outputs, digest))
+        name = bucket_name or outputs.get("name") or fabricated.get("name")
+        fabricated.update(self._arns(args.typ, resource_id, name, outputs, digest))
         extra = _EXTRA_OUTPUTS.get(args.typ)
         if extra:
             fabricated.update({k: v for k, v in extra(args.name, digest).items() if k not in outputs})
@@ -285,6 +266,25 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             return ("" if not args.resource_id else args.resource_id), outputs
         outputs.update(fabricated)
         return resource_id, outputs
+
+    def _name(self, args: pulumi.runtime.MockResourceArgs, inputs: dict[str, Any], digest: str) -> dict[str, str]:
+        """The provider's autoname (`<logical name>-<7 hex>`, or `namePrefix` + 26 digits), for types
+        whose schema has a `name` output the program left out."""
+        declared = arns.sdk_outputs(args.typ)
+        if inputs.get("name") or (declared is not None and "name" not in declared):
+            return {}
+        prefix = inputs.get("namePrefix")
+        return {"name": arns.prefixed_name(prefix, digest) if prefix else f"{args.name}-{digest[:7]}"}
+
+    def _arns(self, typ: str, resource_id: str, name: Any, inputs: dict[str, Any], digest: str) -> dict[str, Any]:
+        """The ARN outputs (and those derived from them) AWS assigns, unless the program set them."""
+        fabricate = arns.ARNS.get(typ)
+        if fabricate is None:
+            return {}
+        subject = arns.Subject(
+            self.region, PLACEHOLDER_ACCOUNT, resource_id, name if isinstance(name, str) else "", inputs, digest
+        )
+        return {k: v for k, v in fabricate(subject).items() if k not in inputs}
 
     def _bucket_names(self, name: str, inputs: dict[str, Any], digest: str) -> dict[str, str]:
         """The name S3 would get (the provider autonames `bucket` from the logical name, or from

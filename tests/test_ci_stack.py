@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,12 @@ def test_exports_the_role_arns_for_the_github_variables():
     assert set(run.outputs["deployRoleArns"]) == {"dev", "staging", "prod"}
     for env, arn in run.outputs["deployRoleArns"].items():
         assert arn == run.by_name(f"deepseek-ci-deploy-{env}").outputs["arn"]
-        assert f":{PLACEHOLDER_ACCOUNT}:role/deepseek-ci-deploy-{env}" in arn
-    assert f":{PLACEHOLDER_ACCOUNT}:role/deepseek-ci-preview" in run.outputs["previewRoleArn"]
+        # IAM ARNs carry no region and keep the role's path (arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}).
+        assert re.fullmatch(
+            rf"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/github-ci/deepseek-ci-deploy-{env}-[0-9a-f]{{7}}", arn
+        )
+    preview = rf"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/github-ci/deepseek-ci-preview-[0-9a-f]{{7}}"
+    assert re.fullmatch(preview, run.outputs["previewRoleArn"])
     assert {r.inputs["path"] for r in run.of_type(ROLE)} == {"/github-ci/"}
 
 
