@@ -6,7 +6,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean
+.PHONY: plan tco test policy lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt policy/requirements.txt
 
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
 	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
+
+tco: $(STAMP)  ## $ per 1M output tokens, cloud vs on-prem, charts in build/tco/<stack>/ (STACK=dev FORMAT=text|json)
+	@$(PY) -m offline.tco --stack $(STACK) --format $(FORMAT)
 
 policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
 	@$(PY) -m offline.policy_check --stack $(STACK)
