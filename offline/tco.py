@@ -213,7 +213,8 @@ def _row_roofline(row_id: str) -> tuple[float, float]:
 @functools.cache
 def efficiency() -> float:
     """Median of measured ÷ roofline over the measured rows: how far real serving falls below the bound."""
-    return statistics.median(_row_roofline(r["id"])[1] for r in throughput_rows())
+    unique = {(r["source"], r["model"], r["gpu"]): r["id"] for r in throughput_rows()}  # one row can stand for two keys
+    return statistics.median(_row_roofline(row_id)[1] for row_id in unique.values())
 
 
 def measured_row(model_key: str, gpu: str, tp: int) -> dict[str, Any] | None:
