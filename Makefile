@@ -6,7 +6,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean lock
+.PHONY: plan tco test policy lint format bench clean lock
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -23,6 +23,9 @@ lock:  ## re-resolve requirements.lock from requirements*.txt (pip-tools in a th
 
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
 	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
+
+tco: $(STAMP)  ## $ per 1M output tokens, cloud vs on-prem, charts in build/tco/<stack>/ (STACK=dev FORMAT=text|json)
+	@$(PY) -m offline.tco --stack $(STACK) --format $(FORMAT)
 
 policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
 	@$(PY) -m offline.policy_check --stack $(STACK)

@@ -67,6 +67,7 @@ def _resources(run: ProgramRun) -> list[dict[str, Any]]:
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:
+    from offline import tco
     from stacks import cost
 
     ctx = run.program_globals["context"]  # the StackContext __main__.py loaded: sizing and cost come from it
@@ -85,6 +86,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "warnings": list(ctx.warnings),
         "outputs": _hide_computed(run.outputs, run.computed),
     }
+    # Added key (older readers ignore it): $ per 1M output tokens at the stacks/tco.yaml workload (`make tco`).
+    doc["cost"]["perMillionOutputTokens"] = tco.plan_summary(ctx, doc["cost"])
     policy = _policy(run, ctx.config.environment)
     if policy is not None:
         doc["policy"] = policy
@@ -373,8 +376,21 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
         f"replica-hour ({rh['replicasPerInstance']} replica(s) per {rh['instanceType']}): {rh['onDemand']} on-demand, "
         f"{rh['spot']} spot, {rh['atSpotMix']} at the spot mix ({rh['spotMixAt']})"
     )
+    per_million = c.get("perMillionOutputTokens")
+    if per_million:
+        console.print(per_million_line(per_million), soft_wrap=True)  # one line: the PR summary greps it
     for note in c["notes"]:
         console.print(f"[dim]· {note}[/]")
+
+
+def per_million_line(p: dict[str, Any]) -> str:
+    """The plan's (and the PR summary's) one line on what an output token costs."""
+    return (
+        f"$ per 1M output tokens: {p['atSpotMix']:,.4f} at the spot mix, {p['onDemand']:,.4f} on-demand "
+        f"({p['monthlyOutputTokens']:,} output tokens/month, {p['workload']}; {p['replicaOutputTokensPerSecond']:,} "
+        f"tok/s per replica, {p['throughputKind']}; {p['atFullUtilisationSpotMix']:,.4f} at full utilisation; "
+        "details: make tco)"
+    )
 
 
 _WATCHING = {
