@@ -664,9 +664,13 @@ def render(doc: dict[str, Any]) -> None:
         + _needed(sp["discountNeededAllSpot"], "discount with every instance on spot")
     )
     console.print(
-        f"· routing −35 %: a {ro['cheapToBigCostPerToken']:.0%}-cost cheap tier saves "
-        f"{ro['savingAtStatedShare']:.0%} at "
-        f"the stated share; −35 % needs "
+        f"· routing −35 %: a {ro['cheapToBigCostPerToken']:.0%}-cost cheap tier "
+        + (
+            f"saves {ro['savingAtStatedShare']:.0%}"
+            if ro["savingAtStatedShare"] >= 0
+            else f"costs {-ro['savingAtStatedShare']:.0%} more (each tier keeps at least one replica at this load)"
+        )
+        + " at the stated share; −35 % needs "
         + (
             f"{ro['shareNeeded']:.0%} of requests routed"
             if ro["shareNeeded"] and ro["shareNeeded"] <= 1
