@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from components.model_service import CONTAINER_PORT, KEEP_ALIVE_MARGIN_SECONDS
+from components.ecs.service import CONTAINER_PORT, KEEP_ALIVE_MARGIN_SECONDS
 from offline.harness import ProgramRun, shared_run, stack_names
 
 LISTENER = "aws:lb/listener:Listener"

@@ -1,7 +1,7 @@
 """Every check a component makes on its args is reported by the config layer first, before anything is
 declared.
 
-The component checks are read from components/*.py (every `problems.check(ok, path, reason)` call), so
+The component checks are read from components/**/*.py (every `problems.check(ok, path, reason)` call), so
 a check added later fails `test_every_component_check_has_a_config_counterpart` until it gets a row
 here: either a config value that triggers it (REACHABLE) or a reason no config value can (UNREACHABLE).
 
@@ -35,9 +35,9 @@ OTHER_PROJECTS = {
 
 
 def component_checks() -> set[tuple[str, str, str]]:
-    """(component, path source, reason source) of every `problems.check(...)` in components/*.py."""
+    """(component, path source, reason source) of every `problems.check(...)` in components/**/*.py."""
     found: set[tuple[str, str, str]] = set()
-    for path in sorted(COMPONENTS.glob("*.py")):
+    for path in sorted(COMPONENTS.rglob("*.py")):
         tree = ast.parse(path.read_text())
         for func in ast.walk(tree):
             if not isinstance(func, ast.FunctionDef):

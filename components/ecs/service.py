@@ -25,9 +25,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.replica_autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs, ScheduledCapacity
-from components.validation import ArgsProblems
+from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs, ScheduledCapacity
+from components.ecs.capacity import GpuNodePool, GpuNodePoolArgs
+from components.shared.validation import ArgsProblems
 
 CONTAINER_NAME = "vllm"
 CONTAINER_PORT = 8000  # vLLM's default; /health and /v1/* on one port
@@ -468,7 +468,7 @@ class ModelService(pulumi.ComponentResource):
         self.log_group_name = log_group.name
         self.endpoint_url = pulumi.Output.concat(f"{scheme}://", alb.dns_name)
         self.load_balancer_arn_suffix = alb.arn_suffix
-        self.load_balancer_arn = alb.arn  # what a web ACL (components/web_acl.py) is associated with
+        self.load_balancer_arn = alb.arn  # what a web ACL (components/shared/web_acl.py) is associated with
         self.target_group_arn_suffix = target_group.arn_suffix
         self.api_key_secret_arn = pulumi.Output.from_input(api_key_arn)
         self.hf_token_secret_arn = pulumi.Output.from_input(hf_token_arn)
