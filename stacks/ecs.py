@@ -8,16 +8,11 @@ from typing import Any
 
 from components.ecs.autoscaling import ScheduledCapacity
 from components.ecs.capacity import GpuNodePoolArgs, SpotMix
-from components.ecs.service import (
-    ModelService,
-    ModelServiceArgs,
-    ReplicaScaling,
-    VllmServer,
-    estimate_startup_seconds,
-)
+from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
 from components.shared.cloudwatch_agent import agent_user_data
 from components.shared.kms_key import StackKey, StackKeyArgs
 from components.shared.network import Network
+from components.shared.vllm import VllmServer, estimate_startup_seconds
 from components.shared.web_acl import WebAcl, WebAclArgs, body_limit_bytes
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint

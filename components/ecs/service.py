@@ -1,11 +1,14 @@
-"""ModelService: the vLLM OpenAI-compatible server on ECS (EC2 launch type, GPU) behind an ALB.
+"""ModelService: the vLLM OpenAI-compatible server on ECS (EC2 launch type, GPU) behind an Endpoint.
 
-One component owns the serving path end to end:
   cluster (Container Insights) → GPU node pool (child GpuNodePool, joins this cluster) → capacity
   provider association → task definition (vLLM, GPUs = tensor-parallel degree) → service (awsvpc,
-  circuit breaker) ← ALB (HTTPS when a certificate is given) ← clients; plus the log group, the API
-  key / HF token secrets (adopted or created, never with values), least-privilege roles, the ALB
-  access-log bucket and request-rate autoscaling (child ReplicaAutoscaling).
+  circuit breaker) ← Endpoint (child: ALB, target group, listeners, access-log bucket) ← clients; plus the
+  log group, the model secrets (child ModelSecrets: adopted or created, never with values),
+  least-privilege roles and request-rate autoscaling (child ReplicaAutoscaling).
+
+The Endpoint's and ModelSecrets' resources were this component's direct children before they were
+carved out: each carries an alias to this component (components/shared/moves.py), so no deployed stack
+sees them replaced (tests/test_urn_stability.py).
 
 Network mode awsvpc: each task gets its own ENI and security group, so the tasks' security group
 admits only the ALB on the container port and the ALB targets task IPs (target type ip). Each task
@@ -15,11 +18,9 @@ except g5.48xlarge (8 GPUs, 7 ENIs: at most 6 single-GPU replicas).
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -27,101 +28,20 @@ import pulumi_aws as aws
 
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs, ScheduledCapacity
 from components.ecs.capacity import GpuNodePool, GpuNodePoolArgs
+from components.ecs.task import (
+    CONTAINER_NAME,
+    HF_CACHE_VOLUME,
+    HOST_HF_CACHE,
+    container_definitions,
+    ecs_tasks_trust_policy,
+    execution_policy,
+)
+from components.shared import vllm
+from components.shared.endpoint import Endpoint, EndpointArgs, endpoint_problems
+from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs, secrets_problems
 from components.shared.validation import ArgsProblems
 
-CONTAINER_NAME = "vllm"
-CONTAINER_PORT = 8000  # vLLM's default; /health and /v1/* on one port
-HF_CACHE = "/root/.cache/huggingface"  # HF_HOME of the image's root user
-HOST_HF_CACHE = "/var/lib/deepseek/hf-cache"  # survives task restarts on the instance; shared by its replicas
-
-# Start-up estimate (weights download + load + engine start). Stated assumptions, not measurements:
-DOWNLOAD_MB_PER_S = 100  # Hugging Face Hub through a NAT gateway, conservative (a first start)
-ENGINE_INIT_SECONDS = 120  # torch.compile, CUDA graph capture, KV-cache profiling (vLLM V1)
-GRACE_MARGIN = 1.5  # the health-check grace covers the estimate with half again as margin
-ECS_MAX_START_PERIOD = 300  # ECS caps a container health check's startPeriod at 300 s
-
-ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# The only paths the load balancer forwards: the OpenAI API, every route of which vLLM guards with
-# VLLM_API_KEY. ALB path patterns are case-sensitive, `*` matches any characters (including /) and the
-# query string is not part of the match (ALB user guide, "Listener rules", path conditions).
-API_PATH_PATTERNS = ("/v1/*",)
-API_RULE_PRIORITY = 100
-NOT_FOUND_ACTION = {
-    "type": "fixed-response",
-    "fixed_response": {
-        "content_type": "application/json",
-        "message_body": '{"error":{"message":"not found","type":"invalid_request_error","code":404}}',
-        "status_code": "404",
-    },
-}
-# uvicorn's keep-alive (vLLM default 5 s, envs.py VLLM_HTTP_TIMEOUT_KEEP_ALIVE, seconds; vLLM PR #18472)
-# must outlast the ALB idle timeout, else the ALB reuses a socket vLLM already closed: a 502. The ALB
-# user guide ("Connection idle timeout") asks for a target keep-alive above the load balancer's.
-KEEP_ALIVE_MARGIN_SECONDS = 15
-SECRET_ARN = re.compile(r"^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
-CERT_ARN = re.compile(r"^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+$")
-
-# ALB access logs: Regions that existed before August 2022 grant a regional Elastic Load Balancing
-# account; newer Regions grant the log-delivery service principal instead (ALB user guide, "Enable
-# access logs for your Application Load Balancer", step 2).
-ELB_LOG_ACCOUNTS = {
-    "us-east-1": "127311923021",
-    "us-east-2": "033677994240",
-    "us-west-1": "027434742980",
-    "us-west-2": "797873946194",
-    "af-south-1": "098369216593",
-    "ca-central-1": "985666609251",
-    "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806",
-    "eu-west-2": "652711504416",
-    "eu-south-1": "635631232127",
-    "eu-west-3": "009996457667",
-    "eu-north-1": "897822967062",
-    "ap-east-1": "754344448648",
-    "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887",
-    "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450",
-    "ap-southeast-2": "783225319266",
-    "ap-south-1": "718504428378",
-    "me-south-1": "076674570225",
-    "sa-east-1": "507241528517",
-    "us-gov-west-1": "048591011584",
-    "us-gov-east-1": "190560391635",
-}
-ELB_LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
-
-
-def estimate_startup_seconds(weights_bytes: float, load_mib_per_s: int) -> int:
-    """Seconds from container start to a ready /health on a fresh instance: download the weights,
-    read them from the root volume into GPU memory, start the engine."""
-    megabytes = weights_bytes / 1e6
-    load_mb_per_s = load_mib_per_s * 1.048576
-    return math.ceil(megabytes / DOWNLOAD_MB_PER_S + megabytes / load_mb_per_s + ENGINE_INIT_SECONDS)
-
-
-def health_check_grace_seconds(startup_seconds: int) -> int:
-    """The service ignores ELB and container health checks this long after a task starts: the
-    estimate plus margin, in whole minutes."""
-    return math.ceil(startup_seconds * GRACE_MARGIN / 60) * 60
-
-
-@dataclass(frozen=True)
-class VllmServer:
-    """What the container runs: `vllm serve <model>` with the sizing's parallelism and memory."""
-
-    image: str = "vllm/vllm-openai:v0.31.0"
-    hf_model_id: str = ""
-    served_model_name: str = ""
-    tensor_parallel_size: int = 1  # = GPUs reserved per task
-    max_model_len: int = 8192
-    gpu_memory_utilization: float = 0.9
-    memory_reservation_mib: int = 4096  # soft limit, used for placement; no hard limit (no OOM kill on load)
-    shared_memory_mib: int = 8192  # /dev/shm: PyTorch/NCCL pass tensors between TP workers through it
-    startup_seconds: int = 300  # estimate_startup_seconds(...)
-    stop_timeout_seconds: int = 30  # SIGTERM→SIGKILL; vLLM exits in seconds once drained
-    extra_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +59,7 @@ class ModelServiceArgs:
     vpc_id: pulumi.Input[str] = ""
     public_subnet_ids: pulumi.Input[list[str]] = field(default_factory=list)  # the ALB
     private_subnet_ids: pulumi.Input[list[str]] = field(default_factory=list)  # instances and tasks
-    server: VllmServer = VllmServer()
+    server: vllm.VllmServer = field(default_factory=vllm.VllmServer)
     node_pool: GpuNodePoolArgs = field(default_factory=GpuNodePoolArgs)  # cluster, VPC, subnets filled in here
     scaling: ReplicaScaling = ReplicaScaling()
     kms_key_arn: pulumi.Input[str] = ""  # log group, created secrets, root volumes
@@ -168,6 +88,36 @@ class ModelServiceArgs:
     permissions_boundary_arn: str = ""
 
 
+def endpoint_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = None, **more: Any) -> EndpointArgs:
+    """The service's Endpoint: public subnets, vLLM's port, the load balancer settings of `args`."""
+    return EndpointArgs(
+        vpc_id=args.vpc_id,
+        subnet_ids=args.public_subnet_ids,
+        target_port=vllm.PORT,
+        allowed_cidrs=args.allowed_cidrs,
+        certificate_arn=args.certificate_arn,
+        idle_timeout_seconds=args.idle_timeout_seconds,
+        deregistration_delay_seconds=args.deregistration_delay_seconds,
+        deletion_protection=args.deletion_protection,
+        protect=args.protect,
+        access_log_retention_days=args.access_log_retention_days,
+        moved_from=moved_from,
+        **more,
+    )
+
+
+def secrets_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = None) -> ModelSecretsArgs:
+    return ModelSecretsArgs(
+        api_key_secret_arn=args.api_key_secret_arn,
+        hf_token_secret_arn=args.hf_token_secret_arn,
+        name_prefix=args.secret_name_prefix,
+        kms_key_arn=args.kms_key_arn,
+        recovery_window_days=args.secret_recovery_window_days,
+        protect=args.protect,
+        moved_from=moved_from,
+    )
+
+
 class ModelService(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
@@ -179,100 +129,58 @@ class ModelService(pulumi.ComponentResource):
     api_key_secret_arn: pulumi.Output[str]
     hf_token_secret_arn: pulumi.Output[str]
     node_pool: GpuNodePool
+    endpoint: Endpoint
     target_group_name: str
     health_check_grace_seconds: int
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("deepseek:serving:ModelService", name, None, opts)
         _validate(args)
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = _stateful(self, args)
-        server = args.server
-        account_id = aws.get_caller_identity().account_id
-        region = aws.get_region().region
-        partition = aws.get_partition().partition
-
+        self._child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=stateful,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
-        # Each secret: (ARN the container reads, ARN pattern the execution role may read).
-        api_key_arn, api_key_grant = self._secret(
-            name,
-            "vllm-api-key",
-            args.api_key_secret_arn,
-            args,
-            "Bearer token clients send to the vLLM OpenAI API (vLLM reads VLLM_API_KEY)",
-            (account_id, region, partition),
-        )
-        hf_token_arn, hf_token_grant = self._secret(
-            name,
-            "hf-token",
-            args.hf_token_secret_arn,
-            args,
-            "Hugging Face read token for downloading model weights (HF_TOKEN)",
-            (account_id, region, partition),
-        )
-        # Built from the explicit name, so the execution policy is known at plan time.
-        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{args.log_group_name}"
-
+        secrets = ModelSecrets(name, secrets_args(args, moved_from=self), opts=self._child)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             settings=[{"name": "containerInsights", "value": "enhanced"}],  # per-task GPU/memory metrics
-            opts=child,
+            opts=self._child,
         )
+        task_sg = self._task_security_group(name, args)
+        self.endpoint = Endpoint(
+            name, endpoint_args(args, moved_from=self, target_security_group_id=task_sg.id), opts=self._child
+        )
+        self._task_rules(name, task_sg, self.endpoint.security_group_id)
+        capacity = self._capacity(name, args, cluster)
+        task_definition = self._task_definition(name, args, log_group, secrets)
+        service = self._service(name, args, cluster, task_definition, task_sg, capacity)
+        self._autoscaling(name, args.scaling, cluster, service)
+        self._expose(args, cluster, service, log_group, secrets)
 
-        # --- security groups -------------------------------------------------------------------
-        alb_sg = aws.ec2.SecurityGroup(
-            f"{name}-alb",
-            vpc_id=args.vpc_id,
-            description="vLLM load balancer: clients from the allowed CIDRs only",
-            tags={"Name": f"{name}-alb", "deepseek:role": "load-balancer"},
-            opts=child,
-        )
-        task_sg = aws.ec2.SecurityGroup(
+    def _task_security_group(self, name: str, args: ModelServiceArgs) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(
             f"{name}-tasks",
             vpc_id=args.vpc_id,
             description="vLLM tasks: the load balancer on the API port only",
             tags={"Name": f"{name}-tasks"},
-            opts=child,
+            opts=self._child,
         )
-        listener_ports = (80, 443) if args.certificate_arn else (80,)
-        for cidr in args.allowed_cidrs:
-            for port in listener_ports:
-                slug = cidr.replace(".", "-").replace("/", "-")
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-alb-in-{port}-{slug}",
-                    security_group_id=alb_sg.id,
-                    cidr_ipv4=cidr,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=f"Clients in {cidr} to the {'HTTPS' if port == 443 else 'HTTP'} listener",
-                    opts=child,
-                )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-tasks",
-            security_group_id=alb_sg.id,
-            referenced_security_group_id=task_sg.id,
-            ip_protocol="tcp",
-            from_port=CONTAINER_PORT,
-            to_port=CONTAINER_PORT,
-            description="Load balancer to vLLM tasks (requests and /health checks)",
-            opts=child,
-        )
+
+    def _task_rules(self, name: str, task_sg: aws.ec2.SecurityGroup, alb_sg_id: pulumi.Input[str]) -> None:
+        """The tasks take the API port from the load balancer only, and reach out on HTTPS only."""
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-tasks-from-alb",
             security_group_id=task_sg.id,
-            referenced_security_group_id=alb_sg.id,
+            referenced_security_group_id=alb_sg_id,
             ip_protocol="tcp",
-            from_port=CONTAINER_PORT,
-            to_port=CONTAINER_PORT,
+            from_port=vllm.PORT,
+            to_port=vllm.PORT,
             description="vLLM API from the load balancer only",
-            opts=child,
+            opts=self._child,
         )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-tasks-https-out",
@@ -282,76 +190,43 @@ class ModelService(pulumi.ComponentResource):
             from_port=443,
             to_port=443,
             description="Weights from the Hugging Face Hub over HTTPS (through NAT)",
-            opts=child,
+            opts=self._child,
         )
 
-        # --- GPU capacity ------------------------------------------------------------------------
-        pool_args = GpuNodePoolArgs(
-            **{
-                **_fields(args.node_pool),
-                "cluster_name": cluster.name,
-                "vpc_id": args.vpc_id,
-                "subnet_ids": args.private_subnet_ids,
-                "kms_key_arn": args.kms_key_arn,
-                "container_stop_timeout_seconds": server.stop_timeout_seconds,
-            }
+    def _capacity(
+        self, name: str, args: ModelServiceArgs, cluster: aws.ecs.Cluster
+    ) -> aws.ecs.ClusterCapacityProviders:
+        """The GPU node pool joined to this cluster, and the cluster's capacity provider strategy."""
+        pool_args = replace(
+            args.node_pool,
+            cluster_name=cluster.name,
+            vpc_id=args.vpc_id,
+            subnet_ids=args.private_subnet_ids,
+            kms_key_arn=args.kms_key_arn,
+            container_stop_timeout_seconds=args.server.stop_timeout_seconds,
         )
-        self.node_pool = GpuNodePool(f"{name}-pool", pool_args, opts=child)
-        capacity = aws.ecs.ClusterCapacityProviders(
+        self.node_pool = GpuNodePool(f"{name}-pool", pool_args, opts=self._child)
+        return aws.ecs.ClusterCapacityProviders(
             f"{name}-capacity",
             cluster_name=cluster.name,
             capacity_providers=[self.node_pool.capacity_provider_name],
             default_capacity_provider_strategies=[
                 {"capacity_provider": self.node_pool.capacity_provider_name, "weight": 1, "base": 0}
             ],
-            opts=child,
+            opts=self._child,
         )
 
-        # --- IAM -------------------------------------------------------------------------------
-        trust = json.dumps(_ecs_tasks_trust_policy(account_id, region, partition))
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            assume_role_policy=trust,
-            description="ECS agent for the vLLM task: image pull, logs, the two secrets",
-            permissions_boundary=args.permissions_boundary_arn or None,
-            opts=child,
+    def _task_definition(
+        self, name: str, args: ModelServiceArgs, log_group: aws.cloudwatch.LogGroup, secrets: ModelSecrets
+    ) -> aws.ecs.TaskDefinition:
+        server = args.server
+        region = aws.get_region().region
+        execution_role, task_role = self._roles(name, args, secrets)
+        keep_alive = vllm.keep_alive_seconds(args.idle_timeout_seconds)
+        definitions = pulumi.Output.all(secrets.api_key_arn, secrets.hf_token_arn, log_group.name).apply(
+            lambda a: json.dumps(container_definitions(server, a[0], a[1], a[2], region, keep_alive))
         )
-        aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=execution_role.name,
-            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
-                lambda key: json.dumps(
-                    execution_policy(
-                        log_group_arn,
-                        [api_key_grant, hf_token_grant],
-                        key,
-                        region,
-                        server.image,
-                        secrets_kms_key_arns=args.secrets_kms_key_arns,
-                    )
-                )
-            ),
-            opts=child,
-        )
-        # The task role: the identity vLLM runs as. vLLM calls no AWS API, so it holds no permissions;
-        # it exists so the containers never fall back to the instance role (IMDS is blocked anyway).
-        task_role = aws.iam.Role(
-            f"{name}-task",
-            assume_role_policy=trust,
-            description="vLLM container identity: no AWS permissions",
-            permissions_boundary=args.permissions_boundary_arn or None,
-            opts=child,
-        )
-
-        # --- task definition -----------------------------------------------------------------------
-        definitions = pulumi.Output.all(api_key_arn, hf_token_arn, log_group.name).apply(
-            lambda a: json.dumps(
-                container_definitions(
-                    server, a[0], a[1], a[2], region, args.idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
-                )
-            )
-        )
-        task_definition = aws.ecs.TaskDefinition(
+        return aws.ecs.TaskDefinition(
             f"{name}-task",
             family=f"{name}",
             network_mode="awsvpc",
@@ -360,52 +235,55 @@ class ModelService(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             container_definitions=definitions,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
-            volumes=[{"name": "hf-cache", "host_path": HOST_HF_CACHE}],
-            opts=child,
+            volumes=[{"name": HF_CACHE_VOLUME, "host_path": HOST_HF_CACHE}],
+            opts=self._child,
         )
 
-        # --- load balancer ---------------------------------------------------------------------
-        log_bucket = self._access_log_bucket(name, args, account_id, region, partition)
-        alb = aws.lb.LoadBalancer(
-            f"{name}-alb",
-            load_balancer_type="application",
-            internal=False,
-            subnets=args.public_subnet_ids,
-            security_groups=[alb_sg.id],
-            drop_invalid_header_fields=True,  # no request smuggling through malformed headers (ELB.4)
-            idle_timeout=args.idle_timeout_seconds,
-            enable_deletion_protection=args.deletion_protection,
-            access_logs={"bucket": log_bucket.id, "prefix": "alb", "enabled": True},  # a bucket's id is its name
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_bucket_policy]),
+    def _roles(self, name: str, args: ModelServiceArgs, secrets: ModelSecrets) -> tuple[aws.iam.Role, aws.iam.Role]:
+        """The execution role (the ECS agent: image, logs, the two secrets) and the task role (vLLM's
+        identity: vLLM calls no AWS API, so it holds no permissions; it exists so the containers never
+        fall back to the instance role, and IMDS is blocked anyway)."""
+        account_id = aws.get_caller_identity().account_id
+        region = aws.get_region().region
+        partition = aws.get_partition().partition
+        trust = json.dumps(ecs_tasks_trust_policy(account_id, region, partition))
+        execution_role = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=trust,
+            description="ECS agent for the vLLM task: image pull, logs, the two secrets",
+            permissions_boundary=args.permissions_boundary_arn or None,
+            opts=self._child,
         )
-        self.target_group_name = f"{name}-tg"
-        target_group = aws.lb.TargetGroup(
-            self.target_group_name,
-            target_type="ip",  # awsvpc tasks register by ENI address
-            port=CONTAINER_PORT,
-            protocol="HTTP",
-            vpc_id=args.vpc_id,
-            deregistration_delay=args.deregistration_delay_seconds,
-            # Requests differ by orders of magnitude in length; send each to the least busy replica.
-            load_balancing_algorithm_type="least_outstanding_requests",
-            health_check={
-                "enabled": True,
-                "path": "/health",  # 200 once the engine is up; not behind the API key
-                "port": "traffic-port",
-                "protocol": "HTTP",
-                "matcher": "200",
-                "interval": 15,
-                "timeout": 5,
-                "healthy_threshold": 2,
-                "unhealthy_threshold": 3,  # ~45 s to pull a dead replica out of rotation
-            },
-            opts=child,
+        # Built from the explicit name, so the execution policy is known at plan time.
+        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{args.log_group_name}"
+        policy = pulumi.Output.from_input(args.kms_key_arn).apply(
+            lambda key: json.dumps(
+                execution_policy(
+                    log_group_arn, secrets.grants, key, region, args.server.image, args.secrets_kms_key_arns
+                )
+            )
         )
-        listeners = self._listeners(name, args, alb, target_group)
+        aws.iam.RolePolicy(f"{name}-execution", role=execution_role.name, policy=policy, opts=self._child)
+        task_role = aws.iam.Role(
+            f"{name}-task",
+            assume_role_policy=trust,
+            description="vLLM container identity: no AWS permissions",
+            permissions_boundary=args.permissions_boundary_arn or None,
+            opts=self._child,
+        )
+        return execution_role, task_role
 
-        # --- service ---------------------------------------------------------------------------
-        self.health_check_grace_seconds = health_check_grace_seconds(server.startup_seconds)
-        service = aws.ecs.Service(
+    def _service(
+        self,
+        name: str,
+        args: ModelServiceArgs,
+        cluster: aws.ecs.Cluster,
+        task_definition: aws.ecs.TaskDefinition,
+        task_sg: aws.ec2.SecurityGroup,
+        capacity: aws.ecs.ClusterCapacityProviders,
+    ) -> aws.ecs.Service:
+        self.health_check_grace_seconds = vllm.health_check_grace_seconds(args.server.startup_seconds)
+        return aws.ecs.Service(
             f"{name}-svc",
             cluster=cluster.arn,
             task_definition=task_definition.arn,
@@ -420,9 +298,9 @@ class ModelService(pulumi.ComponentResource):
             },
             load_balancers=[
                 {
-                    "target_group_arn": target_group.arn,
+                    "target_group_arn": self.endpoint.target_group_arn,
                     "container_name": CONTAINER_NAME,
-                    "container_port": CONTAINER_PORT,
+                    "container_port": vllm.PORT,
                 }
             ],
             # Replicas in different AZs first; then fill instances so empty ones can be scaled in.
@@ -440,18 +318,20 @@ class ModelService(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             wait_for_steady_state=False,  # first starts take many minutes; `pulumi up` should not block on them
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[capacity, *listeners], ignore_changes=["desiredCount"]
+                parent=self, depends_on=[capacity, *self.endpoint.listeners], ignore_changes=["desiredCount"]
             ),
         )
 
-        scaling = args.scaling
+    def _autoscaling(
+        self, name: str, scaling: ReplicaScaling, cluster: aws.ecs.Cluster, service: aws.ecs.Service
+    ) -> None:
         ReplicaAutoscaling(
             f"{name}-scaling",
             ReplicaAutoscalingArgs(
                 cluster_name=cluster.name,
                 service_name=service.name,
-                load_balancer_arn_suffix=alb.arn_suffix,
-                target_group_arn_suffix=target_group.arn_suffix,
+                load_balancer_arn_suffix=self.endpoint.load_balancer_arn_suffix,
+                target_group_arn_suffix=self.endpoint.target_group_arn_suffix,
                 min_replicas=scaling.min_replicas,
                 max_replicas=scaling.max_replicas,
                 target_requests_per_second=scaling.target_requests_per_second,
@@ -459,20 +339,27 @@ class ModelService(pulumi.ComponentResource):
                 scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
                 schedule=scaling.schedule,
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        scheme = "https" if args.certificate_arn else "http"
+    def _expose(
+        self,
+        args: ModelServiceArgs,
+        cluster: aws.ecs.Cluster,
+        service: aws.ecs.Service,
+        log_group: aws.cloudwatch.LogGroup,
+        secrets: ModelSecrets,
+    ) -> None:
         self.cluster_name = cluster.name
         self.service_name = service.name
         self.log_group_name = log_group.name
-        self.endpoint_url = pulumi.Output.concat(f"{scheme}://", alb.dns_name)
-        self.load_balancer_arn_suffix = alb.arn_suffix
-        self.load_balancer_arn = alb.arn  # what a web ACL (components/shared/web_acl.py) is associated with
-        self.target_group_arn_suffix = target_group.arn_suffix
-        self.api_key_secret_arn = pulumi.Output.from_input(api_key_arn)
-        self.hf_token_secret_arn = pulumi.Output.from_input(hf_token_arn)
-        self.security_group_ids = {"alb": alb_sg.id, "tasks": task_sg.id}
+        self.endpoint_url = self.endpoint.url
+        self.load_balancer_arn_suffix = self.endpoint.load_balancer_arn_suffix
+        self.load_balancer_arn = self.endpoint.load_balancer_arn  # what a web ACL is associated with
+        self.target_group_arn_suffix = self.endpoint.target_group_arn_suffix
+        self.target_group_name = self.endpoint.target_group_name
+        self.api_key_secret_arn = secrets.api_key_arn
+        self.hf_token_secret_arn = secrets.hf_token_arn
         self.register_outputs(
             {
                 "endpointUrl": self.endpoint_url,
@@ -483,325 +370,13 @@ class ModelService(pulumi.ComponentResource):
             }
         )
 
-    def _secret(
-        self,
-        name: str,
-        kind: str,
-        existing: str,
-        args: ModelServiceArgs,
-        description: str,
-        where: tuple[str, str, str],
-    ) -> tuple[pulumi.Input[str], str]:
-        """Adopt an existing secret by ARN, or create an empty one; values never enter code or state.
-        Returns the ARN to reference and the ARN (pattern) to grant."""
-        if existing:
-            return existing, existing
-        account_id, region, partition = where
-        secret_name = f"{args.secret_name_prefix}/{kind}"
-        secret = aws.secretsmanager.Secret(
-            f"{name}-{kind}",
-            name=secret_name,  # a stable name users can find: README says put the value here
-            description=f"{description}. Set its value with `aws secretsmanager put-secret-value`.",
-            kms_key_id=args.kms_key_arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            opts=_stateful(self, args),
-        )
-        # Secrets Manager appends "-" and six random characters to the name in the ARN.
-        return secret.arn, f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{secret_name}-??????"
 
-    def _access_log_bucket(
-        self, name: str, args: ModelServiceArgs, account_id: str, region: str, partition: str
-    ) -> aws.s3.Bucket:
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            f"{name}-alb-logs",
-            force_destroy=not args.deletion_protection,  # dev/staging logs go with the stack
-            opts=_stateful(self, args, retain=args.deletion_protection),
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off; the account owns every log object
-            opts=child,
-        )
-        # ALB access logs support only SSE-S3 (ALB user guide, bucket requirements), not SSE-KMS.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-alb-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": args.access_log_retention_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 7},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=child,
-        )
-        self._log_bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            # A bucket's id is its name; S3 ARNs carry neither region nor account.
-            policy=bucket.id.apply(
-                lambda bucket_name: json.dumps(
-                    access_log_bucket_policy(f"arn:{partition}:s3:::{bucket_name}", account_id, region, partition)
-                )
-            ),
-            opts=child,
-        )
-        return bucket
-
-    def _listeners(
-        self, name: str, args: ModelServiceArgs, alb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
-    ) -> list[pulumi.Resource]:
-        """The listener that serves (HTTPS, or HTTP without a certificate) answers every path with a fixed
-        404 from the load balancer; one rule forwards the OpenAI API paths (API_PATH_PATTERNS) to vLLM.
-        vLLM checks VLLM_API_KEY only on paths starting with /v1 (its api_server authentication
-        middleware), so /invocations, /metrics, /tokenize, /version ... must never reach it (vLLM issues
-        #58144, #18892). HTTP with a certificate only redirects to HTTPS, where the same rules apply."""
-        child = pulumi.ResourceOptions(parent=self)
-        serving = aws.lb.Listener(
-            f"{name}-https" if args.certificate_arn else f"{name}-http",
-            load_balancer_arn=alb.arn,
-            default_actions=[NOT_FOUND_ACTION],
-            opts=child,
-            **(
-                {
-                    "port": 443,
-                    "protocol": "HTTPS",
-                    "ssl_policy": ELB_TLS_POLICY,  # TLS 1.3 and 1.2 with forward-secret ciphers only
-                    "certificate_arn": args.certificate_arn,
-                }
-                if args.certificate_arn
-                else {"port": 80, "protocol": "HTTP"}
-            ),
-        )
-        api = aws.lb.ListenerRule(
-            f"{name}-api",
-            listener_arn=serving.arn,
-            priority=API_RULE_PRIORITY,
-            conditions=[{"path_pattern": {"values": list(API_PATH_PATTERNS)}}],
-            actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-            opts=child,
-        )
-        if not args.certificate_arn:
-            return [serving, api]
-        redirect = aws.lb.Listener(
-            f"{name}-http",
-            load_balancer_arn=alb.arn,
-            port=80,
-            protocol="HTTP",
-            default_actions=[
-                {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
-            ],
-            opts=child,
-        )
-        return [serving, api, redirect]
-
-
-# --- documents (pure: tested and validated against AWS's own models) --------------------------------
-
-
-def container_definitions(
-    server: VllmServer,
-    api_key_arn: str,
-    hf_token_arn: str,
-    log_group: str,
-    region: str,
-    keep_alive_seconds: int = 600 + KEEP_ALIVE_MARGIN_SECONDS,
-) -> list[dict[str, Any]]:
-    """The ECS container definition of the vLLM server (RegisterTaskDefinition shape)."""
-    # The image's entrypoint is `vllm serve`; the model is positional (`--model` is deprecated there).
-    command = [
-        server.hf_model_id,
-        "--served-model-name", server.served_model_name,
-        "--tensor-parallel-size", str(server.tensor_parallel_size),
-        "--max-model-len", str(server.max_model_len),
-        "--gpu-memory-utilization", str(server.gpu_memory_utilization),
-        "--port", str(CONTAINER_PORT),
-        *server.extra_args,
-    ]  # fmt: skip
-    probe = f"import urllib.request; urllib.request.urlopen('http://localhost:{CONTAINER_PORT}/health', timeout=4)"
-    return [
-        {
-            "name": CONTAINER_NAME,
-            "image": server.image,
-            "essential": True,
-            "command": command,
-            "portMappings": [
-                {"containerPort": CONTAINER_PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}
-            ],
-            "resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}],
-            "memoryReservation": server.memory_reservation_mib,
-            "environment": [
-                {"name": "HF_HOME", "value": HF_CACHE},
-                {"name": "VLLM_NO_USAGE_STATS", "value": "1"},  # no usage reports to vLLM's collector
-                {"name": "DO_NOT_TRACK", "value": "1"},
-                {"name": "VLLM_HTTP_TIMEOUT_KEEP_ALIVE", "value": str(keep_alive_seconds)},
-            ],
-            # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
-            "secrets": [
-                {"name": "VLLM_API_KEY", "valueFrom": api_key_arn},
-                {"name": "HF_TOKEN", "valueFrom": hf_token_arn},
-            ],
-            "mountPoints": [{"sourceVolume": "hf-cache", "containerPath": HF_CACHE, "readOnly": False}],
-            "linuxParameters": {
-                "sharedMemorySize": server.shared_memory_mib,
-                "initProcessEnabled": True,  # reaps the TP worker processes, forwards SIGTERM
-            },
-            "ulimits": [
-                {"name": "memlock", "softLimit": -1, "hardLimit": -1},  # pinned host memory for CUDA/NCCL
-                {"name": "nofile", "softLimit": 65535, "hardLimit": 65535},  # one socket per streamed request
-            ],
-            # python3 is in every vLLM image (curl is too, but it is not the server's dependency).
-            "healthCheck": {
-                "command": ["CMD", "python3", "-c", probe],
-                "interval": 30,
-                "timeout": 5,
-                "retries": 3,
-                "startPeriod": min(ECS_MAX_START_PERIOD, server.startup_seconds),
-            },
-            "stopTimeout": server.stop_timeout_seconds,
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": log_group,
-                    "awslogs-region": region,
-                    "awslogs-stream-prefix": CONTAINER_NAME,
-                    "mode": "non-blocking",  # a slow log pipe must never stall token generation
-                    "max-buffer-size": "25m",
-                },
-            },
-        }
-    ]
-
-
-def execution_policy(
-    log_group_arn: str,
-    secret_arns: list[str],
-    kms_key_arn: str,
-    region: str,
-    image: str,
-    secrets_kms_key_arns: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """What the ECS agent needs for this task and nothing else. `secrets_kms_key_arns`: the keys of
-    adopted secrets encrypted with another customer-managed key (GetSecretValue decrypts with the
-    secret's key under the caller's permissions, Secrets Manager user guide "Secret encryption and
-    decryption"); granted through Secrets Manager only, like the stack key."""
-    decrypt_keys = sorted({kms_key_arn, *secrets_kms_key_arns})
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "WriteThisTasksLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:log-stream:*",
-        },
-        {
-            "Sid": "ReadTheTwoSecrets",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": sorted(set(secret_arns)),
-        },
-        {
-            "Sid": "DecryptSecretsThroughSecretsManager",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": decrypt_keys if len(decrypt_keys) > 1 else kms_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-        },
-    ]
-    registry = re.match(r"^(\d{12})\.dkr\.ecr\.([\w-]+)\.amazonaws\.com/([^:@]+)", image)
-    if registry:  # an ECR image (e.g. a pull-through cache of Docker Hub): pull rights on that repository
-        account, ecr_region, repository = registry.groups()
-        statements += [
-            {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {
-                "Sid": "PullTheServerImage",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                "Resource": f"arn:aws:ecr:{ecr_region}:{account}:repository/{repository}",
-            },
-        ]
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _ecs_tasks_trust_policy(account_id: str, region: str, partition: str) -> dict[str, Any]:
-    # Confused-deputy guard: only ECS acting for this account's tasks in this region.
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account_id}:*"},
-                },
-            }
-        ],
-    }
-
-
-def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, partition: str) -> dict[str, Any]:
-    """ELB may write this account's access logs under alb/; nobody may use plain HTTP."""
-    logs = f"{bucket_arn}/alb/AWSLogs/{account_id}/*"
-    elb_account = ELB_LOG_ACCOUNTS.get(region)
-    principal = (
-        {"AWS": f"arn:{partition}:iam::{elb_account}:root"} if elb_account else {"Service": ELB_LOG_DELIVERY_PRINCIPAL}
-    )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ElbAccessLogDelivery",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": "s3:PutObject",
-                "Resource": logs,
-            },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
-
-
-def _stateful(parent: pulumi.Resource, args: ModelServiceArgs, retain: bool = False) -> pulumi.ResourceOptions:
-    """Options of a child that holds data (logs, secrets): protected and retained when `args.protect`."""
-    return pulumi.ResourceOptions(parent=parent, protect=args.protect, retain_on_delete=args.protect or retain)
-
-
-def _fields(args: Any) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in args.__dataclass_fields__}
+# ModelSecrets' property paths as ModelServiceArgs names them (the Endpoint's are the same names).
+_SECRETS_PATHS = {"namePrefix": "secretNamePrefix", "recoveryWindowDays": "secretRecoveryWindowDays"}
 
 
 def _validate(args: ModelServiceArgs) -> None:
+    """Every problem at once, the children's included, before anything is declared."""
     problems = ArgsProblems("ModelService")
     s = args.server
     problems.check(bool(s.hf_model_id), "server.hfModelId", "is required")
@@ -825,8 +400,6 @@ def _validate(args: ModelServiceArgs) -> None:
         "deregistrationDelaySeconds",
         "drain plus stop timeout must finish inside the 120 s spot interruption notice",
     )
-    problems.check(0 <= args.deregistration_delay_seconds <= 3600, "deregistrationDelaySeconds", "ALB allows 0-3600")
-    problems.check(1 <= args.idle_timeout_seconds <= 4000, "idleTimeoutSeconds", "ALB allows 1-4000 s")
     problems.check(bool(args.log_group_name.startswith("/")), "logGroupName", "must be an explicit /path name")
     problems.check(
         args.log_retention_days in _LOG_RETENTION_DAYS,
@@ -834,37 +407,18 @@ def _validate(args: ModelServiceArgs) -> None:
         "must be a CloudWatch Logs retention value (e.g. 30, 90, 365)",
     )
     problems.check(
-        not args.certificate_arn or bool(CERT_ARN.match(args.certificate_arn)),
-        "certificateArn",
-        "must be an ACM certificate ARN",
-    )
-    for key, arn in (("apiKeySecretArn", args.api_key_secret_arn), ("hfTokenSecretArn", args.hf_token_secret_arn)):
-        problems.check(not arn or bool(SECRET_ARN.match(arn)), key, "must be a Secrets Manager secret ARN")
-    problems.check(
         all(KMS_KEY_ARN.match(k) for k in args.secrets_kms_key_arns),
         "secretsKmsKeyArns",
         "must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>; an alias is no IAM resource)",
-    )
-    for i, cidr in enumerate(args.allowed_cidrs):
-        try:
-            ipaddress.IPv4Network(cidr)
-        except ValueError:
-            problems.check(False, f"allowedCidrs[{i}]", "must be an IPv4 CIDR block")
-    problems.check(
-        args.secret_recovery_window_days == 0 or 7 <= args.secret_recovery_window_days <= 30,
-        "secretRecoveryWindowDays",
-        "Secrets Manager allows 0 (no recovery) or 7-30",
-    )
-    needs_name = not (args.api_key_secret_arn and args.hf_token_secret_arn)
-    problems.check(
-        not needs_name or bool(re.match(r"^[\w/+=.@-]{1,480}$", args.secret_name_prefix)),
-        "secretNamePrefix",
-        "is required to create secrets and may hold letters, digits and /_+=.@-",
     )
     problems.check(
         0 <= args.deployment_minimum_healthy_percent <= 100, "deploymentMinimumHealthyPercent", "must be 0-100"
     )
     problems.check(100 <= args.deployment_maximum_percent <= 200, "deploymentMaximumPercent", "must be 100-200")
+    problems.errors += endpoint_problems(endpoint_args(args)).errors
+    for error in secrets_problems(secrets_args(args)).errors:
+        path = error["property_path"]
+        problems.errors.append({**error, "property_path": _SECRETS_PATHS.get(path, path)})
     problems.raise_if_any()
 
 
