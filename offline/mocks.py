@@ -71,6 +71,9 @@ class Registration:
     ignore_changes: list[str]
     depends_on: list[str]
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input key -> URNs it came from
+    # The request's aliases: {"urn": ...} or a spec {"name", "type", "stack", "project", "parentUrn", "noParent"}
+    # with only the fields it sets (offline/urns.py resolves them to URNs as the engine does).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,18 @@ _CALLS = {
 }
 
 
+def _aliases(request) -> list[dict[str, Any]]:
+    """Alias specs (the SDK sends them when the monitor supports aliasSpecs, as the mock's does) and URNs."""
+    found: list[dict[str, Any]] = [{"urn": urn} for urn in request.aliasURNs]
+    for alias in request.aliases:
+        if alias.HasField("urn"):
+            found.append({"urn": alias.urn})
+        else:
+            spec = alias.spec
+            found.append({f.name: value for f, value in spec.ListFields()})
+    return found
+
+
 class RecordingMonitor(MockMonitor):
     """Pulumi's MockMonitor, also keeping what the engine would see: parent, options and inputs."""
 
@@ -346,6 +361,7 @@ class RecordingMonitor(MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 depends_on=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                aliases=_aliases(request),
             )
         )
         return response

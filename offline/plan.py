@@ -51,12 +51,19 @@ def _short_urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else ""
 
 
+def _urn_type(urn: str) -> str:
+    """The resource's own type in a URN (the last `$` segment): with the name, it tells apart components of
+    one name (ModelService and its Endpoint and ModelSecrets are all ds-<stack>-vllm)."""
+    return urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
+
+
 def _resources(run: ProgramRun) -> list[dict[str, Any]]:
     return [
         {
             "type": r.type,
             "name": r.name,
             "parent": _short_urn_name(r.parent),
+            "parentType": _urn_type(r.parent),
             "custom": r.custom,
             "inputs": _hide_computed(r.inputs, run.computed),
             "protect": r.protect,
@@ -269,13 +276,13 @@ def render(doc: dict[str, Any]) -> None:
     tree = Tree(f"pulumi:pulumi:Stack deepseek-cloud-{doc['stack']}")
     nodes: dict[str, Any] = {"": tree}
     for r in doc["resources"]:
-        parent = nodes.get(r["parent"], tree)
+        parent = nodes.get(f"{r.get('parentType', '')} {r['parent']}", tree)
         label = f"[green]{r['type']}[/] {r['name']}"
         extras = _key_inputs(r["inputs"], type_token=r["type"]) if r["custom"] else ""
         flags = "".join(f" [magenta]{f}[/]" for f, on in (("protect", r["protect"]),) if on)
         if r["ignoreChanges"]:
             flags += f" [magenta]ignoreChanges={','.join(r['ignoreChanges'])}[/]"
-        nodes[r["name"]] = parent.add(label + (f" [dim]{extras}[/]" if extras else "") + flags)
+        nodes[f"{r['type']} {r['name']}"] = parent.add(label + (f" [dim]{extras}[/]" if extras else "") + flags)
     console.print(tree)
 
     counts = Table(title="Resources by type")
@@ -492,7 +499,8 @@ def render_ci(doc: dict[str, Any]) -> None:
     tree = Tree(f"pulumi:pulumi:Stack {doc['project']}-{doc['stack']}")
     nodes: dict[str, Any] = {"": tree}
     for r in doc["resources"]:
-        nodes[r["name"]] = nodes.get(r["parent"], tree).add(f"[green]{r['type']}[/] {r['name']}")
+        parent = nodes.get(f"{r.get('parentType', '')} {r['parent']}", tree)
+        nodes[f"{r['type']} {r['name']}"] = parent.add(f"[green]{r['type']}[/] {r['name']}")
     console.print(tree)
     for role, spec in doc["iamRoles"].items():
         subjects = []

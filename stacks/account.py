@@ -10,7 +10,7 @@ shared across multiple resources"). So `load_stack` looks the roles up (IAM List
 that creates each, before anything is declared.
 
 Which roles, and why each must exist *before* the stack:
-- AWSServiceRoleForAutoScaling: the stack key's policy names it (components/kms_key.py), and KMS rejects
+- AWSServiceRoleForAutoScaling: the stack key's policy names it (components/shared/kms_key.py), and KMS rejects
   a key policy whose principal does not exist (MalformedPolicyDocumentException, "Policy contains a
   statement with one or more invalid principals":
   https://repost.aws/knowledge-center/kms-policy-error-invalid-principals). EC2 Auto Scaling only

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from components.network import ExistingNetwork, Network, NetworkArgs
+from components.shared.network import ExistingNetwork, Network, NetworkArgs
 from stacks.config import StackContext
 from stacks.ecs import build_ecs
 from stacks.observability import build_observability

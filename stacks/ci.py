@@ -24,7 +24,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.github_oidc_role import (
+from components.ci.github_oidc_role import (
     _BOUNDARY_ARN,
     _BUCKET,
     _ENVIRONMENT,

@@ -23,11 +23,11 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.gpu_node_pool import AMI_SNAPSHOT_GIB
-from components.inference_alarms import SNS_TOPIC_ARN
-from components.model_service import SECRET_ARN
-from components.replica_autoscaling import CRON as SCHEDULE_CRON
-from components.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
+from components.ecs.autoscaling import CRON as SCHEDULE_CRON
+from components.ecs.capacity import AMI_SNAPSHOT_GIB
+from components.shared.inference_alarms import SNS_TOPIC_ARN
+from components.shared.model_secrets import SECRET_ARN
+from components.shared.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
 from stacks import aws_facts
 from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts

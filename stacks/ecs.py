@@ -6,19 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from components.cloudwatch_agent import agent_user_data
-from components.gpu_node_pool import GpuNodePoolArgs, SpotMix
-from components.kms_key import StackKey, StackKeyArgs
-from components.model_service import (
-    ModelService,
-    ModelServiceArgs,
-    ReplicaScaling,
-    VllmServer,
-    estimate_startup_seconds,
-)
-from components.network import Network
-from components.replica_autoscaling import ScheduledCapacity
-from components.web_acl import WebAcl, WebAclArgs, body_limit_bytes
+from components.ecs.autoscaling import ScheduledCapacity
+from components.ecs.capacity import GpuNodePoolArgs, SpotMix
+from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
+from components.shared.cloudwatch_agent import agent_user_data
+from components.shared.kms_key import StackKey, StackKeyArgs
+from components.shared.network import Network
+from components.shared.vllm import VllmServer, estimate_startup_seconds
+from components.shared.web_acl import WebAcl, WebAclArgs, body_limit_bytes
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.dashboard import Dashboard, DashboardArgs
-from components.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
+from components.shared.dashboard import Dashboard, DashboardArgs
+from components.shared.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 

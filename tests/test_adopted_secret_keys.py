@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.model_service import execution_policy
+from components.ecs.task import execution_policy
 from offline.harness import run_program
 from stacks.errors import ConfigError
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from components.model_service import CONTAINER_PORT, KEEP_ALIVE_MARGIN_SECONDS
+from components.shared.vllm import KEEP_ALIVE_MARGIN_SECONDS
+from components.shared.vllm import PORT as CONTAINER_PORT
 from offline.harness import ProgramRun, shared_run, stack_names
 
 LISTENER = "aws:lb/listener:Listener"

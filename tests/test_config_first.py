@@ -1,7 +1,7 @@
 """Every check a component makes on its args is reported by the config layer first, before anything is
 declared.
 
-The component checks are read from components/*.py (every `problems.check(ok, path, reason)` call), so
+The component checks are read from components/**/*.py (every `problems.check(ok, path, reason)` call), so
 a check added later fails `test_every_component_check_has_a_config_counterpart` until it gets a row
 here: either a config value that triggers it (REACHABLE) or a reason no config value can (UNREACHABLE).
 
@@ -35,9 +35,9 @@ OTHER_PROJECTS = {
 
 
 def component_checks() -> set[tuple[str, str, str]]:
-    """(component, path source, reason source) of every `problems.check(...)` in components/*.py."""
+    """(component, path source, reason source) of every `problems.check(...)` in components/**/*.py."""
     found: set[tuple[str, str, str]] = set()
-    for path in sorted(COMPONENTS.glob("*.py")):
+    for path in sorted(COMPONENTS.rglob("*.py")):
         tree = ast.parse(path.read_text())
         for func in ast.walk(tree):
             if not isinstance(func, ast.FunctionDef):
@@ -173,7 +173,7 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
     ("Dashboard", "'region'", "'required: metric widgets name their region'"): Case(
         {"aws:region": ""}, "aws:region: required key is missing"
     ),
-    # ModelService
+    # ModelService (and its children Endpoint and ModelSecrets, whose problems it reports before declaring)
     ("ModelService", "'server.image'", "'needs a pinned tag or digest, not latest'"): Case(
         {"deepseek-cloud:serving.image": "vllm/vllm-openai:latest"},
         "deepseek-cloud:serving.image: latest is not a pinned version",
@@ -183,17 +183,17 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
     ("ModelService", "'server.gpuMemoryUtilization'", "'must be in (0, 1]'"): Case(
         {"deepseek-cloud:model.gpuMemoryUtilization": 1.5}, "deepseek-cloud:model.gpuMemoryUtilization: out of range"
     ),
-    ("ModelService", "'certificateArn'", "'must be an ACM certificate ARN'"): Case(
+    ("Endpoint", "'certificateArn'", "'must be an ACM certificate ARN'"): Case(
         {"deepseek-cloud:serving.certificateArn": "arn:aws:acm:us-east-1:cert"},
         "deepseek-cloud:serving.certificateArn: wrong format",
     ),
-    ("ModelService", "key", "'must be a Secrets Manager secret ARN'"): Case(
+    ("ModelSecrets", "key", "'must be a Secrets Manager secret ARN'"): Case(
         {"deepseek-cloud:serving.hfTokenSecretArn": "arn:aws:secretsmanager:us-east-1:hf-token"},
         "deepseek-cloud:serving.hfTokenSecretArn: not a Secrets Manager secret ARN",
         "hfTokenSecretArn",
         bypass=True,
     ),
-    ("ModelService", "f'allowedCidrs[{i}]'", "'must be an IPv4 CIDR block'"): Case(
+    ("Endpoint", "f'allowedCidrs[{i}]'", "'must be an IPv4 CIDR block'"): Case(
         {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/33"]}, "deepseek-cloud:serving.allowedCidrs[0]: "
     ),
     # Network
@@ -303,6 +303,9 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
 }
 
 # Checks on args the builder (stacks/ecs.py, stacks/observability.py, stacks/build.py) always derives.
+# Children whose problems their parent reports, with its own, before declaring anything.
+REPORTED_BY = {"Endpoint": "ModelService", "ModelSecrets": "ModelService"}
+
 DEFAULTED = "the builder never sets it: the dataclass default always passes"
 UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("WebAcl", "'resourceArn'", "'is required (the load balancer to protect)'"): "the ECS builder passes its ALB",
@@ -353,8 +356,8 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
         "'deregistrationDelaySeconds'",
         "'drain plus stop timeout must finish inside the 120 s spot interruption notice'",
     ): DEFAULTED,
-    ("ModelService", "'deregistrationDelaySeconds'", "'ALB allows 0-3600'"): DEFAULTED,
-    ("ModelService", "'idleTimeoutSeconds'", "'ALB allows 1-4000 s'"): DEFAULTED,
+    ("Endpoint", "'deregistrationDelaySeconds'", "'ALB allows 0-3600'"): DEFAULTED,
+    ("Endpoint", "'idleTimeoutSeconds'", "'ALB allows 1-4000 s'"): DEFAULTED,
     ("ModelService", "'logGroupName'", "'must be an explicit /path name'"): "/deepseek/<stack>/vllm",
     (
         "ModelService",
@@ -362,13 +365,13 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
         "'must be a CloudWatch Logs retention value (e.g. 30, 90, 365)'",
     ): "30/90/365 by environment (stacks/ecs.py)",
     (
-        "ModelService",
-        "'secretRecoveryWindowDays'",
+        "ModelSecrets",
+        "'recoveryWindowDays'",
         "'Secrets Manager allows 0 (no recovery) or 7-30'",
     ): "0/7/30 by environment (stacks/ecs.py)",
     (
-        "ModelService",
-        "'secretNamePrefix'",
+        "ModelSecrets",
+        "'namePrefix'",
         "'is required to create secrets and may hold letters, digits and /_+=.@-'",
     ): "deepseek/<stack>; Pulumi stack names hold only letters, digits, -, _ and .",
     ("ModelService", "'deploymentMinimumHealthyPercent'", "'must be 0-100'"): "50 or 100 (stacks/ecs.py)",
@@ -419,7 +422,7 @@ def test_the_component_refuses_the_same_value(key, monkeypatch):
     monkeypatch.setattr(stack_config_module, "_derived_problems", lambda *args: [])
     with pytest.raises(pulumi.InputPropertiesError) as caught:
         _run(case)
-    assert str(caught.value).startswith(f"{key[0]}: ")
+    assert str(caught.value).startswith(f"{REPORTED_BY.get(key[0], key[0])}: ")
     assert case.component_path in [e["property_path"] for e in caught.value.errors]
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.dashboard import Dashboard, DashboardArgs, DashboardDimensions, dashboard_body, usage_classes
-from components.inference_alarms import AlarmThresholds
+from components.shared.dashboard import Dashboard, DashboardArgs, DashboardDimensions, dashboard_body, usage_classes
+from components.shared.inference_alarms import AlarmThresholds
 from offline.mocks import RecordedAwsMocks, RecordingMonitor
 
 LB = "app/ds-test-alb/0123456789abcdef"

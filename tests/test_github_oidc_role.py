@@ -15,7 +15,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from components.github_oidc_role import (
+from components.ci.github_oidc_role import (
     CI_ROLE_PATH,
     DEPLOY_POLICY_PARTS,
     GITHUB_OIDC_HOST,

@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from components.gpu_node_pool import GPU_AMI_PARAMETER, root_volume_gib
+from components.ecs.capacity import GPU_AMI_PARAMETER, root_volume_gib
 from offline.harness import ProgramRun, run_program, shared_run
 from stacks.errors import ConfigError
 

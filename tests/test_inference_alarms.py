@@ -13,8 +13,8 @@ import pulumi
 import pytest
 from botocore.validate import ParamValidator
 
-from components import cloudwatch_agent
-from components.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
+from components.shared import cloudwatch_agent
+from components.shared.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
 from offline.mocks import PLACEHOLDER_ACCOUNT, RecordedAwsMocks, RecordingMonitor, Registration
 
 LB = "app/ds-test-alb/0123456789abcdef"

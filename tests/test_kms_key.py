@@ -82,7 +82,7 @@ def _program(tmp_path: Path, args: str) -> Path:
         textwrap.dedent(
             f"""
             import pulumi
-            from components.kms_key import StackKey, StackKeyArgs
+            from components.shared.kms_key import StackKey, StackKeyArgs
             key = StackKey("adopted", StackKeyArgs({args}))
             pulumi.export("keyArn", key.key_arn)
             pulumi.export("keyId", key.key_id)

@@ -10,7 +10,7 @@ import json
 import pytest
 from pulumi.runtime import settings
 
-from components.model_service import estimate_startup_seconds, health_check_grace_seconds
+from components.shared.vllm import estimate_startup_seconds, health_check_grace_seconds
 from offline.harness import ProgramRun, run_program, shared_run
 from stacks.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.network import ExistingNetwork, Network, NetworkArgs
+from components.shared.network import ExistingNetwork, Network, NetworkArgs
 from offline.harness import run_program, shared_run
 from offline.mocks import RecordedAwsMocks, RecordingMonitor
 

@@ -197,3 +197,28 @@ def test_ci_plan_of_a_missing_stack_fails_cleanly():
     result = plan("--project", "ci", "--stack", "nope")
     assert result.returncode == 2
     assert result.stderr.strip() == "deepseek-cloud: no stack config Pulumi.nope.yaml; stacks: example"
+
+
+def test_plan_tree_tells_apart_components_of_one_name():
+    """ModelService, its Endpoint and its ModelSecrets are all ds-dev-vllm: each child sits under its own
+    component (the tree keys nodes by type and name), not under whichever came last."""
+    lines = [line.rstrip() for line in plan("--stack", "dev").stdout.splitlines()]
+
+    def depth_and_parent(needle: str) -> tuple[int, str]:
+        i = next(i for i, line in enumerate(lines) if needle in line)
+        depth = lines[i].index(needle.split()[0])
+        parent = next(line for line in reversed(lines[:i]) if 0 <= line.find("deepseek:") < depth)
+        return depth, parent.strip(" │├└─")
+
+    assert (
+        depth_and_parent("aws:lb/loadBalancer:LoadBalancer ds-dev-vllm-alb")[1] == "deepseek:edge:Endpoint ds-dev-vllm"
+    )
+    assert depth_and_parent("aws:secretsmanager/secret:Secret ds-dev-vllm-hf-token")[1] == (
+        "deepseek:serving:ModelSecrets ds-dev-vllm"
+    )
+    assert depth_and_parent("aws:cloudwatch/logGroup:LogGroup ds-dev-vllm-logs")[1] == (
+        "deepseek:serving:ModelService ds-dev-vllm"
+    )
+    resources = json.loads(plan("--stack", "dev", "--format", "json").stdout)["resources"]
+    alb = next(r for r in resources if r["type"] == "aws:lb/loadBalancer:LoadBalancer")
+    assert (alb["parent"], alb["parentType"]) == ("ds-dev-vllm", "deepseek:edge:Endpoint")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.web_acl import BODY_OVERHEAD_BYTES, REGEX_MAX_LENGTH, body_limit_bytes, greater_than_regex
+from components.shared.web_acl import BODY_OVERHEAD_BYTES, REGEX_MAX_LENGTH, body_limit_bytes, greater_than_regex
 from offline.harness import ProgramRun, shared_run, stack_names
 from tests.test_config import only_line, problems_for
 from tests.test_ecs_validation import as_api, input_shape, shape_problems

@@ -925,7 +925,7 @@ elb_waf_prod = stack_policy(
     name="elb-waf-web-acl-prod",
     control="ELB.16",
     summary="Application Load Balancers in prod must be associated with an AWS WAF web ACL.",
-    remediation="set serving.waf.enabled to auto or true: components/web_acl.py declares an "
+    remediation="set serving.waf.enabled to auto or true: components/shared/web_acl.py declares an "
     "aws:wafv2/webAcl:WebAcl (REGIONAL, per-IP rate limit, AWS common rule set) and an "
     "aws:wafv2/webAclAssociation:WebAclAssociation with resourceArn=<load balancer arn>.",
     check=_elb_waf_prod,

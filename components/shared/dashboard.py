@@ -21,9 +21,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import cloudwatch_agent
-from components.inference_alarms import ALB, AUTOSCALING, CONTAINER_INSIGHTS, AlarmThresholds
-from components.validation import ArgsProblems
+from components.shared import cloudwatch_agent
+from components.shared.inference_alarms import ALB, AUTOSCALING, CONTAINER_INSIGHTS, AlarmThresholds
+from components.shared.validation import ArgsProblems
 
 GRID_COLUMNS = 24  # CloudWatch dashboards are a 24-column grid
 PANEL_WIDTH, PANEL_HEIGHT = 8, 6  # three panels a row
@@ -281,7 +281,7 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
                 f"## {title}\n"
                 "vLLM inference. Alarms and what to do when they fire: `docs/alarms.md`. "
                 "Spot vs on-demand comes from account-wide EC2 usage (AWS/Usage), not from the pool alone. "
-                "GPU panels need the CloudWatch agent on the hosts (`components/cloudwatch_agent.py`)."
+                "GPU panels need the CloudWatch agent on the hosts (`components/shared/cloudwatch_agent.py`)."
             )
         },
     }

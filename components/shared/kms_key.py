@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import ArgsProblems
+from components.shared.validation import ArgsProblems
 
 KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
 # Must exist before the key (KMS rejects policies naming absent principals): the stack checks it up front.

@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import ArgsProblems
+from components.shared.validation import ArgsProblems
 
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 ALB_BODY_INSPECTION_BYTES = 8192  # fixed for ALB (AWS WAF developer guide, body inspection limits)

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import ArgsProblems
+from components.shared.validation import ArgsProblems
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -710,7 +710,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             ],
             _names(args, f"arn:{p}:secretsmanager:*:{acct}:secret:{{p}}*", slash=True),
         ),
-        # The load balancer's WAF web ACL (components/web_acl.py). CreateWebACL also names the AWS managed rule
+        # The load balancer's WAF web ACL (components/shared/web_acl.py). CreateWebACL also names the AWS managed rule
         # groups the ACL references (Service Authorization Reference, AWS WAF V2: CreateWebACL resource types
         # webacl*, managedruleset); AssociateWebACL names the ALB too and needs elasticloadbalancing:SetWebAcl,
         # which has no resource-level permissions (parliament's copy of the reference: Resource "*").

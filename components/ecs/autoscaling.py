@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import ArgsProblems
+from components.shared.validation import ArgsProblems
 
 # ALBRequestCountPerTarget is a 1-minute Sum of requests per target: the target is requests/minute.
 SECONDS_PER_METRIC_PERIOD = 60

@@ -17,7 +17,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import ArgsProblems
+from components.shared.validation import ArgsProblems
 
 GIB = 1024**3
 

@@ -7,7 +7,7 @@ What it watches (every alarm's description says what to do; docs/alarms.md is th
 - ECS: running tasks below desired for longer than a replica takes to start (Container Insights).
 - GPU pool: in-service instances below the pool minimum (only when the minimum is above zero; needs the
   ASG's group metrics enabled), GPU utilization high (saturation) and low (waste) from the CloudWatch
-  agent (components/cloudwatch_agent.py).
+  agent (components/shared/cloudwatch_agent.py).
 - EventBridge: GPU launch failures for this ASG (insufficient capacity, quota), spot interruption warnings
   and rebalance recommendations, sent to the topic as one readable line.
 - A composite "service degraded" alarm over the user-facing ones.
@@ -30,8 +30,8 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import cloudwatch_agent
-from components.validation import ArgsProblems
+from components.shared import cloudwatch_agent
+from components.shared.validation import ArgsProblems
 
 Severity = Literal["page", "notify", "advisory"]
 

@@ -1,0 +1,111 @@
+"""vLLM's OpenAI-compatible server, platform-neutral (pure: no resources).
+
+The one place that builds what the server runs: the `vllm serve` arguments, its environment, the
+health probes and their timing, and the start-up estimate the grace periods come from. The ECS
+container definition (components/ecs/service.py) uses it now; an EKS pod spec uses the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+PORT = 8000  # vLLM's default; /health and /v1/* on one port
+HEALTH_PATH = "/health"  # 200 once the engine is up; not behind the API key
+HF_CACHE = "/root/.cache/huggingface"  # HF_HOME of the image's root user
+# vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
+API_KEY_ENV = "VLLM_API_KEY"
+HF_TOKEN_ENV = "HF_TOKEN"
+
+# Start-up estimate (weights download + load + engine start). Stated assumptions, not measurements:
+DOWNLOAD_MB_PER_S = 100  # Hugging Face Hub through a NAT gateway, conservative (a first start)
+ENGINE_INIT_SECONDS = 120  # torch.compile, CUDA graph capture, KV-cache profiling (vLLM V1)
+GRACE_MARGIN = 1.5  # the health-check grace covers the estimate with half again as margin
+
+# uvicorn's keep-alive (vLLM default 5 s, envs.py VLLM_HTTP_TIMEOUT_KEEP_ALIVE, seconds; vLLM PR #18472)
+# must outlast the load balancer's idle timeout, else it reuses a socket vLLM already closed: a 502. The
+# ALB user guide ("Connection idle timeout") asks for a target keep-alive above the load balancer's.
+KEEP_ALIVE_MARGIN_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class VllmServer:
+    """What the container runs: `vllm serve <model>` with the sizing's parallelism and memory."""
+
+    image: str = "vllm/vllm-openai:v0.31.0"
+    hf_model_id: str = ""
+    served_model_name: str = ""
+    tensor_parallel_size: int = 1  # = GPUs reserved per replica
+    max_model_len: int = 8192
+    gpu_memory_utilization: float = 0.9
+    memory_reservation_mib: int = 4096  # soft limit, used for placement; no hard limit (no OOM kill on load)
+    shared_memory_mib: int = 8192  # /dev/shm: PyTorch/NCCL pass tensors between TP workers through it
+    startup_seconds: int = 300  # estimate_startup_seconds(...)
+    stop_timeout_seconds: int = 30  # SIGTERM→SIGKILL; vLLM exits in seconds once drained
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthTiming:
+    """How often and how patiently a checker probes HEALTH_PATH."""
+
+    interval_seconds: int = 30
+    timeout_seconds: int = 5
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+
+
+# The load balancer's target health check: ~45 s to pull a dead replica out of rotation.
+LOAD_BALANCER_HEALTH = HealthTiming(interval_seconds=15, timeout_seconds=5, healthy_threshold=2, unhealthy_threshold=3)
+# The in-container probe (ECS container health check, a pod's liveness probe): 3 misses 30 s apart.
+CONTAINER_HEALTH = HealthTiming(interval_seconds=30, timeout_seconds=5, unhealthy_threshold=3)
+
+
+def serve_args(server: VllmServer) -> list[str]:
+    """The arguments after `vllm serve` (the image's entrypoint); the model is positional (`--model` is
+    deprecated there)."""
+    return [
+        server.hf_model_id,
+        "--served-model-name", server.served_model_name,
+        "--tensor-parallel-size", str(server.tensor_parallel_size),
+        "--max-model-len", str(server.max_model_len),
+        "--gpu-memory-utilization", str(server.gpu_memory_utilization),
+        "--port", str(PORT),
+        *server.extra_args,
+    ]  # fmt: skip
+
+
+def keep_alive_seconds(idle_timeout_seconds: int) -> int:
+    """vLLM's HTTP keep-alive for a load balancer with this idle timeout."""
+    return idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+
+
+def environment(keep_alive: int) -> dict[str, str]:
+    """The server's plain environment (secrets come separately: API_KEY_ENV, HF_TOKEN_ENV)."""
+    return {
+        "HF_HOME": HF_CACHE,
+        "VLLM_NO_USAGE_STATS": "1",  # no usage reports to vLLM's collector
+        "DO_NOT_TRACK": "1",
+        "VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(keep_alive),
+    }
+
+
+def probe_command() -> list[str]:
+    """The in-container health probe. python3 is in every vLLM image (curl is too, but it is not the
+    server's dependency)."""
+    probe = f"import urllib.request; urllib.request.urlopen('http://localhost:{PORT}{HEALTH_PATH}', timeout=4)"
+    return ["python3", "-c", probe]
+
+
+def estimate_startup_seconds(weights_bytes: float, load_mib_per_s: int) -> int:
+    """Seconds from container start to a ready /health on a fresh instance: download the weights,
+    read them from the root volume into GPU memory, start the engine."""
+    megabytes = weights_bytes / 1e6
+    load_mb_per_s = load_mib_per_s * 1.048576
+    return math.ceil(megabytes / DOWNLOAD_MB_PER_S + megabytes / load_mb_per_s + ENGINE_INIT_SECONDS)
+
+
+def health_check_grace_seconds(startup_seconds: int) -> int:
+    """Health checks are ignored this long after a replica starts: the estimate plus margin, in whole
+    minutes."""
+    return math.ceil(startup_seconds * GRACE_MARGIN / 60) * 60
