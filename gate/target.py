@@ -39,6 +39,7 @@ class StackSettings:
     stack: str
     model: ModelConfig
     served_model: str
+    hf_id: str
     scaling: ScalingConfig
     alarms: AlarmsConfig
     slo: SloConfig
@@ -62,7 +63,8 @@ def stack_settings(stack: str, root: Path = ROOT) -> StackSettings:
     model: ModelConfig = sections["model"]
     spec = load_catalog().resolve(model.name)
     served = model.served_model_name or (spec.key if spec else model.name)
-    return StackSettings(stack, model, served, sections["scaling"], sections["alarms"], sections["slo"])
+    hf_id = spec.hf_id if spec else model.name
+    return StackSettings(stack, model, served, hf_id, sections["scaling"], sections["alarms"], sections["slo"])
 
 
 @dataclass(frozen=True)
