@@ -97,8 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
             # The ALB's fixed response for paths its /v1/* rule does not forward.
             self._send(404, ALB_NOT_FOUND.encode(), "application/json")
             return
-        if not faults.accept_any_key and self.headers.get("Authorization") != f"Bearer {ep.api_key}":
-            self._json(401, {"error": "Unauthorized"})  # vLLM's api-key middleware
+        authorized = faults.accept_any_key or self.headers.get("Authorization") == f"Bearer {ep.api_key}"
+        if path.startswith("/v1") and not authorized:
+            self._json(401, {"error": "Unauthorized"})  # vLLM's api-key middleware guards /v1 paths only
             return
         if path == "/v1/models" and body is None:
             name = "some-other-model" if faults.model_missing else ep.model
