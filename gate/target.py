@@ -74,16 +74,25 @@ class Endpoint:
     outputs: dict[str, Any]
 
 
+# Stack outputs a deploy job already has (pulumi/actions sets each as a step output) can come from the environment.
+OUTPUT_ENV = {
+    "endpointUrl": URL_ENV,
+    "apiKeySecretArn": "GATE_API_KEY_SECRET_ARN",
+    "clusterName": "GATE_ECS_CLUSTER",
+    "serviceName": "GATE_ECS_SERVICE",
+}
+
+
 def resolve_endpoint(stack: str, url: str | None, api_key: str | None) -> Endpoint:
-    """Flags first, then GATE_ENDPOINT_URL / GATE_API_KEY, then `pulumi stack output` and Secrets Manager."""
-    url, api_key = url or os.environ.get(URL_ENV), api_key or os.environ.get(KEY_ENV)
-    outputs: dict[str, Any] = {}
-    if not (url and api_key):
-        outputs = stack_outputs(stack)
+    """Flags first, then the GATE_* environment, then `pulumi stack output`; the key from Secrets Manager."""
+    outputs: dict[str, Any] = {k: os.environ[v] for k, v in OUTPUT_ENV.items() if os.environ.get(v)}
+    url, api_key = url or outputs.get("endpointUrl"), api_key or os.environ.get(KEY_ENV)
+    if not url or not (api_key or outputs.get("apiKeySecretArn")):
+        outputs = {**stack_outputs(stack), **outputs}
         url = url or outputs.get("endpointUrl")
-        if not url:
-            raise GateError(f"stack {stack} has no endpointUrl output (is it deployed?)")
-        api_key = api_key or secret_string(str(outputs.get("apiKeySecretArn") or ""))
+    if not url:
+        raise GateError(f"stack {stack} has no endpointUrl output (is it deployed?)")
+    api_key = api_key or secret_string(str(outputs.get("apiKeySecretArn") or ""))
     return Endpoint(str(url).rstrip("/"), api_key, outputs)
 
 
