@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from components.model_service import NOT_FOUND_ACTION
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     for check in checks:
         print(check.line(), flush=True)
     if args.json_path:
+        Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json_path, "w") as f:
             json.dump({"stack": args.stack, "url": endpoint.url, "checks": [asdict(c) for c in checks]}, f, indent=2)
     if os.environ.get("GITHUB_STEP_SUMMARY"):

@@ -24,7 +24,7 @@ def run_smoke(faults: Faults, *extra: str, capsys) -> tuple[int, list[str]]:
 def test_a_serving_endpoint_passes_every_check(capsys, tmp_path, monkeypatch):
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    rc, lines = run_smoke(Faults(), "--json", str(tmp_path / "smoke.json"), capsys=capsys)
+    rc, lines = run_smoke(Faults(), "--json", str(tmp_path / "build" / "smoke.json"), capsys=capsys)
     assert rc == 0
     assert lines == [
         "ok   ready: HTTP 200 after 1 attempt(s)",
@@ -34,7 +34,7 @@ def test_a_serving_endpoint_passes_every_check(capsys, tmp_path, monkeypatch):
         "ok   auth: 401 without the key and with a wrong key",
         "ok   routing: /health gets the load balancer's 404",
     ]
-    assert [c["name"] for c in json.loads((tmp_path / "smoke.json").read_text())["checks"]] == [
+    assert [c["name"] for c in json.loads((tmp_path / "build" / "smoke.json").read_text())["checks"]] == [
         "ready", "models", "completion", "stream", "auth", "routing",
     ]  # fmt: skip
     assert "| auth | pass |" in summary.read_text()
