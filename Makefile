@@ -5,8 +5,12 @@ PROJECT ?= main
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The load generator (AIPerf) lives in its own venv: requirements-loadtest.txt says why.
+LOADTEST_VENV := venv-loadtest
+LOADTEST_STAMP := $(LOADTEST_VENV)/.installed-stamp
+ARGS ?=
 
-.PHONY: plan tco test policy lint format bench clean lock
+.PHONY: plan tco test test-loadtest policy lint format bench clean lock smoke loadtest loadtest-venv
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -20,6 +24,20 @@ lock:  ## re-resolve requirements.lock from requirements*.txt (pip-tools in a th
 	test -x .lock-tools/bin/pip-compile || { python3 -m venv .lock-tools && .lock-tools/bin/pip install --quiet pip-tools==7.6.2; }
 	.lock-tools/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock requirements-dev.txt
+
+$(LOADTEST_STAMP): requirements-loadtest.txt
+	test -x $(LOADTEST_VENV)/bin/python || python3 -m venv $(LOADTEST_VENV)
+	$(LOADTEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOADTEST_VENV)/bin/python -m pip install --quiet -r requirements-loadtest.txt
+	touch $(LOADTEST_STAMP)
+
+loadtest-venv: $(LOADTEST_STAMP)
+
+smoke: $(STAMP)  ## after `pulumi up`: models, completion, stream, 401 without key, 404 outside /v1 (STACK=dev ARGS="--url ... --api-key ...")
+	@$(PY) -m gate.smoke --stack $(STACK) $(ARGS)
+
+loadtest: $(STAMP) $(LOADTEST_STAMP)  ## AIPerf at the stack's slo: traffic shape; non-zero when an SLO is missed (report in build/loadtest/)
+	@$(PY) -m gate.loadtest --stack $(STACK) $(ARGS)
 
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
 	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
@@ -35,6 +53,9 @@ test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
 
+test-loadtest: $(STAMP) $(LOADTEST_STAMP)  ## the load-test gate against a loopback server with the real AIPerf
+	$(PY) -m pytest -q -m aiperf
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -43,4 +64,4 @@ bench: $(STAMP)  ## time make plan per stack beside its pulumi-aws import baseli
 	$(PY) -m offline.bench
 
 clean:
-	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOADTEST_VENV) .lock-tools .pytest_cache .ruff_cache

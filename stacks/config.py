@@ -139,6 +139,18 @@ class AlarmsConfig(_Config):
     replica_startup_minutes: Int = Field(ge=1, le=1440)
 
 
+class SloConfig(_Config):
+    """The deploy gate's service-level objectives and the traffic shape the load test offers (gate/)."""
+
+    ttft_p99_seconds: Float = Field(gt=0, le=600, alias="ttftP99Seconds")
+    tpot_p99_seconds: Float = Field(gt=0, le=60, alias="tpotP99Seconds")
+    input_tokens: Int = Field(ge=1)
+    output_tokens: Int = Field(ge=1)
+    request_rate: Float = Field(ge=0)
+    concurrency: Int = Field(ge=0)
+    duration_seconds: Int = Field(ge=10, le=3600)
+
+
 class IamConfig(_Config):
     # Must equal the ci stack's deepseek-cloud-ci:permissionsBoundaryArn when that is set, or CreateRole is denied.
     permissions_boundary_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+)$")
@@ -167,6 +179,7 @@ class StackConfig(_Config):
     network: NetworkConfig
     serving: ServingConfig
     alarms: AlarmsConfig
+    slo: SloConfig
     iam: IamConfig
     tags: dict[TagKey, TagValue]
 
@@ -392,6 +405,8 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
         p.extend(_serving_value_problems(sections["serving"]))
     if sections.get("serving") and sections.get("model"):
         p.extend(_waf_problems(sections["serving"].waf, sections["model"]))
+    if sections.get("slo") and sections.get("model"):
+        p.extend(_slo_problems(sections["slo"], sections["model"]))
     if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
         p.append(
             Problem(
@@ -403,6 +418,20 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
             )
         )
     return p
+
+
+def _slo_problems(slo: SloConfig, model: ModelConfig) -> list[Problem]:
+    """The load test's requests must fit the context vLLM serves, or every one of them is refused (400)."""
+    if slo.input_tokens + slo.output_tokens <= model.max_model_len:
+        return []
+    return [
+        Problem(
+            "slo.inputTokens",
+            f"slo.inputTokens + slo.outputTokens ({slo.output_tokens}) exceed model.maxModelLen {model.max_model_len}",
+            slo.input_tokens,
+            f"1–{max(1, model.max_model_len - slo.output_tokens)}",
+        )
+    ]
 
 
 def _waf_problems(waf: WafConfig, model: ModelConfig) -> list[Problem]:

