@@ -31,8 +31,25 @@ from components.validation import ArgsProblems
 
 CONTAINER_NAME = "vllm"
 CONTAINER_PORT = 8000  # vLLM's default; /health and /v1/* on one port
-HF_CACHE = "/root/.cache/huggingface"  # HF_HOME of the image's root user
-HOST_HF_CACHE = "/var/lib/deepseek/hf-cache"  # survives task restarts on the instance; shared by its replicas
+# vLLM runs as the image's unprivileged `vllm` user (uid 2000, home /home/vllm; vllm PR #40275 made the
+# image non-root ready, ai-dynamo/dynamo PR #12457 runs it as 2000) on a read-only root filesystem (ECS.5,
+# ECS.20). What it writes goes to two places only: the cache volume (weights, torch.compile / Inductor /
+# Triton caches: reused by the next task on the instance) and a tmpfs /tmp (HOME: ~/.nv, ~/.config).
+# USER is set too, so torch's getpass.getuser() never needs a passwd entry (vllm issue #44548).
+CONTAINER_USER = "2000"
+CACHE_ROOT = "/var/cache/vllm"  # container path of the cache volume
+HF_CACHE = f"{CACHE_ROOT}/huggingface"  # HF_HOME
+HOST_HF_CACHE = "/var/lib/deepseek/vllm-cache"  # survives task restarts on the instance; shared by its replicas
+TMPFS_MIB = 4096  # /tmp (and HOME): counts against the task's memory, holds no weights
+CACHE_ENV = {
+    "HOME": "/tmp",
+    "USER": "vllm",
+    "HF_HOME": HF_CACHE,
+    "VLLM_CACHE_ROOT": f"{CACHE_ROOT}/vllm",
+    "TORCHINDUCTOR_CACHE_DIR": f"{CACHE_ROOT}/torchinductor",
+    "TRITON_CACHE_DIR": f"{CACHE_ROOT}/triton",
+    "XDG_CACHE_HOME": f"{CACHE_ROOT}/xdg",  # FlashInfer, Outlines and other ~/.cache users
+}
 
 # Start-up estimate (weights download + load + engine start). Stated assumptions, not measurements:
 DOWNLOAD_MB_PER_S = 100  # Hugging Face Hub through a NAT gateway, conservative (a first start)
@@ -40,7 +57,11 @@ ENGINE_INIT_SECONDS = 120  # torch.compile, CUDA graph capture, KV-cache profili
 GRACE_MARGIN = 1.5  # the health-check grace covers the estimate with half again as margin
 ECS_MAX_START_PERIOD = 300  # ECS caps a container health check's startPeriod at 300 s
 
-ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Security Hub ELB.17's sslPolicies parameter (not customizable) lists TLS 1.3-only, -Res- (restricted) and
+# FIPS/PQ variants; ELBSecurityPolicy-TLS13-1-2-2021-06, the ALB guide's general recommendation, is not on it
+# (https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-17, read 2026-12-01).
+# -Res- keeps TLS 1.2 clients working with AEAD forward-secret ciphers only.
+ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 # The only paths the load balancer forwards: the OpenAI API, every route of which vLLM guards with
 # VLLM_API_KEY. ALB path patterns are case-sensitive, `*` matches any characters (including /) and the
 # query string is not part of the match (ALB user guide, "Listener rules", path conditions).
@@ -146,7 +167,10 @@ class ModelServiceArgs:
     log_group_name: str = ""  # e.g. /deepseek/<stack>/vllm
     log_retention_days: int = 30
     allowed_cidrs: tuple[str, ...] = ()  # who may reach the ALB; empty admits nobody
-    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 and HTTP→HTTPS; empty: HTTP on 80 only
+    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 (+ HTTP→HTTPS redirect); empty: HTTP on 80 only
+    # With a certificate: also listen on 80 to redirect to HTTPS. API clients need no redirect (a key sent
+    # over http:// has leaked before the redirect); prod listens on 443 only (ELB.18).
+    http_redirect_listener: bool = True
     api_key_secret_arn: str = ""  # adopt; empty creates an empty secret
     hf_token_secret_arn: str = ""
     # KMS keys the adopted secrets are encrypted with (customer-managed, not the stack key): the execution
@@ -240,7 +264,7 @@ class ModelService(pulumi.ComponentResource):
             tags={"Name": f"{name}-tasks"},
             opts=child,
         )
-        listener_ports = (80, 443) if args.certificate_arn else (80,)
+        listener_ports = _listener_ports(args)
         for cidr in args.allowed_cidrs:
             for port in listener_ports:
                 slug = cidr.replace(".", "-").replace("/", "-")
@@ -289,6 +313,7 @@ class ModelService(pulumi.ComponentResource):
         pool_args = GpuNodePoolArgs(
             **{
                 **_fields(args.node_pool),
+                "extra_user_data": cache_dir_user_data() + args.node_pool.extra_user_data,
                 "cluster_name": cluster.name,
                 "vpc_id": args.vpc_id,
                 "subnet_ids": args.private_subnet_ids,
@@ -360,7 +385,7 @@ class ModelService(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             container_definitions=definitions,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
-            volumes=[{"name": "hf-cache", "host_path": HOST_HF_CACHE}],
+            volumes=[{"name": "vllm-cache", "host_path": HOST_HF_CACHE}],
             opts=child,
         )
 
@@ -604,7 +629,7 @@ class ModelService(pulumi.ComponentResource):
             actions=[{"type": "forward", "target_group_arn": target_group.arn}],
             opts=child,
         )
-        if not args.certificate_arn:
+        if not args.certificate_arn or not args.http_redirect_listener:
             return [serving, api]
         redirect = aws.lb.Listener(
             f"{name}-http",
@@ -653,8 +678,10 @@ def container_definitions(
             ],
             "resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}],
             "memoryReservation": server.memory_reservation_mib,
+            "user": CONTAINER_USER,
+            "readonlyRootFilesystem": True,
             "environment": [
-                {"name": "HF_HOME", "value": HF_CACHE},
+                *({"name": k, "value": v} for k, v in CACHE_ENV.items()),
                 {"name": "VLLM_NO_USAGE_STATS", "value": "1"},  # no usage reports to vLLM's collector
                 {"name": "DO_NOT_TRACK", "value": "1"},
                 {"name": "VLLM_HTTP_TIMEOUT_KEEP_ALIVE", "value": str(keep_alive_seconds)},
@@ -664,9 +691,10 @@ def container_definitions(
                 {"name": "VLLM_API_KEY", "valueFrom": api_key_arn},
                 {"name": "HF_TOKEN", "valueFrom": hf_token_arn},
             ],
-            "mountPoints": [{"sourceVolume": "hf-cache", "containerPath": HF_CACHE, "readOnly": False}],
+            "mountPoints": [{"sourceVolume": "vllm-cache", "containerPath": CACHE_ROOT, "readOnly": False}],
             "linuxParameters": {
                 "sharedMemorySize": server.shared_memory_mib,
+                "tmpfs": [{"containerPath": "/tmp", "size": TMPFS_MIB, "mountOptions": ["rw", "nosuid", "nodev"]}],
                 "initProcessEnabled": True,  # reaps the TP worker processes, forwards SIGTERM
             },
             "ulimits": [
@@ -790,6 +818,20 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, part
             },
         ],
     }
+
+
+def _listener_ports(args: ModelServiceArgs) -> tuple[int, ...]:
+    """Ports the load balancer listens on (and its security group opens to the allowed CIDRs)."""
+    if not args.certificate_arn:
+        return (80,)
+    return (80, 443) if args.http_redirect_listener else (443,)
+
+
+def cache_dir_user_data() -> str:
+    """Instance user data: the host cache directory, owned by the container user before the ECS agent
+    starts a task (ecs.service is ordered After=cloud-final.service on the ECS-optimized AMIs, so user
+    data runs first). Docker would otherwise create it root-owned and the non-root vLLM could not write."""
+    return f"install -d -o {CONTAINER_USER} -g {CONTAINER_USER} -m 0700 {HOST_HF_CACHE}\n"
 
 
 def _stateful(parent: pulumi.Resource, args: ModelServiceArgs, retain: bool = False) -> pulumi.ResourceOptions:

@@ -16,7 +16,7 @@ from components.model_service import (
     VllmServer,
     estimate_startup_seconds,
 )
-from components.network import Network
+from components.network import FlowLogArgs, Network, VpcFlowLogs
 from components.replica_autoscaling import ScheduledCapacity
 from components.web_acl import WebAcl, WebAclArgs, body_limit_bytes
 from stacks.config import StackContext
@@ -30,6 +30,8 @@ AGENT_RESERVED_MIB = 1024
 SHM_CAP_MIB = 16 * 1024  # vLLM's docs run the container with a 10-16 GiB /dev/shm
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 ACCESS_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+# VPC flow logs (EC2.6): a year in prod (CloudWatch.16); dev/staging keep less (policy waiver, cost).
+FLOW_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 
 def weights_bytes(ctx: StackContext) -> float:
@@ -63,6 +65,19 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         f"{ctx.short_name}-key",
         StackKeyArgs(deletion_window_in_days=30 if ctx.is_prod else 7, protect=ctx.is_prod),
     )
+
+    if network.vpc is not None:  # an adopted VPC's flow logs belong to its owner
+        VpcFlowLogs(
+            f"{ctx.short_name}-flow-logs",
+            FlowLogArgs(
+                vpc_id=network.vpc_id,
+                kms_key_arn=key.key_arn,
+                log_group_name=f"/deepseek/{ctx.stack}/vpc-flow-logs",
+                retention_days=FLOW_LOG_DAYS[cfg.environment],
+                protect=ctx.is_prod,
+                permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+            ),
+        )
 
     weights = weights_bytes(ctx)
     pool_args = GpuNodePoolArgs(
@@ -118,6 +133,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             kms_key_arn=key.key_arn,
             log_group_name=f"/deepseek/{ctx.stack}/vllm",
             log_retention_days=LOG_RETENTION_DAYS[cfg.environment],
+            http_redirect_listener=not ctx.is_prod,  # prod: HTTPS only, no port 80 (ELB.18)
             access_log_retention_days=ACCESS_LOG_DAYS[cfg.environment],
             allowed_cidrs=tuple(str(c) for c in serving.allowed_cidrs),
             certificate_arn=serving.certificate_arn,
