@@ -6,7 +6,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean lock
+.PHONY: plan test policy readme-controls lint format bench clean lock
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -24,8 +24,11 @@ lock:  ## re-resolve requirements.lock from requirements*.txt (pip-tools in a th
 plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORMAT=text|json; PROJECT=ci STACK=example: the CI roles)
 	@$(PY) -m offline.plan --project $(PROJECT) --stack $(STACK) --format $(FORMAT)
 
-policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
+policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation; lists the waivers relied on
 	@$(PY) -m offline.policy_check --stack $(STACK)
+
+readme-controls: $(STAMP)  ## regenerate README's rule/control tables from policy/deepseek_policies/controls.yaml
+	@PYTHONPATH=policy $(PY) -m deepseek_policies.readme README.md
 
 test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff check .
