@@ -10,7 +10,7 @@ LOADTEST_VENV := venv-loadtest
 LOADTEST_STAMP := $(LOADTEST_VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: plan tco test test-loadtest policy lint format bench clean lock smoke loadtest loadtest-venv
+.PHONY: plan tco test test-loadtest policy readme-controls lint format bench clean lock smoke loadtest loadtest-venv
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -45,8 +45,11 @@ plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORM
 tco: $(STAMP)  ## $ per 1M output tokens, cloud vs on-prem, charts in build/tco/<stack>/ (STACK=dev FORMAT=text|json)
 	@$(PY) -m offline.tco --stack $(STACK) --format $(FORMAT)
 
-policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
+policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation; lists the waivers relied on
 	@$(PY) -m offline.policy_check --stack $(STACK)
+
+readme-controls: $(STAMP)  ## regenerate README's rule/control tables from policy/deepseek_policies/controls.yaml
+	@PYTHONPATH=policy $(PY) -m deepseek_policies.readme README.md
 
 test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff check .

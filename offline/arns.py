@@ -191,6 +191,7 @@ ARNS: dict[str, Callable[[Subject], dict[str, Any]]] = {
     "aws:appautoscaling/scheduledAction:ScheduledAction": _app_autoscaling("scheduledAction", "scheduledActionName"),
     "aws:ec2/vpc:Vpc": _ec2("vpc"),
     "aws:ec2/subnet:Subnet": _ec2("subnet"),
+    "aws:ec2/flowLog:FlowLog": _ec2("vpc-flow-log"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("security-group"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("security-group"),
     "aws:ec2/internetGateway:InternetGateway": _ec2("internet-gateway"),

@@ -30,6 +30,7 @@ def _digest(*parts: str, length: int = 17) -> str:
 
 _ID_PREFIX = {
     "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
     "aws:ec2/subnet:Subnet": "subnet-",
     "aws:ec2/securityGroup:SecurityGroup": "sg-",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",

@@ -1,4 +1,5 @@
-"""`make policy STACK=<name>`: the policy pack over the planned stack; exit 1 on any mandatory violation."""
+"""`make policy STACK=<name>`: the policy pack over the planned stack, then the control-table waivers the
+stack relies on (policy/deepseek_policies/controls.yaml); exit 1 on any mandatory violation."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 from offline.harness import run_program, stack_config
 from offline.plan import _render_policy
-from offline.policy_bridge import check_planned_resources
+from offline.policy_bridge import check_planned_resources, waivers_relied_on
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
 from stacks.yaml_files import YamlFileError
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     _render_policy(Console(width=160), result)
+    waivers = waivers_relied_on(run, environment)
+    print(f"waivers relied on ({environment}, {len(waivers)}; policy/deepseek_policies/controls.yaml):")
+    for control, standard, reason in waivers:
+        print(f"  {control} ({standard}): {reason}")
     return 1 if result.get("mandatory") else 0
 
 

@@ -11,7 +11,7 @@ from components.ecs.capacity import GpuNodePoolArgs, SpotMix
 from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
 from components.shared.cloudwatch_agent import agent_user_data
 from components.shared.kms_key import StackKey, StackKeyArgs
-from components.shared.network import Network
+from components.shared.network import FlowLogArgs, Network, VpcFlowLogs
 from components.shared.vllm import VllmServer, estimate_startup_seconds
 from components.shared.web_acl import WebAcl, WebAclArgs, body_limit_bytes
 from stacks.config import StackContext
@@ -25,6 +25,8 @@ AGENT_RESERVED_MIB = 1024
 SHM_CAP_MIB = 16 * 1024  # vLLM's docs run the container with a 10-16 GiB /dev/shm
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 ACCESS_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+# VPC flow logs (EC2.6): a year in prod (CloudWatch.16); dev/staging keep less (policy waiver, cost).
+FLOW_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 
 def weights_bytes(ctx: StackContext) -> float:
@@ -58,6 +60,19 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         f"{ctx.short_name}-key",
         StackKeyArgs(deletion_window_in_days=30 if ctx.is_prod else 7, protect=ctx.is_prod),
     )
+
+    if network.vpc is not None:  # an adopted VPC's flow logs belong to its owner
+        VpcFlowLogs(
+            f"{ctx.short_name}-flow-logs",
+            FlowLogArgs(
+                vpc_id=network.vpc_id,
+                kms_key_arn=key.key_arn,
+                log_group_name=f"/deepseek/{ctx.stack}/vpc-flow-logs",
+                retention_days=FLOW_LOG_DAYS[cfg.environment],
+                protect=ctx.is_prod,
+                permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+            ),
+        )
 
     weights = weights_bytes(ctx)
     pool_args = GpuNodePoolArgs(
@@ -113,6 +128,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             kms_key_arn=key.key_arn,
             log_group_name=f"/deepseek/{ctx.stack}/vllm",
             log_retention_days=LOG_RETENTION_DAYS[cfg.environment],
+            http_redirect_listener=not ctx.is_prod,  # prod: HTTPS only, no port 80 (ELB.18)
             access_log_retention_days=ACCESS_LOG_DAYS[cfg.environment],
             allowed_cidrs=tuple(str(c) for c in serving.allowed_cidrs),
             certificate_arn=serving.certificate_arn,

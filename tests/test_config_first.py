@@ -377,6 +377,18 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("ModelService", "'deploymentMinimumHealthyPercent'", "'must be 0-100'"): "50 or 100 (stacks/ecs.py)",
     ("ModelService", "'deploymentMaximumPercent'", "'must be 100-200'"): DEFAULTED,
     ("Network", "'availabilityZones'", "'lists an AZ twice'"): "the first azCount of AWS's own AZ list",
+    (
+        "VpcFlowLogs",
+        "'kmsKeyArn'",
+        "'is required (flow logs name every peer the tasks talk to)'",
+    ): "the stack key's ARN (stacks/ecs.py)",
+    ("VpcFlowLogs", "'logGroupName'", "'must be an explicit /path name'"): "/deepseek/<stack>/vpc-flow-logs",
+    ("VpcFlowLogs", "'maxAggregationInterval'", "'must be 60 or 600'"): DEFAULTED,
+    (
+        "VpcFlowLogs",
+        "'retentionDays'",
+        "'must be a CloudWatch Logs retention value'",
+    ): "30/90/365 by environment (stacks/ecs.py FLOW_LOG_DAYS)",
     ("Network", "'cidr'", "str(exc)"): "str() of the CIDR the schema already parsed",
 }
 

@@ -278,6 +278,7 @@ def test_deploy_writes_are_scoped_to_the_project():
     assert by_sid["IamPassProjectRoles"]["Condition"]["StringEquals"]["iam:PassedToService"] == [
         "ecs-tasks.amazonaws.com",
         "ec2.amazonaws.com",
+        "vpc-flow-logs.amazonaws.com",
     ]
     deny = by_sid["NoChangesToCiRoles"]
     assert deny["Effect"] == "Deny"

@@ -259,9 +259,9 @@ def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
-    assert len(with_boundary) == len(without) == 3  # execution, task, GPU instance
-    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 3
-    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 3
+    assert len(with_boundary) == len(without) == 4  # execution, task, GPU instance, VPC flow-log delivery
+    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 4
+    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 4
 
 
 def test_a_malformed_boundary_is_a_config_error():

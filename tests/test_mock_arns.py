@@ -205,6 +205,7 @@ ARN_OF: dict[str, ArnOf] = {
     ),
     "aws:ec2/vpc:Vpc": ArnOf("ec2", "vpc", {"VpcId": ec2_id("vpc")}),
     "aws:ec2/subnet:Subnet": ArnOf("ec2", "subnet", {"SubnetId": ec2_id("subnet")}),
+    "aws:ec2/flowLog:FlowLog": ArnOf("ec2", "vpc-flow-log", {"VpcFlowLogId": ec2_id("fl")}),
     "aws:ec2/securityGroup:SecurityGroup": ArnOf("ec2", "security-group", {"SecurityGroupId": ec2_id("sg")}),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ArnOf(
         "ec2", "security-group", {"SecurityGroupId": ec2_id("sg")}

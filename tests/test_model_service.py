@@ -5,6 +5,7 @@ Each test does its own fresh run of __main__.py under the offline mocks.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -111,7 +112,7 @@ def test_adopted_secret_is_referenced_not_created_and_execution_role_reads_exact
     run = run_program("dev", overrides={"deepseek-cloud:serving.apiKeySecretArn": API_KEY_ARN})
     assert [s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret")] == ["deepseek/dev/hf-token"]
     assert {s["name"]: s["valueFrom"] for s in container(run)["secrets"]}["VLLM_API_KEY"] == API_KEY_ARN
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(named(run, "aws:iam/rolePolicy:RolePolicy", "ds-dev-vllm-execution").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadTheTwoSecrets"]["Resource"] == [
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:deepseek/dev/hf-token-??????",
@@ -207,7 +208,8 @@ def test_https_listener_and_redirect_when_certificate_is_set() -> None:
     assert set(listeners) == {80, 443}
     https = listeners[443]
     assert https["protocol"] == "HTTPS" and https["certificateArn"] == CERT
-    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    # On Security Hub ELB.17's sslPolicies list (the non-Res TLS13-1-2-2021-06 is not).
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     assert https["defaultActions"][0]["type"] == "fixed-response"  # only /v1/* is forwarded (test_alb_routing)
     redirect = listeners[80]["defaultActions"][0]
     assert redirect["type"] == "redirect"
@@ -264,10 +266,10 @@ def test_load_balancer_and_access_log_bucket() -> None:
 
 
 def test_log_group_is_named_encrypted_and_kept_by_environment() -> None:
-    dev = shared_run("dev").one("aws:cloudwatch/logGroup:LogGroup").inputs
+    dev = shared_run("dev").by_name("ds-dev-vllm-logs").inputs
     assert (dev["name"], dev["retentionInDays"]) == ("/deepseek/dev/vllm", 30)
     prod = shared_run("prod")
-    group = prod.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    group = prod.by_name("ds-prod-vllm-logs").inputs
     assert (group["name"], group["retentionInDays"]) == ("/deepseek/prod/vllm", 365)
     assert group["kmsKeyId"] == prod.one("aws:kms/key:Key").outputs["arn"]
     assert prod.one("aws:lb/loadBalancer:LoadBalancer").inputs["enableDeletionProtection"] is True
@@ -282,7 +284,9 @@ def test_prod_is_three_azs_32b_on_demand_base_with_spot_above() -> None:
     assert (d["onDemandBaseCapacity"], d["onDemandPercentageAboveBaseCapacity"]) == (1, 50)
     target = run.one("aws:appautoscaling/target:Target").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (2, 10)
-    assert {listener.inputs["protocol"] for listener in run.of_type(LISTENER)} == {"HTTP", "HTTPS"}
+    # An API needs no redirect: prod listens on 443 only (ELB.18), and its security group opens only 443.
+    assert [(lst.inputs["port"], lst.inputs["protocol"]) for lst in run.of_type(LISTENER)] == [(443, "HTTPS")]
+    assert {r.inputs["fromPort"] for r in run.of_type(INGRESS) if "-alb-in-" in r.name} == {443}
 
 
 def test_model_change_changes_the_plan() -> None:
@@ -312,3 +316,44 @@ def test_dev_scales_to_zero_off_hours() -> None:
     nights = next(a.inputs for a in actions if a.name.endswith("nights"))
     assert nights["schedule"] == "cron(0 19 ? * MON-FRI *)"
     assert nights["scalableTargetAction"] == {"minCapacity": 0.0, "maxCapacity": 0.0}
+
+
+def named(run, type_token: str, name: str):
+    [found] = [r for r in run.of_type(type_token) if r.name == name]
+    return found
+
+
+def test_vllm_runs_as_non_root_on_a_read_only_root_with_writable_caches_only() -> None:
+    run = shared_run("prod")
+    c = container(run)
+    assert (c["user"], c["readonlyRootFilesystem"]) == ("2000", True)
+    env = {e["name"]: e["value"] for e in c["environment"]}
+    assert env["HOME"] == "/tmp" and env["USER"] == "vllm"
+    cache_dirs = ("HF_HOME", "VLLM_CACHE_ROOT", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "XDG_CACHE_HOME")
+    assert all(env[k].startswith("/var/cache/vllm/") for k in cache_dirs)
+    assert c["mountPoints"] == [{"sourceVolume": "vllm-cache", "containerPath": "/var/cache/vllm", "readOnly": False}]
+    assert c["linuxParameters"]["tmpfs"] == [
+        {"containerPath": "/tmp", "size": 4096, "mountOptions": ["rw", "nosuid", "nodev"]}
+    ]
+    task = run.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    assert task["volumes"] == [{"name": "vllm-cache", "hostPath": "/var/lib/deepseek/vllm-cache"}]
+    user_data = base64.b64decode(run.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["userData"]).decode()
+    assert "install -d -o 2000 -g 2000 -m 0700 /var/lib/deepseek/vllm-cache\n" in user_data
+
+
+def test_vpc_flow_logs_are_encrypted_kept_by_environment_and_written_by_a_scoped_role() -> None:
+    for stack, days in (("dev", 30), ("prod", 365)):
+        run = shared_run(stack)
+        group = run.by_name(f"ds-{stack}-flow-logs-logs").inputs
+        assert (group["name"], group["retentionInDays"]) == (f"/deepseek/{stack}/vpc-flow-logs", days)
+        assert group["kmsKeyId"] == run.one("aws:kms/key:Key").outputs["arn"]
+        flow = run.one("aws:ec2/flowLog:FlowLog").inputs
+        assert (flow["trafficType"], flow["logDestinationType"]) == ("ALL", "cloud-watch-logs")
+        assert flow["vpcId"] == run.outputs["vpcId"]
+    policy = json.loads(
+        named(shared_run("prod"), "aws:iam/rolePolicy:RolePolicy", "ds-prod-flow-logs-role").inputs["policy"]
+    )
+    [statement] = policy["Statement"]
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/deepseek/prod/vpc-flow-logs"
+    assert statement["Resource"] == [group_arn, f"{group_arn}:log-stream:*"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]

@@ -50,6 +50,7 @@ NAMELESS = {
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     "aws:ec2/eip:Eip",
+    "aws:ec2/flowLog:FlowLog",
     "aws:ec2/internetGateway:InternetGateway",
     "aws:ec2/natGateway:NatGateway",
     "aws:ec2/routeTable:RouteTable",

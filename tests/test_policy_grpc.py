@@ -44,14 +44,14 @@ def test_analyzer_info_lists_every_policy_with_levels_and_schemas(pack):
     assert info.name == PACK_NAME and info.supportsConfig
     by_name = {p.name: p for p in info.policies}
     assert set(by_name) == {p.name for p in ALL_POLICIES}
-    assert by_name["ecs-read-only-root-filesystem"].enforcementLevel == analyzer_pb2.ADVISORY
+    assert by_name["gpu-pool-nonprod-spot"].enforcementLevel == analyzer_pb2.ADVISORY
     assert by_name["ec2-launch-template-imdsv2"].enforcementLevel == analyzer_pb2.MANDATORY
     assert by_name["ecr-lifecycle-policy"].policy_type == analyzer_pb2.POLICY_TYPE_STACK
     assert by_name["ec2-launch-template-imdsv2"].policy_type == analyzer_pb2.POLICY_TYPE_RESOURCE
     schema = json_format.MessageToDict(by_name["gpu-pool-max-size"].configSchema.properties)
     assert schema["maxSizeByEnvironment"]["default"] == {"dev": 4, "staging": 8, "prod": 32}
     assert by_name["elb-access-logs"].remediation_steps
-    assert by_name["ec2-launch-template-imdsv2"].description.startswith("EC2.170:")
+    assert by_name["ec2-launch-template-imdsv2"].description.startswith("EC2.8/EC2.170:")
     plugin = pack.stub.GetPluginInfo(empty_pb2.Empty(), timeout=TIMEOUT)
     assert plugin.version
 
@@ -73,7 +73,7 @@ def test_broken_stack_reports_the_expected_violations(pack):
     assert {"ecr-lifecycle-policy", "s3-bucket-tls-only", "serving-endpoint-alarm"} <= stack_level
     imds = next(v for v in violations if v["policy"] == "ec2-launch-template-imdsv2")
     assert imds["message"] == "gpu-lt: metadataOptions.httpTokens is optional"
-    assert imds["description"].startswith("EC2.170:") and "Remediation:" in imds["description"]
+    assert imds["description"].startswith("EC2.8/EC2.170:") and "Remediation:" in imds["description"]
 
 
 def test_environment_comes_from_tags_when_not_pinned(pack):
@@ -89,12 +89,12 @@ def test_configure_overrides_enforcement_levels(pack):
         samples.broken_stack(),
         environment="prod",
         config={
-            "ecs-read-only-root-filesystem": "mandatory",
+            "secretsmanager-secret-cmk": "mandatory",
             "kms-key-rotation": {"enforcementLevel": "disabled"},
             "gpu-pool-max-size": {"maxSizeByEnvironment": {"prod": 64}},
         },
     )
-    assert "ecs-read-only-root-filesystem" in _names(tuned, "mandatory")
+    assert "secretsmanager-secret-cmk" in _names(tuned, "mandatory")
     assert "kms-key-rotation" not in _names(tuned)
     assert "gpu-pool-max-size" not in _names(tuned)
 

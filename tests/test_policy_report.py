@@ -38,16 +38,16 @@ def test_broken_stack_is_grouped_by_enforcement_level():
 
 def test_environment_argument_pins_environment_rules():
     stack = samples.compliant_stack("dev")
-    # dev stack checked as prod: deletion protection and on-demand base capacity now apply
+    # dev stack checked as prod: deletion protection, on-demand base capacity and HTTPS-only listeners apply
     failed = {v["policy"] for v in report.check(stack, "prod")["mandatory"]}
-    assert failed == {"elb-deletion-protection-prod", "gpu-pool-prod-on-demand-base"}
+    assert failed == {"elb-deletion-protection-prod", "gpu-pool-prod-on-demand-base", "elb-listener-https-only-prod"}
 
 
 def test_config_overrides_enforcement_levels_and_properties():
     stack = samples.broken_stack()
     assert report.check(stack, "prod", {"all": "advisory"})["passed"]
-    promoted = report.check(stack, "prod", {"ecs-read-only-root-filesystem": "mandatory"})
-    assert "ecs-read-only-root-filesystem" in {v["policy"] for v in promoted["mandatory"]}
+    promoted = report.check(stack, "prod", {"secretsmanager-secret-cmk": "mandatory"})
+    assert "secretsmanager-secret-cmk" in {v["policy"] for v in promoted["mandatory"]}
     disabled = report.check(stack, "prod", {"gpu-pool-max-size": {"enforcementLevel": "disabled"}})
     assert "gpu-pool-max-size" not in disabled["summary"]["by_policy"]
     raised = report.check(stack, "prod", {"gpu-pool-max-size": {"maxSizeByEnvironment": {"prod": 64}}})

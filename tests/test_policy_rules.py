@@ -137,6 +137,16 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ASG = "aws:autoscaling/group:Group"
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+SERVICE = "aws:ecs/service:Service"
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 
 
 def redirect_listener(name: str = "http", env: str = "dev") -> dict[str, Any]:
@@ -193,6 +203,37 @@ SCOPED_DOC = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}
 )
 TG_RES = res(TG, "serving-tg", {"port": 8000, "arnSuffix": TG_SUFFIX})
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+PUBLIC_READ = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+ELB_LOG_WRITE = {
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::127311923021:root"},
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::models-bucket/alb/*",
+}
+SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+def instance_profile_stack(policy_arn: str) -> list[dict[str, Any]]:
+    return [
+        res(ROLE, "gpu-instance", {"name": "gpu-instance-role"}),
+        res(PROFILE, "gpu-profile", {"role": "gpu-instance-role"}),
+        res(ATTACH, "gpu-instance-ssm", {"role": "gpu-instance-role", "policyArn": policy_arn}),
+    ]
+
+
+def https_listener(policy: str | None) -> dict[str, Any]:
+    return {"port": 443, "protocol": "HTTPS", "certificateArn": CERT_ARN, **({"sslPolicy": policy} if policy else {})}
+
+
+def web_acl_rule(metrics: bool) -> dict[str, Any]:
+    return {"name": "rate", "priority": 0, "visibilityConfig": {"cloudwatchMetricsEnabled": metrics, "metricName": "r"}}
+
 
 # policy name -> (violating fixture, compliant fixture); a fixture is ("resource", type, props[, config])
 # or ("stack", resources[, config]).
@@ -391,6 +432,143 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ("resource", CLUSTER, {"tags": {"project": "deepseek-cloud", "environment": "dev"}}),
         ("resource", CLUSTER, {"tags": tags("dev")}),
     ),
+    "elb-listener-tls-policy": (
+        ("resource", LISTENER, https_listener("ELBSecurityPolicy-TLS13-1-2-2021-06")),
+        ("resource", LISTENER, https_listener("ELBSecurityPolicy-TLS13-1-2-Res-2021-06")),
+    ),
+    "elb-listener-https-only-prod": (
+        ("resource", LISTENER, {"port": 80, "protocol": "HTTP", "tags": tags("prod")}),
+        ("resource", LISTENER, {**https_listener("ELBSecurityPolicy-TLS13-1-3-2021-06"), "tags": tags("prod")}),
+    ),
+    "elb-desync-mitigation": (
+        ("resource", LB, {"loadBalancerType": "application", "desyncMitigationMode": "monitor"}),
+        ("resource", LB, {"loadBalancerType": "application", "desyncMitigationMode": "strictest"}),
+    ),
+    "elb-multi-az": (
+        ("resource", LB, {"subnets": ["subnet-a"]}),
+        ("resource", LB, {"subnets": ["subnet-a", "subnet-b"]}),
+    ),
+    "autoscaling-multi-az-prod": (
+        ("resource", ASG, {**gpu_asg("prod", types=("g6e.12xlarge",)), "vpcZoneIdentifiers": ["subnet-a", "subnet-b"]}),
+        (
+            "resource",
+            ASG,
+            {**gpu_asg("prod", types=("g6e.12xlarge", "g6e.24xlarge")), "vpcZoneIdentifiers": ["subnet-a", "subnet-b"]},
+        ),
+    ),
+    "autoscaling-launch-template": (
+        ("resource", ASG, {"launchConfiguration": "lc-1", "maxSize": 1, "minSize": 0}),
+        ("resource", ASG, {"launchTemplate": {"id": "lt-1", "version": "$Latest"}, "maxSize": 1, "minSize": 0}),
+    ),
+    "ecs-non-root-user": (
+        ("resource", TD, {"containerDefinitions": container_definitions(user="0:0")}),
+        ("resource", TD, {"containerDefinitions": container_definitions()}),
+    ),
+    "ecs-no-host-network-or-pid": (
+        ("resource", TD, {"networkMode": "awsvpc", "pidMode": "host", "containerDefinitions": container_definitions()}),
+        ("resource", TD, {"networkMode": "awsvpc", "containerDefinitions": container_definitions()}),
+    ),
+    "ecs-service-no-public-ip": (
+        ("resource", SERVICE, {"networkConfiguration": {"subnets": ["s"], "assignPublicIp": True}}),
+        ("resource", SERVICE, {"networkConfiguration": {"subnets": ["s"], "assignPublicIp": False}}),
+    ),
+    "cloudwatch-log-group-retention-prod": (
+        ("resource", LOG_GROUP, {"retentionInDays": 90, "tags": tags("prod")}),
+        ("resource", LOG_GROUP, {"retentionInDays": 365, "tags": tags("prod")}),
+    ),
+    "cloudwatch-alarm-actions": (
+        ("resource", ALARM, {"alarmActions": ["arn:sns"], "actionsEnabled": False}),
+        ("resource", ALARM, {"alarmActions": ["arn:sns"], "actionsEnabled": True, "tags": tags("prod")}),
+    ),
+    "ec2-subnet-no-auto-public-ip": (
+        ("resource", SUBNET, {"mapPublicIpOnLaunch": True}),
+        ("resource", SUBNET, {"mapPublicIpOnLaunch": False}),
+    ),
+    "ec2-default-security-group-closed": (
+        ("stack", [res(VPC, "net-vpc", {"id": "vpc-1"})]),
+        (
+            "stack",
+            [res(VPC, "net-vpc", {"id": "vpc-1"}), res(DEFAULT_SG, "net-default", {"vpcId": "vpc-1", "ingress": []})],
+        ),
+    ),
+    "ec2-vpc-flow-logs": (
+        (
+            "stack",
+            [res(VPC, "net-vpc", {"id": "vpc-1"}), res(FLOW_LOG, "fl", {"vpcId": "vpc-1", "trafficType": "ACCEPT"})],
+        ),
+        (
+            "stack",
+            [res(VPC, "net-vpc", {"id": "vpc-1"}), res(FLOW_LOG, "fl", {"vpcId": "vpc-1", "trafficType": "ALL"})],
+        ),
+    ),
+    "ssm-managed-instance-profile": (
+        ("stack", instance_profile_stack("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")),
+        ("stack", instance_profile_stack(SSM_CORE)),
+    ),
+    "iam-no-service-wildcard-actions": (
+        ("resource", ROLE_POLICY, {"role": "r", "policy": doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})}),
+        ("resource", ROLE_POLICY, {"role": "r", "policy": SCOPED_DOC}),
+    ),
+    "iam-no-decrypt-on-all-keys": (
+        (
+            "resource",
+            ROLE_POLICY,
+            {"role": "r", "policy": doc({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})},
+        ),
+        (
+            "resource",
+            ROLE_POLICY,
+            {"role": "r", "policy": doc({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN})},
+        ),
+    ),
+    "kms-key-deletion-window-prod": (
+        ("resource", KEY, {"deletionWindowInDays": 7, "tags": tags("prod")}),
+        ("resource", KEY, {"deletionWindowInDays": 30, "tags": tags("prod")}),
+    ),
+    "kms-key-policy-not-public": (
+        (
+            "resource",
+            KEY,
+            {"policy": doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"})},
+        ),
+        (
+            "resource",
+            KEY,
+            {
+                "policy": doc(
+                    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*"}
+                )
+            },
+        ),
+    ),
+    "sns-topic-policy-not-public": (
+        ("resource", TOPIC_POLICY, {"policy": doc({"Effect": "Allow", "Principal": "*", "Action": "sns:Publish"})}),
+        (
+            "resource",
+            TOPIC_POLICY,
+            {
+                "policy": doc(
+                    {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish"}
+                )
+            },
+        ),
+    ),
+    "s3-bucket-policy-not-public": (
+        ("stack", [bucket(), companion(BPOLICY, "models", {"policy": doc(PUBLIC_READ)})]),
+        ("stack", [bucket(), companion(BPOLICY, "models", {"policy": doc(ELB_LOG_WRITE)})]),
+    ),
+    "s3-bucket-owner-enforced": (
+        ("stack", [bucket(), companion(OWNERSHIP, "models", {"rule": {"objectOwnership": "BucketOwnerPreferred"}})]),
+        ("stack", [bucket(), companion(OWNERSHIP, "models", {"rule": {"objectOwnership": "BucketOwnerEnforced"}})]),
+    ),
+    "s3-bucket-lifecycle": (
+        ("stack", [bucket()]),
+        ("stack", [bucket(), companion(BUCKET_LIFECYCLE, "models", {"rules": [{"id": "x", "status": "Enabled"}]})]),
+    ),
+    "waf-web-acl-rules-and-metrics": (
+        ("resource", WEB_ACL, {"rules": [web_acl_rule(False)]}),
+        ("resource", WEB_ACL, {"rules": [web_acl_rule(True)]}),
+    ),
     "serving-endpoint-alarm": (
         ("stack", [TG_RES, res(ALARM, "lb-5xx", {"dimensions": {"LoadBalancer": "app/x/1"}})]),
         ("stack", [TG_RES, res(ALARM, "unhealthy", {"dimensions": {"TargetGroup": TG_SUFFIX}})]),
@@ -438,7 +616,6 @@ def test_policy_metadata(policy):
 def test_advisory_rules_are_exactly_the_documented_ones():
     advisory = {p.name for p in ALL_POLICIES if p.enforcement_level == EnforcementLevel.ADVISORY}
     assert advisory == {
-        "ecs-read-only-root-filesystem",
         "elb-http-listener-without-certificate",
         "secretsmanager-secret-cmk",
         "gpu-pool-nonprod-spot",
@@ -455,9 +632,11 @@ def test_configurable_rules_publish_a_schema_with_defaults():
         assert "environment" in POLICIES_BY_NAME[name].config_schema.properties
 
 
-def test_ecs5_description_explains_vllm_writable_paths():
-    d = POLICIES_BY_NAME["ecs-read-only-root-filesystem"].description
-    assert "ADVISORY" in d and "huggingface" in d and "/tmp" in d
+def test_ecs5_is_mandatory_and_names_the_paths_vllm_writes():
+    policy = POLICIES_BY_NAME["ecs-read-only-root-filesystem"]
+    assert policy.enforcement_level == EnforcementLevel.MANDATORY
+    for path in ("HF_HOME", "/tmp", "VLLM_CACHE_ROOT", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"):
+        assert path in policy.description
 
 
 # -- rule details ----------------------------------------------------------------------------------------
@@ -781,3 +960,47 @@ def test_web_acl_rule_applies_to_prod_albs_only_and_matches_the_association_to_i
     assert [m for m, _ in found] == [
         "alb: prod load balancer has no AWS WAF web ACL associated (aws:wafv2/webAclAssociation)"
     ]
+
+
+# -- issue 17 rules: environment scoping and edge cases -----------------------------------------------------
+
+
+def test_elb17_unset_policy_is_the_tls10_api_default_and_http_listeners_are_out_of_scope():
+    assert run_resource("elb-listener-tls-policy", LISTENER, https_listener(None))
+    assert not run_resource("elb-listener-tls-policy", LISTENER, {"port": 80, "protocol": "HTTP"})
+
+
+def test_prod_only_rules_leave_dev_and_staging_alone():
+    http = {"port": 80, "protocol": "HTTP", "defaultActions": [{"type": "redirect"}]}
+    assert not run_resource("elb-listener-https-only-prod", LISTENER, {**http, "tags": tags("staging")})
+    assert run_resource("elb-listener-https-only-prod", LISTENER, http, config={"environment": "prod"})
+    one_type = {**gpu_asg("staging", types=("g6e.xlarge",)), "vpcZoneIdentifiers": ["subnet-a"]}
+    assert not run_resource("autoscaling-multi-az-prod", ASG, one_type)
+    assert len(run_resource("autoscaling-multi-az-prod", ASG, one_type, config={"environment": "prod"})) == 2
+    assert not run_resource(
+        "cloudwatch-log-group-retention-prod", LOG_GROUP, {"retentionInDays": 30, "tags": tags("dev")}
+    )
+    assert not run_resource("cloudwatch-log-group-retention-prod", LOG_GROUP, {"tags": tags("prod")})  # never expires
+    assert not run_resource("cloudwatch-alarm-actions", ALARM, {"alarmActions": [], "tags": tags("dev")})
+    assert run_resource("cloudwatch-alarm-actions", ALARM, {"alarmActions": [], "tags": tags("prod")})
+
+
+def test_s3_6_flags_other_accounts_changing_the_bucket_policy_but_not_elb_log_delivery():
+    grant = {**ELB_LOG_WRITE, "Action": ["s3:PutObject", "s3:PutBucketPolicy"]}
+    out = run_stack("s3-bucket-policy-not-public", [bucket(), companion(BPOLICY, "models", {"policy": doc(grant)})])
+    assert [m for m, _ in out] == [
+        "models: Statement[0] lets other AWS principals change the bucket's policy/ACL (S3.6)"
+    ]
+
+
+def test_default_security_group_with_rules_is_reported():
+    sg = res(DEFAULT_SG, "net-default", {"vpcId": "vpc-1", "egress": [{"protocol": "-1"}]})
+    out = run_stack("ec2-default-security-group-closed", [res(VPC, "net-vpc", {"id": "vpc-1"}), sg])
+    assert [m for m, _ in out] == ["net-default: the VPC's default security group keeps egress rules"]
+
+
+def test_non_root_rule_skips_windows_and_accepts_the_vllm_uid():
+    windows = {"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}}
+    root = container_definitions(user="root")
+    assert not run_resource("ecs-non-root-user", TD, {**windows, "containerDefinitions": root})
+    assert run_resource("ecs-non-root-user", TD, {"containerDefinitions": container_definitions(user=None)})

@@ -55,12 +55,14 @@ EC2_TAG_ON_CREATE = (
     "CreateSubnet",
     "CreateVpc",
     "CreateVpcEndpoint",
+    "CreateFlowLogs",
     "RunInstances",
     "AuthorizeSecurityGroupEgress",
     "AuthorizeSecurityGroupIngress",
 )
-# Who may receive the project's roles: ECS tasks (task/execution roles) and EC2 (GPU hosts' instance profile).
-PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
+# Who may receive the project's roles: ECS tasks (task/execution roles), EC2 (GPU hosts' instance profile) and
+# VPC Flow Logs (its delivery role, components/network.py VpcFlowLogs).
+PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com")
 
 # Read-only calls `pulumi preview` makes (data sources, provider checks) on the services the stack uses.
 # Describe/List APIs mostly don't support resource-level permissions, hence Resource "*".
@@ -432,6 +434,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 "ec2:AttachInternetGateway",
                 "ec2:AuthorizeSecurityGroupEgress",
                 "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateFlowLogs",
                 "ec2:CreateInternetGateway",
                 "ec2:CreateLaunchTemplate",
                 "ec2:CreateLaunchTemplateVersion",
@@ -474,6 +477,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
         _statement(
             "Ec2DeleteOwnedOnly",
             [
+                "ec2:DeleteFlowLogs",
                 "ec2:DeleteInternetGateway",
                 "ec2:DeleteLaunchTemplate",
                 "ec2:DeleteLaunchTemplateVersions",

@@ -32,6 +32,7 @@ from components.ecs.task import (
     CONTAINER_NAME,
     HF_CACHE_VOLUME,
     HOST_HF_CACHE,
+    cache_dir_user_data,
     container_definitions,
     ecs_tasks_trust_policy,
     execution_policy,
@@ -66,7 +67,8 @@ class ModelServiceArgs:
     log_group_name: str = ""  # e.g. /deepseek/<stack>/vllm
     log_retention_days: int = 30
     allowed_cidrs: tuple[str, ...] = ()  # who may reach the ALB; empty admits nobody
-    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 and HTTP→HTTPS; empty: HTTP on 80 only
+    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 (+ HTTP→HTTPS redirect); empty: HTTP on 80 only
+    http_redirect_listener: bool = True  # with a certificate, also redirect port 80 (prod: 443 only, ELB.18)
     api_key_secret_arn: str = ""  # adopt; empty creates an empty secret
     hf_token_secret_arn: str = ""
     # KMS keys the adopted secrets are encrypted with (customer-managed, not the stack key): the execution
@@ -96,6 +98,7 @@ def endpoint_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = N
         target_port=vllm.PORT,
         allowed_cidrs=args.allowed_cidrs,
         certificate_arn=args.certificate_arn,
+        http_redirect_listener=args.http_redirect_listener,
         idle_timeout_seconds=args.idle_timeout_seconds,
         deregistration_delay_seconds=args.deregistration_delay_seconds,
         deletion_protection=args.deletion_protection,
@@ -204,6 +207,7 @@ class ModelService(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             kms_key_arn=args.kms_key_arn,
             container_stop_timeout_seconds=args.server.stop_timeout_seconds,
+            extra_user_data=cache_dir_user_data() + args.node_pool.extra_user_data,
         )
         self.node_pool = GpuNodePool(f"{name}-pool", pool_args, opts=self._child)
         return aws.ecs.ClusterCapacityProviders(

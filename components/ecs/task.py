@@ -9,8 +9,8 @@ from typing import Any
 from components.shared import vllm
 
 CONTAINER_NAME = "vllm"
-HOST_HF_CACHE = "/var/lib/deepseek/hf-cache"  # survives task restarts on the instance; shared by its replicas
-HF_CACHE_VOLUME = "hf-cache"
+HOST_HF_CACHE = "/var/lib/deepseek/vllm-cache"  # survives task restarts on the instance; shared by its replicas
+HF_CACHE_VOLUME = "vllm-cache"
 ECS_MAX_START_PERIOD = 300  # ECS caps a container health check's startPeriod at 300 s
 
 
@@ -33,14 +33,19 @@ def container_definitions(
             "portMappings": [{"containerPort": vllm.PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
             "resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}],
             "memoryReservation": server.memory_reservation_mib,
+            "user": vllm.CONTAINER_USER,
+            "readonlyRootFilesystem": True,
             "environment": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive_seconds).items()],
             "secrets": [
                 {"name": vllm.API_KEY_ENV, "valueFrom": api_key_arn},
                 {"name": vllm.HF_TOKEN_ENV, "valueFrom": hf_token_arn},
             ],
-            "mountPoints": [{"sourceVolume": HF_CACHE_VOLUME, "containerPath": vllm.HF_CACHE, "readOnly": False}],
+            "mountPoints": [{"sourceVolume": HF_CACHE_VOLUME, "containerPath": vllm.CACHE_ROOT, "readOnly": False}],
             "linuxParameters": {
                 "sharedMemorySize": server.shared_memory_mib,
+                "tmpfs": [
+                    {"containerPath": vllm.TMP_DIR, "size": vllm.TMPFS_MIB, "mountOptions": ["rw", "nosuid", "nodev"]}
+                ],
                 "initProcessEnabled": True,  # reaps the TP worker processes, forwards SIGTERM
             },
             "ulimits": [
@@ -134,3 +139,10 @@ def ecs_tasks_trust_policy(account_id: str, region: str, partition: str) -> dict
             }
         ],
     }
+
+
+def cache_dir_user_data() -> str:
+    """Instance user data: the host cache directory, owned by the container user before the ECS agent
+    starts a task (ecs.service is ordered After=cloud-final.service on the ECS-optimized AMIs, so user
+    data runs first). Docker would otherwise create it root-owned and the non-root vLLM could not write."""
+    return f"install -d -o {vllm.CONTAINER_USER} -g {vllm.CONTAINER_USER} -m 0700 {HOST_HF_CACHE}\n"

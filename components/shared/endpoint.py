@@ -21,7 +21,11 @@ from components.shared import vllm
 from components.shared.moves import moved
 from components.shared.validation import ArgsProblems
 
-ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Security Hub ELB.17's sslPolicies parameter (not customizable) lists TLS 1.3-only, -Res- (restricted) and
+# FIPS/PQ variants; ELBSecurityPolicy-TLS13-1-2-2021-06, the ALB guide's general recommendation, is not on it
+# (https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-17, read 2026-12-01).
+# -Res- keeps TLS 1.2 clients working with AEAD forward-secret ciphers only.
+ELB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 # The only paths the load balancer forwards: the OpenAI API, every route of which vLLM guards with
 # VLLM_API_KEY. ALB path patterns are case-sensitive, `*` matches any characters (including /) and the
 # query string is not part of the match (ALB user guide, "Listener rules", path conditions).
@@ -76,7 +80,10 @@ class EndpointArgs:
     target_port: int = vllm.PORT
     health_check: vllm.HealthTiming = vllm.LOAD_BALANCER_HEALTH
     allowed_cidrs: tuple[str, ...] = ()  # who may reach the ALB; empty admits nobody
-    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 and HTTP→HTTPS; empty: HTTP on 80 only
+    certificate_arn: str = ""  # ACM certificate: HTTPS on 443 (+ HTTP→HTTPS redirect); empty: HTTP on 80 only
+    # With a certificate: also listen on 80 to redirect to HTTPS. API clients need no redirect (a key sent
+    # over http:// has leaked before the redirect); prod listens on 443 only (ELB.18).
+    http_redirect_listener: bool = True
     idle_timeout_seconds: int = 600  # long enough for a streamed reasoning answer between chunks/tokens
     # Spot notice is 120 s: ALB drain (deregistration delay) + container stop must finish inside it.
     deregistration_delay_seconds: int = 80
@@ -156,7 +163,7 @@ class Endpoint(pulumi.ComponentResource):
             tags={"Name": f"{name}-alb", "deepseek:role": "load-balancer"},
             opts=self._child,
         )
-        listener_ports = (80, 443) if args.certificate_arn else (80,)
+        listener_ports = _listener_ports(args)
         for cidr in args.allowed_cidrs:
             for port in listener_ports:
                 slug = cidr.replace(".", "-").replace("/", "-")
@@ -267,7 +274,7 @@ class Endpoint(pulumi.ComponentResource):
             actions=[{"type": "forward", "target_group_arn": target_group.arn}],
             opts=self._child,
         )
-        if not args.certificate_arn:
+        if not args.certificate_arn or not args.http_redirect_listener:
             return [serving, api]
         redirect = aws.lb.Listener(
             f"{name}-http",
@@ -280,6 +287,13 @@ class Endpoint(pulumi.ComponentResource):
             opts=self._child,
         )
         return [serving, api, redirect]
+
+
+def _listener_ports(args: EndpointArgs) -> tuple[int, ...]:
+    """Ports the load balancer listens on (and its security group opens to the allowed CIDRs)."""
+    if not args.certificate_arn:
+        return (80,)
+    return (80, 443) if args.http_redirect_listener else (443,)
 
 
 def _log_bucket_settings(name: str, bucket: aws.s3.Bucket, retention_days: int, opts: pulumi.ResourceOptions) -> None:

@@ -4,8 +4,9 @@ or an existing VPC adopted by id (the awsx shape: adopt or create)."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -44,6 +45,7 @@ class Network(pulumi.ComponentResource):
             self.public_subnet_ids = pulumi.Output.from_input(list(args.existing.public_subnet_ids))
             self.private_subnet_ids = pulumi.Output.from_input(list(args.existing.private_subnet_ids))
             self.nat_gateway_count = 0
+            self.vpc = None  # someone else's VPC: its flow logs are its owner's (policy waiver EC2.6)
         else:
             self._create(name, args)
         self.register_outputs(
@@ -136,10 +138,120 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{name}-s3"},
                 opts=child,
             )
+        self.vpc = vpc
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.nat_gateway_count = len(nats)
+
+
+# CloudWatch Logs retention values (PutRetentionPolicy); a flow-log group takes one of these.
+_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+@dataclass(frozen=True)
+class FlowLogArgs:
+    """VPC flow logs (Security Hub EC2.6) into a KMS-encrypted CloudWatch log group: the only record of
+    what the tasks and instances sent out of the VPC (prompts, weights)."""
+
+    vpc_id: pulumi.Input[str] = ""
+    kms_key_arn: pulumi.Input[str] = ""  # the stack key; its policy lets logs.<region> use it for log groups
+    log_group_name: str = ""  # e.g. /deepseek/<stack>/vpc-flow-logs
+    retention_days: int = 365  # CloudWatch.16 asks for >= 365 in prod
+    traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"  # EC2.6 requires at least REJECT
+    max_aggregation_interval: int = 600  # seconds: 60 or 600 (cheaper, coarser)
+    protect: bool = False
+    permissions_boundary_arn: str = ""  # of the delivery role; "" = none
+
+
+class VpcFlowLogs(pulumi.ComponentResource):
+    """A log group, the role VPC Flow Logs delivers with (write to that group only), and the flow log."""
+
+    log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FlowLogArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("deepseek:network:VpcFlowLogs", name, None, opts)
+        _validate_flow_logs(args)
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity().account_id
+        region = aws.get_region().region
+        partition = aws.get_partition().partition
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{args.log_group_name}"
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(flow_log_trust_policy(account_id, region, partition)),
+            description="VPC Flow Logs delivery into this stack's flow-log group only",
+            permissions_boundary=args.permissions_boundary_arn or None,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-role", role=role.id, policy=json.dumps(flow_log_role_policy(log_group_arn)), opts=child
+        )
+        aws.ec2.FlowLog(
+            f"{name}-vpc",
+            vpc_id=args.vpc_id,
+            traffic_type=args.traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=args.max_aggregation_interval,
+            opts=child,
+        )
+        self.log_group_name = log_group.name
+        self.register_outputs({"logGroupName": self.log_group_name})
+
+
+def flow_log_trust_policy(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:
+    """vpc-flow-logs.amazonaws.com for this account's flow logs only (confused-deputy guard, VPC user guide
+    "IAM role for publishing flow logs to CloudWatch Logs")."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"},
+                },
+            }
+        ],
+    }
+
+
+def flow_log_role_policy(log_group_arn: str) -> dict[str, Any]:
+    """Write streams of the one pre-created group. The user guide's example also grants CreateLogGroup and
+    Describe* on "*"; the group exists before the flow log, so neither is needed here."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteFlowLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            }
+        ],
+    }
+
+
+def _validate_flow_logs(args: FlowLogArgs) -> None:
+    problems = ArgsProblems("VpcFlowLogs")
+    problems.check(args.log_group_name.startswith("/"), "logGroupName", "must be an explicit /path name")
+    problems.check(args.retention_days in _RETENTION_DAYS, "retentionDays", "must be a CloudWatch Logs retention value")
+    problems.check(args.max_aggregation_interval in (60, 600), "maxAggregationInterval", "must be 60 or 600")
+    problems.check(bool(args.kms_key_arn), "kmsKeyArn", "is required (flow logs name every peer the tasks talk to)")
+    problems.raise_if_any()
 
 
 def _validate(args: NetworkArgs) -> None:

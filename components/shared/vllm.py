@@ -12,7 +12,25 @@ from dataclasses import dataclass
 
 PORT = 8000  # vLLM's default; /health and /v1/* on one port
 HEALTH_PATH = "/health"  # 200 once the engine is up; not behind the API key
-HF_CACHE = "/root/.cache/huggingface"  # HF_HOME of the image's root user
+# vLLM runs as the image's unprivileged `vllm` user (uid 2000, home /home/vllm; vllm PR #40275 made the
+# image non-root ready, ai-dynamo/dynamo PR #12457 runs it as 2000) on a read-only root filesystem (ECS.5,
+# ECS.20). What it writes goes to two places only: the cache volume (weights, torch.compile / Inductor /
+# Triton caches: reused by the next replica on the node) and a tmpfs /tmp (HOME: ~/.nv, ~/.config).
+# USER is set too, so torch's getpass.getuser() never needs a passwd entry (vllm issue #44548).
+CONTAINER_USER = "2000"
+CACHE_ROOT = "/var/cache/vllm"  # container path of the cache volume
+HF_CACHE = f"{CACHE_ROOT}/huggingface"  # HF_HOME
+TMP_DIR = "/tmp"  # a tmpfs (and HOME)
+TMPFS_MIB = 4096  # counts against the replica's memory, holds no weights
+CACHE_ENV = {
+    "HOME": TMP_DIR,
+    "USER": "vllm",
+    "HF_HOME": HF_CACHE,
+    "VLLM_CACHE_ROOT": f"{CACHE_ROOT}/vllm",
+    "TORCHINDUCTOR_CACHE_DIR": f"{CACHE_ROOT}/torchinductor",
+    "TRITON_CACHE_DIR": f"{CACHE_ROOT}/triton",
+    "XDG_CACHE_HOME": f"{CACHE_ROOT}/xdg",  # FlashInfer, Outlines and other ~/.cache users
+}
 # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
 API_KEY_ENV = "VLLM_API_KEY"
 HF_TOKEN_ENV = "HF_TOKEN"
@@ -83,7 +101,7 @@ def keep_alive_seconds(idle_timeout_seconds: int) -> int:
 def environment(keep_alive: int) -> dict[str, str]:
     """The server's plain environment (secrets come separately: API_KEY_ENV, HF_TOKEN_ENV)."""
     return {
-        "HF_HOME": HF_CACHE,
+        **CACHE_ENV,
         "VLLM_NO_USAGE_STATS": "1",  # no usage reports to vLLM's collector
         "DO_NOT_TRACK": "1",
         "VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(keep_alive),

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from deepseek_policies import aws_controls, domain
+from deepseek_policies import aws_controls, domain, more_controls
 from deepseek_policies.config import PACK_NAME
 
-ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [*aws_controls.POLICIES, *domain.POLICIES]
+# New rule modules (e.g. EKS controls) add their POLICIES here and a row per control in controls.yaml.
+ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    *aws_controls.POLICIES,
+    *more_controls.POLICIES,
+    *domain.POLICIES,
+]
 POLICIES_BY_NAME = {p.name: p for p in ALL_POLICIES}
 
 PACK_DESCRIPTION = (
-    "Guardrails for deepseek-cloud (vLLM DeepSeek inference on AWS GPUs): AWS Security Hub FSBP / CIS "
-    "controls for EC2 launch templates, ECS, ECR, ALB, S3, KMS, CloudWatch Logs, SNS, security groups and IAM, "
-    "plus GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
+    "Guardrails for deepseek-cloud (vLLM DeepSeek inference on AWS GPUs): the AWS Security Hub controls "
+    "(FSBP, CIS, NIST 800-53) that apply to what the stacks declare - VPC, EC2 launch templates, autoscaling, "
+    "ECS, ECR, ALB, S3, KMS, CloudWatch, SNS, WAF, security groups, IAM - enforced or waived per "
+    "controls.yaml, plus GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
 )
 PACK_TAGS = ["aws", "security-hub", "fsbp", "cis", "gpu", "vllm"]
 

@@ -1,4 +1,8 @@
-"""Rules enforcing AWS Security Hub (FSBP) / CIS controls on pulumi-aws v7 resources.
+"""Rules enforcing AWS Security Hub controls on pulumi-aws v7 resources.
+
+Which control each rule enforces, and its standard, is in controls.yaml (not here): most are FSBP, some
+are in Security Hub's CIS or NIST 800-53 standards only (KMS.4 is CIS; SNS.1, S3.14, S3.17 and
+CloudWatch.16 are NIST), a few have no Security Hub control at all (CWL-KMS, SM-CMK, SG-DESC).
 
 Property names are the engine's camelCase wire names, checked against pulumi-aws 7.51's Python SDK
 (`pulumi.getter(name=...)` of each resource's Args/InitArgs class).
@@ -13,7 +17,6 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from deepseek_policies.common import (
-    CIS,
     UNKNOWN,
     Ctx,
     ParseError,
@@ -740,17 +743,17 @@ _ENV_SCHEMA = {"environment": ENVIRONMENT_SCHEMA}
 
 ec2_launch_template_imdsv2 = resource_policy(
     name="ec2-launch-template-imdsv2",
-    control="EC2.170",
     summary="EC2 launch templates must require IMDSv2 (metadataOptions.httpTokens = required).",
-    remediation="set metadataOptions={httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 2} "
-    "on the launch template (hop limit 2 lets ECS tasks in bridge/awsvpc mode reach IMDS only via the agent).",
+    remediation="set metadataOptions={httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1} "
+    "on the launch template. Hop limit 1, not the 2 often suggested for containers: the ECS agent runs on the host "
+    "network and needs one hop; a bridge-mode container is one hop further and must not reach the instance role "
+    "(tasks get credentials from their task role, awsvpc tasks are blocked by ECS_AWSVPC_BLOCK_IMDS).",
     types=[LAUNCH_TEMPLATE],
     check=_lt_imdsv2,
 )
 
 ec2_launch_template_ebs_encrypted = resource_policy(
     name="ec2-launch-template-ebs-encrypted-cmk",
-    control="EC2.181",
     summary="Launch-template EBS volumes must be encrypted with a customer-managed KMS key.",
     remediation="declare every EBS volume (including the root device) in blockDeviceMappings with "
     "ebs={encrypted: 'true', kmsKeyId: <aws:kms/key:Key arn>}.",
@@ -760,7 +763,6 @@ ec2_launch_template_ebs_encrypted = resource_policy(
 
 ec2_launch_template_no_public_ip = resource_policy(
     name="ec2-launch-template-no-public-ip",
-    control="EC2.25",
     summary="Launch templates must not assign public IPs to network interfaces.",
     remediation="set networkInterfaces[].associatePublicIpAddress='false' (or omit it) and run GPU instances in "
     "private subnets behind NAT / VPC endpoints.",
@@ -770,7 +772,6 @@ ec2_launch_template_no_public_ip = resource_policy(
 
 ecs_no_privileged = resource_policy(
     name="ecs-no-privileged-containers",
-    control="ECS.4",
     summary="ECS containers must not run privileged.",
     remediation="remove privileged=true from containerDefinitions; GPUs are granted with "
     "resourceRequirements=[{type: 'GPU', value: '<n>'}], not privileged mode.",
@@ -781,21 +782,19 @@ ecs_no_privileged = resource_policy(
 
 ecs_read_only_root = resource_policy(
     name="ecs-read-only-root-filesystem",
-    control="ECS.5",
-    summary="ECS containers should have a read-only root filesystem. ADVISORY: vLLM writes to "
-    "~/.cache/huggingface (model download), /tmp, and the torch.compile / Triton / vLLM caches "
-    "(~/.cache/vllm, ~/.triton), so a read-only root needs writable mounts for exactly those paths.",
-    remediation="set readonlyRootFilesystem=true and mount task volumes (ephemeral or EFS) at the HF cache "
-    "(HF_HOME), /tmp and the compile caches (VLLM_CACHE_ROOT, TRITON_CACHE_DIR) via mountPoints.",
+    summary="ECS containers must have a read-only root filesystem. vLLM writes to the Hugging Face cache "
+    "(HF_HOME: model download), /tmp and HOME, and the torch.compile / Inductor / Triton caches "
+    "(VLLM_CACHE_ROOT, TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR): those paths get writable mounts, nothing else.",
+    remediation="set readonlyRootFilesystem=true, mount a volume at the cache root (mountPoints) with HF_HOME, "
+    "VLLM_CACHE_ROOT, TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR, XDG_CACHE_HOME under it, and a tmpfs at /tmp "
+    "(linuxParameters.tmpfs) with HOME=/tmp.",
     types=[TASK_DEFINITION],
     check=_ecs_read_only_root,
-    level=ADVISORY,
     severity=Severity.MEDIUM,
 )
 
 ecs_no_env_secrets = resource_policy(
     name="ecs-no-secrets-in-environment",
-    control="ECS.8",
     summary="Secrets must not be passed as container environment variables (names like *_KEY, *_TOKEN, "
     "*_SECRET, *_PASSWORD, or hf_... / sk-... / AKIA... values).",
     remediation="store the value in Secrets Manager and reference it from containerDefinitions[].secrets "
@@ -815,7 +814,6 @@ ecs_no_env_secrets = resource_policy(
 
 ecs_logging = resource_policy(
     name="ecs-container-logging",
-    control="ECS.9",
     summary="Every ECS container must have a logging configuration.",
     remediation="set containerDefinitions[].logConfiguration={logDriver: 'awslogs', options: {awslogs-group, "
     "awslogs-region, awslogs-stream-prefix}} pointing at a KMS-encrypted log group.",
@@ -826,7 +824,6 @@ ecs_logging = resource_policy(
 
 ecs_container_insights = resource_policy(
     name="ecs-cluster-container-insights",
-    control="ECS.12",
     summary="ECS clusters must use Container Insights.",
     remediation="set settings=[{name: 'containerInsights', value: 'enhanced'}] (or 'enabled') on the cluster.",
     types=[ECS_CLUSTER],
@@ -836,7 +833,6 @@ ecs_container_insights = resource_policy(
 
 ecr_scan_on_push = resource_policy(
     name="ecr-scan-on-push",
-    control="ECR.1",
     summary="ECR repositories must scan images on push.",
     remediation="set imageScanningConfiguration={scanOnPush: true} (or enable registry-level enhanced scanning).",
     types=[ECR_REPOSITORY],
@@ -846,7 +842,6 @@ ecr_scan_on_push = resource_policy(
 
 ecr_immutable_tags = resource_policy(
     name="ecr-immutable-tags",
-    control="ECR.2",
     summary="ECR repositories must have tag immutability configured.",
     remediation="set imageTagMutability='IMMUTABLE' and deploy images by unique tag or digest.",
     types=[ECR_REPOSITORY],
@@ -856,7 +851,6 @@ ecr_immutable_tags = resource_policy(
 
 ecr_lifecycle_policy = stack_policy(
     name="ecr-lifecycle-policy",
-    control="ECR.3",
     summary="Every ECR repository must have at least one lifecycle policy.",
     remediation="add an aws:ecr/lifecyclePolicy:LifecyclePolicy with repository=<repo>.name and at least one rule "
     "(e.g. expire untagged images after 7 days, keep the last N tagged images).",
@@ -866,9 +860,9 @@ ecr_lifecycle_policy = stack_policy(
 
 elb_https_redirect = stack_policy(
     name="elb-http-redirect-to-https",
-    control="ELB.1",
-    summary="HTTP listeners must redirect to HTTPS in prod, and in any environment once the stack has a "
-    "certificate (see elb-http-listener-without-certificate for non-prod stacks without one).",
+    summary="HTTP listeners must redirect to HTTPS in prod (where elb-listener-https-only-prod allows none at "
+    "all), and in any environment once the stack has a certificate (see elb-http-listener-without-certificate "
+    "for non-prod stacks without one).",
     remediation="make the port-80 listener's only default action {type: 'redirect', redirect: {protocol: 'HTTPS', "
     "port: '443', statusCode: 'HTTP_301'}} and serve traffic on an HTTPS listener with certificateArn.",
     check=_elb_https_redirect,
@@ -877,7 +871,6 @@ elb_https_redirect = stack_policy(
 
 elb_http_without_certificate = stack_policy(
     name="elb-http-listener-without-certificate",
-    control="ELB.1",
     summary="ADVISORY: a non-prod stack without a TLS certificate serves plain HTTP (API keys and prompts in "
     "cleartext).",
     remediation="set serving.certificateArn to an ACM certificate so the stack adds an HTTPS listener and the "
@@ -890,7 +883,6 @@ elb_http_without_certificate = stack_policy(
 
 elb_drop_invalid_headers = resource_policy(
     name="elb-drop-invalid-headers",
-    control="ELB.4",
     summary="Application Load Balancers must drop invalid HTTP headers.",
     remediation="set dropInvalidHeaderFields=true on the load balancer.",
     types=LOAD_BALANCERS,
@@ -900,7 +892,6 @@ elb_drop_invalid_headers = resource_policy(
 
 elb_access_logs = resource_policy(
     name="elb-access-logs",
-    control="ELB.5",
     summary="Application Load Balancer access logging must be enabled.",
     remediation="set accessLogs={enabled: true, bucket: <log bucket>, prefix: <stack>} with an S3 bucket whose policy "
     "allows the regional ELB log-delivery principal (SSE-S3 or SSE-KMS per AWS's ELB log-bucket requirements).",
@@ -911,7 +902,6 @@ elb_access_logs = resource_policy(
 
 elb_deletion_protection = resource_policy(
     name="elb-deletion-protection-prod",
-    control="ELB.6",
     summary="Load balancers in prod must have deletion protection enabled.",
     remediation="set enableDeletionProtection=true on prod load balancers (disable it explicitly before a "
     "planned teardown).",
@@ -923,7 +913,6 @@ elb_deletion_protection = resource_policy(
 
 elb_waf_prod = stack_policy(
     name="elb-waf-web-acl-prod",
-    control="ELB.16",
     summary="Application Load Balancers in prod must be associated with an AWS WAF web ACL.",
     remediation="set serving.waf.enabled to auto or true: components/shared/web_acl.py declares an "
     "aws:wafv2/webAcl:WebAcl (REGIONAL, per-IP rate limit, AWS common rule set) and an "
@@ -934,7 +923,6 @@ elb_waf_prod = stack_policy(
 
 s3_tls_only = stack_policy(
     name="s3-bucket-tls-only",
-    control="S3.5",
     summary="Every S3 bucket must have a bucket policy that denies requests without TLS.",
     remediation="add an aws:s3/bucketPolicy:BucketPolicy with a statement {Effect: Deny, Principal: '*', "
     "Action: 's3:*', Resource: [<bucket arn>, <bucket arn>/*], Condition: {Bool: {'aws:SecureTransport': 'false'}}}.",
@@ -943,7 +931,6 @@ s3_tls_only = stack_policy(
 
 s3_public_access_block = stack_policy(
     name="s3-bucket-public-access-block",
-    control="S3.8",
     summary="Every S3 bucket must have a public access block with all four settings true.",
     remediation="add an aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock with blockPublicAcls, "
     "blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true.",
@@ -953,7 +940,6 @@ s3_public_access_block = stack_policy(
 
 s3_sse_kms = stack_policy(
     name="s3-bucket-sse-kms",
-    control="S3.17",
     summary="Every S3 bucket must default-encrypt with SSE-KMS. Exception: load-balancer access-log buckets may "
     "use SSE-S3 (AES256), the only encryption ALB log delivery supports (identified by the LB's accessLogs "
     f"reference, tag {ROLE_TAG}=access-logs, or a name with 'logs' and 'alb'/'elb'/'lb').",
@@ -966,7 +952,6 @@ s3_sse_kms = stack_policy(
 
 s3_versioning = stack_policy(
     name="s3-bucket-versioning",
-    control="S3.14",
     summary="Every S3 bucket must have versioning enabled.",
     remediation="add an aws:s3/bucketVersioning:BucketVersioning with versioningConfiguration={status: 'Enabled'} "
     "(pair it with a lifecycle rule expiring noncurrent versions).",
@@ -976,18 +961,15 @@ s3_versioning = stack_policy(
 
 kms_key_rotation = resource_policy(
     name="kms-key-rotation",
-    control="KMS.4 (CIS 3.6)",
     summary="Symmetric customer-managed KMS keys must have automatic rotation enabled.",
     remediation="set enableKeyRotation=true on the aws:kms/key:Key.",
     types=[KMS_KEY],
     check=_kms_rotation,
     severity=Severity.MEDIUM,
-    framework=CIS,
 )
 
 cloudwatch_log_group_kms = resource_policy(
     name="cloudwatch-log-group-kms",
-    control="CWL-KMS (no Security Hub FSBP control; AWS Config rule cloudwatch-log-group-encrypted, NIST SC-28)",
     summary="CloudWatch log groups must be encrypted with a KMS key (container logs can carry prompts).",
     remediation="set kmsKeyId=<aws:kms/key:Key arn> and allow logs.<region>.amazonaws.com to use the key in its "
     "key policy.",
@@ -998,7 +980,6 @@ cloudwatch_log_group_kms = resource_policy(
 
 sns_topic_kms = resource_policy(
     name="sns-topic-kms",
-    control="SNS.1",
     summary="SNS topics must be encrypted at rest with KMS.",
     remediation="set kmsMasterKeyId to a customer-managed key (or 'alias/aws/sns'); with a CMK, let "
     "cloudwatch.amazonaws.com use the key so alarms can publish.",
@@ -1009,7 +990,6 @@ sns_topic_kms = resource_policy(
 
 secretsmanager_cmk = resource_policy(
     name="secretsmanager-secret-cmk",
-    control="SM-CMK (no Security Hub control; AWS Config rule secretsmanager-using-cmk)",
     summary="ADVISORY: Secrets Manager secrets (HF token, API key) should use a customer-managed KMS key.",
     remediation="set kmsKeyId=<aws:kms/key:Key arn> on the secret and grant the ECS execution role kms:Decrypt.",
     types=[SECRET],
@@ -1020,7 +1000,6 @@ secretsmanager_cmk = resource_policy(
 
 ec2_sg_no_public_ingress = resource_policy(
     name="ec2-sg-no-public-ingress",
-    control="EC2.18 (CIS 5.2/5.3)",
     summary="Security groups must not allow ingress from 0.0.0.0/0 or ::/0, except ports 80/443 on load-balancer "
     f"security groups (tag {ROLE_TAG}={ROLE_LOAD_BALANCER} on the group or standalone ingress rule; fallback: the "
     "token 'alb' in its name).",
@@ -1042,7 +1021,6 @@ ec2_sg_no_public_ingress = resource_policy(
 
 ec2_sg_rule_description = resource_policy(
     name="ec2-sg-rule-description",
-    control="SG-DESC (no Security Hub control; operational hygiene supporting EC2.18 reviews)",
     summary="Every security group rule must have a description.",
     remediation="set description on each ingress/egress entry or aws:vpc/securityGroupIngressRule / "
     "securityGroupEgressRule / aws:ec2/securityGroupRule (say who talks to whom and why).",
@@ -1053,26 +1031,22 @@ ec2_sg_rule_description = resource_policy(
 
 iam_no_full_admin = resource_policy(
     name="iam-no-full-admin-statements",
-    control="IAM.1 (CIS 1.16)",
     summary="IAM policies (managed and inline) must not allow Action '*' (or '*:*') on Resource '*'.",
     remediation="grant the specific actions and resource ARNs the task/instance role needs (ECR pull, logs, "
     "secrets read, S3 model bucket read).",
     types=[IAM_POLICY, IAM_ROLE, *IAM_INLINE],
     check=_iam_no_full_admin,
     severity=Severity.CRITICAL,
-    framework=CIS,
 )
 
 iam_no_admin_attachment = resource_policy(
     name="iam-no-administrator-access-attachment",
-    control="IAM.1 (CIS 1.16)",
     summary="No principal may be attached arn:aws:iam::aws:policy/AdministratorAccess.",
     remediation="attach least-privilege managed policies (e.g. AmazonEC2ContainerServiceforEC2Role, "
     "AmazonSSMManagedInstanceCore) or a scoped customer-managed policy instead.",
     types=[*IAM_ATTACHMENTS, IAM_ROLE, *IAM_EXCLUSIVE_ATTACHMENTS],
     check=_iam_no_admin_attachment,
     severity=Severity.CRITICAL,
-    framework=CIS,
 )
 
 POLICIES = [

@@ -28,6 +28,8 @@ from pulumi_policy import (
 )
 from pulumi_policy import proxy as _proxy
 
+from deepseek_policies import controls
+
 UNKNOWN = _proxy.UNKNOWN_STRING_VALUE
 _UNKNOWNS = frozenset(
     {
@@ -197,7 +199,17 @@ CIS = PolicyComplianceFramework(
     version="3.0.0",
     reference="https://docs.aws.amazon.com/securityhub/latest/userguide/cis-aws-foundations-benchmark.html",
 )
+NIST = PolicyComplianceFramework(
+    name="NIST SP 800-53 Rev. 5",
+    version="5",
+    reference="https://docs.aws.amazon.com/securityhub/latest/userguide/standards-reference-nist-800-53.html",
+)
+TAGGING = PolicyComplianceFramework(
+    name="AWS Resource Tagging Standard",
+    reference="https://docs.aws.amazon.com/securityhub/latest/userguide/standards-tagging.html",
+)
 DOMAIN = PolicyComplianceFramework(name="deepseek-cloud platform rules")
+FRAMEWORKS = {"FSBP": FSBP, "CIS": CIS, "NIST": NIST, "tagging": TAGGING, "domain": DOMAIN}
 
 
 @dataclass
@@ -226,15 +238,18 @@ def _schema(defaults: Mapping[str, Any], schema: Mapping[str, Mapping[str, Any]]
     return PolicyConfigSchema(properties=props)
 
 
-def _shared(control, summary, remediation, level, severity, framework, defaults, schema, tags) -> dict[str, Any]:
-    """The policy fields resource and stack rules declare alike."""
+def _shared(name, summary, remediation, level, severity, defaults, schema, tags) -> dict[str, Any]:
+    """The policy fields resource and stack rules declare alike; control IDs and framework come from the
+    control table (controls.yaml)."""
+    control = controls.label(name)
+    framework = FRAMEWORKS[controls.standard(name)]
     return {
         "description": _description(control, summary, remediation),
         "enforcement_level": level,
         "config_schema": _schema(defaults, schema),
         "severity": severity,
         "framework": framework,
-        "tags": [control.split(" ")[0], *tags],
+        "tags": [*control.split("/"), *tags],
         "remediation_steps": remediation,
     }
 
@@ -242,14 +257,12 @@ def _shared(control, summary, remediation, level, severity, framework, defaults,
 def resource_policy(
     *,
     name: str,
-    control: str,
     summary: str,
     remediation: str,
     types: Iterable[str],
     check: Callable[[Ctx, Callable[[str], None]], None],
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
     severity: Severity = Severity.HIGH,
-    framework: PolicyComplianceFramework = FSBP,
     defaults: Mapping[str, Any] | None = None,
     schema: Mapping[str, Mapping[str, Any]] | None = None,
     tags: Sequence[str] = (),
@@ -275,7 +288,7 @@ def resource_policy(
     return ResourceValidationPolicy(
         name=name,
         validate=validate,
-        **_shared(control, summary, remediation, level, severity, framework, defaults, schema, tags),
+        **_shared(name, summary, remediation, level, severity, defaults, schema, tags),
     )
 
 
@@ -299,13 +312,11 @@ class Res:
 def stack_policy(
     *,
     name: str,
-    control: str,
     summary: str,
     remediation: str,
     check: Callable[[list[Res], dict[str, Any], Callable[[str, str | None], None]], None],
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
     severity: Severity = Severity.HIGH,
-    framework: PolicyComplianceFramework = FSBP,
     defaults: Mapping[str, Any] | None = None,
     schema: Mapping[str, Mapping[str, Any]] | None = None,
     tags: Sequence[str] = (),
@@ -333,7 +344,7 @@ def stack_policy(
     return StackValidationPolicy(
         name=name,
         validate=validate,
-        **_shared(control, summary, remediation, level, severity, framework, defaults, schema, tags),
+        **_shared(name, summary, remediation, level, severity, defaults, schema, tags),
     )
 
 

@@ -52,6 +52,19 @@ REQUIRED_TAGS = ["project", "environment", "owner"]
 MAX_SIZE_BY_ENVIRONMENT = {"dev": 4, "staging": 8, "prod": 32}
 ALLOWED_GPU_FAMILIES = ["g5", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200"]
 PUBLIC_INGRESS_ALLOWED_PORTS = [80, 443]
+# Security Hub ELB.17's sslPolicies parameter ("not customizable"), as listed on
+# https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-17 (read 2026-12-01).
+# ELBSecurityPolicy-TLS13-1-2-2021-06 (the ALB guide's general recommendation) is not on it.
+ELB_RECOMMENDED_SSL_POLICIES = [
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+]
 
 ENVIRONMENT_SCHEMA: dict[str, Any] = {
     "type": "string",

@@ -10,7 +10,6 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from deepseek_policies import taggable
 from deepseek_policies.common import (
-    DOMAIN,
     Ctx,
     Res,
     as_list,
@@ -230,14 +229,12 @@ def _endpoint_alarms(resources: list[Res], config: dict[str, Any], report: Calla
 
 gpu_pool_max_size = resource_policy(
     name="gpu-pool-max-size",
-    control="DS-GPU-1 (domain rule, no Security Hub control)",
     summary="GPU autoscaling groups must keep maxSize at or below the environment's cap "
     f"(default {MAX_SIZE_BY_ENVIRONMENT}).",
     remediation="lower gpuPool.maxSize in the stack config, or raise the cap in the policy config "
     "(gpu-pool-max-size.maxSizeByEnvironment) after a capacity/cost review.",
     types=[ASG],
     check=_gpu_pool_max_size,
-    framework=DOMAIN,
     severity=Severity.HIGH,
     defaults={"maxSizeByEnvironment": dict(MAX_SIZE_BY_ENVIRONMENT)},
     schema={
@@ -253,14 +250,12 @@ gpu_pool_max_size = resource_policy(
 
 gpu_pool_prod_on_demand = resource_policy(
     name="gpu-pool-prod-on-demand-base",
-    control="DS-GPU-2 (domain rule, no Security Hub control)",
     summary="Prod GPU pools must keep at least one on-demand instance (onDemandBaseCapacity >= 1) so a spot "
     "reclaim cannot take the endpoint to zero.",
     remediation="set gpuPool.spot.onDemandBaseCapacity >= 1 for prod "
     "(mixedInstancesPolicy.instancesDistribution.onDemandBaseCapacity).",
     types=[ASG],
     check=_gpu_pool_prod_on_demand,
-    framework=DOMAIN,
     severity=Severity.HIGH,
     schema=_ENV_SCHEMA,
     tags=["availability"],
@@ -268,14 +263,12 @@ gpu_pool_prod_on_demand = resource_policy(
 
 gpu_pool_nonprod_spot = resource_policy(
     name="gpu-pool-nonprod-spot",
-    control="DS-GPU-3 (domain rule, no Security Hub control)",
     summary="ADVISORY: non-prod GPU pools should run on spot capacity.",
     remediation="enable gpuPool.spot with onDemandPercentageAboveBaseCapacity 0 and "
     "spotAllocationStrategy price-capacity-optimized across several GPU types.",
     types=[ASG],
     check=_gpu_pool_nonprod_spot,
     level=EnforcementLevel.ADVISORY,
-    framework=DOMAIN,
     severity=Severity.LOW,
     schema=_ENV_SCHEMA,
     tags=["cost"],
@@ -283,14 +276,12 @@ gpu_pool_nonprod_spot = resource_policy(
 
 gpu_instance_allow_list = resource_policy(
     name="gpu-instance-type-allow-list",
-    control="DS-GPU-4 (domain rule, no Security Hub control)",
     summary="GPU instance types must come from the allowed families "
     f"(default {', '.join(ALLOWED_GPU_FAMILIES)}); a GPU pool may contain only those.",
     remediation="pick gpuPool.instanceTypes from the allowed families, or extend "
     "gpu-instance-type-allow-list.allowedFamilies in the policy config.",
     types=[ASG, LAUNCH_TEMPLATE, INSTANCE],
     check=_gpu_allow_list,
-    framework=DOMAIN,
     severity=Severity.MEDIUM,
     defaults={"allowedFamilies": list(ALLOWED_GPU_FAMILIES)},
     schema={
@@ -305,14 +296,12 @@ gpu_instance_allow_list = resource_policy(
 
 required_tags = resource_policy(
     name="required-tags",
-    control="Tagging (Security Hub '<service>.N resources should be tagged' controls, requiredTagKeys)",
     summary="Every taggable AWS resource must carry the tags project, environment and owner (resource tags "
     "merged with the provider's defaultTags; environment one of dev/staging/prod).",
     remediation="pass the stack's tags (project, environment, owner) to every component and resource - or set "
     "them as aws provider defaultTags - and give autoscaling groups a `tags` list entry per key.",
     types=[],
     check=_required_tags,
-    framework=DOMAIN,
     severity=Severity.LOW,
     defaults={"requiredTags": list(REQUIRED_TAGS), "allowedEnvironments": list(ENVIRONMENTS)},
     schema={
@@ -323,13 +312,11 @@ required_tags = resource_policy(
 
 serving_endpoint_alarm = stack_policy(
     name="serving-endpoint-alarm",
-    control="DS-OBS-1 (domain rule, no Security Hub control)",
     summary="Every serving endpoint (target group) must have at least one CloudWatch metric alarm on it.",
     remediation="add an aws:cloudwatch/metricAlarm:MetricAlarm in namespace AWS/ApplicationELB with "
     "dimensions={TargetGroup: tg.arn_suffix, LoadBalancer: alb.arn_suffix} (e.g. UnHealthyHostCount > 0, "
     f"HTTPCode_Target_5XX_Count, TargetResponseTime) and tag it {TARGET_GROUP_TAG}=<target group resource name>.",
     check=_endpoint_alarms,
-    framework=DOMAIN,
     severity=Severity.MEDIUM,
     tags=["observability"],
 )

@@ -61,6 +61,7 @@ def container_definitions(**overrides: Any) -> str:
         "image": "vllm/vllm-openai:v0.11.0",
         "essential": True,
         "privileged": False,
+        "user": "2000",
         "readonlyRootFilesystem": True,
         "environment": [
             {"name": "HF_HOME", "value": "/cache/huggingface"},
@@ -127,6 +128,20 @@ def _bucket(stack: str, name: str, environment: str, sse: dict[str, Any]) -> lis
             "aws:s3/bucketPolicy:BucketPolicy",
             name,
             {"bucket": f"{name}-bucket", "policy": tls_only_policy(f"{name}-bucket")},
+            **deps,
+        ),
+        _r(
+            stack,
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            name,
+            {"bucket": f"{name}-bucket", "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+            **deps,
+        ),
+        _r(
+            stack,
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            name,
+            {"bucket": f"{name}-bucket", "rules": [{"id": "expire", "status": "Enabled", "expiration": {"days": 90}}]},
             **deps,
         ),
     ]
@@ -207,6 +222,7 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
             "aws:autoscaling/group:Group",
             "gpu-asg",
             {
+                "vpcZoneIdentifiers": ["subnet-0a", "subnet-0b"],
                 "minSize": 0,
                 "maxSize": 8 if prod else 2,
                 "mixedInstancesPolicy": {
@@ -350,7 +366,23 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
             },
             outputs={"arnSuffix": LB_SUFFIX, "arn": LB_ARN},
         ),
-        _r(stack, "aws:wafv2/webAcl:WebAcl", "serving-waf", {"scope": "REGIONAL", "tags": t}, outputs={"arn": WAF_ARN}),
+        _r(
+            stack,
+            "aws:wafv2/webAcl:WebAcl",
+            "serving-waf",
+            {
+                "scope": "REGIONAL",
+                "rules": [
+                    {
+                        "name": "rate-per-ip",
+                        "priority": 0,
+                        "visibilityConfig": {"cloudwatchMetricsEnabled": True, "metricName": "rate"},
+                    }
+                ],
+                "tags": t,
+            },
+            outputs={"arn": WAF_ARN},
+        ),
         _r(
             stack,
             "aws:wafv2/webAclAssociation:WebAclAssociation",
@@ -365,18 +397,27 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
             {"port": 8000, "protocol": "HTTP", "targetType": "ip", "tags": t},
             outputs={"arnSuffix": TG_SUFFIX},
         ),
-        _r(
-            stack,
-            "aws:lb/listener:Listener",
-            "serving-http",
-            {
-                "port": 80,
-                "protocol": "HTTP",
-                "defaultActions": [
-                    {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
-                ],
-                "tags": t,
-            },
+        *(
+            []
+            if prod  # prod listens on 443 only (ELB.18)
+            else [
+                _r(
+                    stack,
+                    "aws:lb/listener:Listener",
+                    "serving-http",
+                    {
+                        "port": 80,
+                        "protocol": "HTTP",
+                        "defaultActions": [
+                            {
+                                "type": "redirect",
+                                "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"},
+                            }
+                        ],
+                        "tags": t,
+                    },
+                )
+            ]
         ),
         _r(
             stack,
@@ -386,7 +427,7 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
                 "port": 443,
                 "protocol": "HTTPS",
                 "certificateArn": CERT_ARN,
-                "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
                 "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}],
                 "tags": t,
             },
@@ -403,6 +444,7 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
                 "evaluationPeriods": 3,
                 "period": 60,
                 "statistic": "Maximum",
+                "alarmActions": [f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"],
                 "dimensions": {"TargetGroup": TG_SUFFIX, "LoadBalancer": LB_SUFFIX},
                 "tags": t,
             },
@@ -429,6 +471,14 @@ BROKEN_EXPECTED_MANDATORY = {
     "ecr-immutable-tags": "vllm-repo",
     "ecr-lifecycle-policy": "vllm-repo",
     "elb-http-redirect-to-https": "serving-http",
+    "elb-listener-https-only-prod": "serving-http",
+    "elb-listener-tls-policy": "serving-https",
+    "ecs-read-only-root-filesystem": "serving-task",
+    "ecs-non-root-user": "serving-task",
+    "autoscaling-multi-az-prod": "gpu-asg",
+    "waf-web-acl-rules-and-metrics": "serving-waf",
+    "s3-bucket-owner-enforced": "model-cache",
+    "s3-bucket-lifecycle": "model-cache",
     "elb-drop-invalid-headers": "serving-alb",
     "elb-access-logs": "serving-alb",
     "elb-deletion-protection-prod": "serving-alb",
@@ -443,6 +493,7 @@ BROKEN_EXPECTED_MANDATORY = {
     "ec2-sg-no-public-ingress": "serving-tasks",
     "ec2-sg-rule-description": "serving-tasks",
     "iam-no-full-admin-statements": "serving-execution-secrets",
+    "iam-no-decrypt-on-all-keys": "serving-execution-secrets",
     "iam-no-administrator-access-attachment": "serving-execution-ecs",
     "gpu-pool-max-size": "gpu-asg",
     "gpu-pool-prod-on-demand-base": "gpu-asg",
@@ -451,13 +502,13 @@ BROKEN_EXPECTED_MANDATORY = {
     "serving-endpoint-alarm": "serving-tg",
 }
 BROKEN_EXPECTED_ADVISORY = {
-    "ecs-read-only-root-filesystem": "serving-task",
     "secretsmanager-secret-cmk": "hf-token",
 }
 
 
 def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
-    """The prod compliant stack with one defect per rule (see BROKEN_EXPECTED_*)."""
+    """The prod compliant stack with one defect per rule it can show (see BROKEN_EXPECTED_*); each rule's
+    own violating fixture is in tests/test_policy_rules.py CASES."""
     resources = {(r["type"], r["name"]): r for r in copy.deepcopy(compliant_stack("prod", stack))}
 
     def inputs(type_: str, name: str) -> dict[str, Any]:
@@ -478,6 +529,7 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     )
     asg = inputs("aws:autoscaling/group:Group", "gpu-asg")
     asg["maxSize"] = 64
+    asg["vpcZoneIdentifiers"] = ["subnet-0a"]
     asg["mixedInstancesPolicy"]["instancesDistribution"]["onDemandBaseCapacity"] = 0
     asg["mixedInstancesPolicy"]["launchTemplate"]["overrides"].append({"instanceType": "p3.2xlarge"})
     inputs("aws:ecs/cluster:Cluster", "serving-cluster")["settings"] = [
@@ -486,6 +538,7 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     inputs("aws:ecs/taskDefinition:TaskDefinition", "serving-task")["containerDefinitions"] = container_definitions(
         privileged=True,
         readonlyRootFilesystem=False,
+        user="root",
         environment=[{"name": "HF_TOKEN", "value": "hf_abcdefghijklmnopqrstuvwxyz"}],
         logConfiguration=None,
     )
@@ -501,9 +554,11 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     inputs("aws:lb/loadBalancer:LoadBalancer", "serving-alb").update(
         dropInvalidHeaderFields=False, enableDeletionProtection=False, accessLogs={"enabled": False}
     )
-    inputs("aws:lb/listener:Listener", "serving-http")["defaultActions"] = [
-        {"type": "forward", "targetGroupArn": "arn:tg"}
-    ]
+    http = _r(stack, "aws:lb/listener:Listener", "serving-http", {"port": 80, "protocol": "HTTP", "tags": tags("prod")})
+    http["inputs"]["defaultActions"] = [{"type": "forward", "targetGroupArn": "arn:tg"}]
+    resources[("aws:lb/listener:Listener", "serving-http")] = http
+    inputs("aws:lb/listener:Listener", "serving-https")["sslPolicy"] = "ELBSecurityPolicy-2016-08"
+    inputs("aws:wafv2/webAcl:WebAcl", "serving-waf")["rules"][0]["visibilityConfig"]["cloudwatchMetricsEnabled"] = False
     del resources[("aws:cloudwatch/metricAlarm:MetricAlarm", "serving-unhealthy-hosts")]
     del resources[("aws:wafv2/webAclAssociation:WebAclAssociation", "serving-waf")]
     # model-cache: no TLS-only policy, permissive PAB, SSE-S3 instead of KMS, versioning suspended.
@@ -517,4 +572,10 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     inputs("aws:s3/bucketVersioning:BucketVersioning", "model-cache")["versioningConfiguration"] = {
         "status": "Suspended"
     }
+    inputs("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "model-cache")["rule"] = {
+        "objectOwnership": "ObjectWriter"
+    }
+    inputs("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "model-cache")["rules"] = [
+        {"id": "expire", "status": "Disabled"}
+    ]
     return list(resources.values())

@@ -1,0 +1,128 @@
+"""The control table (policy/deepseek_policies/controls.yaml) covers what the stacks declare, agrees with
+the pack, and is what README.md shows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from pulumi_policy import EnforcementLevel
+
+from offline.harness import run_program, shared_run, stack_names
+from offline.policy_bridge import waivers_relied_on
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "policy") not in sys.path:
+    sys.path.insert(0, str(ROOT / "policy"))
+
+from deepseek_policies import ALL_POLICIES, POLICIES_BY_NAME, controls  # noqa: E402
+from deepseek_policies.common import CIS, FSBP, NIST  # noqa: E402
+
+ENVS = controls.ENVIRONMENTS
+
+
+def planned_types(stack: str) -> set[str]:
+    return {r.type for r in shared_run(stack).registrations if r.custom}
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_planned_type_is_mapped_and_every_applicable_control_has_a_row(stack):
+    applying, unmapped = controls.applicable(planned_types(stack))
+    assert unmapped == [], "add these types to resource_types in controls.yaml (with their controls)"
+    rows = controls.by_id()
+    assert sorted(set(applying) - set(rows)) == []
+    assert "EC2.6" in applying and "ELB.17" in applying and "SecretsManager.1" in applying
+
+
+def test_a_new_type_or_a_control_without_a_row_fails_the_coverage_check():
+    _applying, unmapped = controls.applicable(["aws:sqs/queue:Queue"])
+    assert unmapped == ["aws:sqs/queue:Queue"]
+    applying, _ = controls.applicable(["aws:lb/targetGroup:TargetGroup"])
+    assert sorted(applying) == ["ELB.21", "ELB.22"]  # from ELB.21/.22's Resource type field
+
+
+def test_every_control_is_enforced_or_waived_in_every_environment():
+    for c in controls.controls():
+        for rule in c.rules:
+            assert rule in POLICIES_BY_NAME, f"{c.id}: unknown rule {rule}"
+        for w in c.waivers:
+            assert w.reason.strip() and set(w.scope) <= set(ENVS) and w.scope, c.id
+        for env in ENVS:
+            assert c.rules or c.waiver_for(env), f"{c.id} is neither enforced nor waived in {env}"
+
+
+def test_applicability_and_rows_agree_and_cite_their_page():
+    rows = controls.by_id()
+    for cfn_type, ids in controls.raw()["applicability"].items():
+        for control_id in ids:
+            assert control_id in rows, control_id
+            assert cfn_type in rows[control_id].resource_types
+    for c in controls.controls():
+        if "." in c.id:  # Security Hub controls (not CWL-KMS, SG-DESC, DS-*, Tagging)
+            assert c.url and c.url.startswith("https://docs.aws.amazon.com/securityhub/latest/userguide/"), c.id
+
+
+def test_every_rule_enforces_a_row_of_the_table():
+    assert [p.name for p in ALL_POLICIES if controls.label(p.name) == "?"] == []
+
+
+def test_rules_carry_their_controls_real_standard():
+    def framework(name: str):
+        return POLICIES_BY_NAME[name].framework
+
+    assert framework("kms-key-rotation") is CIS  # KMS.4 is a CIS control, not FSBP
+    assert framework("sns-topic-kms") is NIST  # SNS.1
+    assert framework("s3-bucket-versioning") is NIST  # S3.14
+    assert framework("s3-bucket-sse-kms") is NIST  # S3.17
+    assert framework("elb-listener-tls-policy") is FSBP
+    assert POLICIES_BY_NAME["kms-key-rotation"].description.startswith("KMS.4: ")
+    assert controls.by_id()["KMS.4"].standard == "CIS"
+
+
+def test_prod_enforces_what_dev_and_staging_waive():
+    rows = controls.by_id()
+    for control_id in ("ELB.6", "ELB.18", "CloudWatch.16", "AutoScaling.2", "AutoScaling.6"):
+        c = rows[control_id]
+        assert c.waiver_for("prod") is None and c.rules
+        assert c.waiver_for("dev") and c.waiver_for("staging")
+    levels = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
+    assert controls.level(rows["ECS.5"], "prod", levels) == "mandatory"
+    assert POLICIES_BY_NAME["ecs-read-only-root-filesystem"].enforcement_level == EnforcementLevel.MANDATORY
+
+
+def test_readme_shows_the_generated_tables():
+    readme = (ROOT / "README.md").read_text()
+    begin = readme.index(controls.README_BEGIN)
+    end = readme.index(controls.README_END) + len(controls.README_END)
+    assert readme[begin:end] == controls.readme_block(ALL_POLICIES), "run `make readme-controls`"
+
+
+def test_prod_relies_on_the_stated_waivers_only():
+    waived = {control for control, _standard, _reason in waivers_relied_on(shared_run("prod"), "prod")}
+    assert {"SecretsManager.1", "SecretsManager.4", "S3.9", "EC2.17", "EC2.55", "ELB.21"} <= waived
+    assert not waived & {"ELB.6", "ELB.17", "ELB.18", "ECS.5", "ECS.20", "EC2.6", "CloudWatch.16", "AutoScaling.2"}
+    dev = {control for control, _s, _r in waivers_relied_on(shared_run("dev"), "dev")}
+    assert {"ELB.6", "ELB.18", "CloudWatch.16"} <= dev
+
+
+def test_make_policy_prints_the_waivers_it_relied_on(capsys):
+    from offline.policy_check import main
+
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "waivers relied on (prod, " in out
+    assert "  SecretsManager.1 (FSBP): Not yet implemented." in out
+    assert "  ELB.18" not in out
+
+
+def test_an_adopted_vpc_declares_no_flow_log_and_fails_nothing():
+    run = run_program(
+        "dev",
+        overrides={
+            "deepseek-cloud:network.vpcId": "vpc-0123456789abcdef0",
+            "deepseek-cloud:network.publicSubnetIds": ["subnet-0a", "subnet-0b"],
+            "deepseek-cloud:network.privateSubnetIds": ["subnet-0c", "subnet-0d"],
+        },
+    )
+    assert run.of_type("aws:ec2/flowLog:FlowLog") == []
