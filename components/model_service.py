@@ -111,8 +111,12 @@ def health_check_grace_seconds(startup_seconds: int) -> int:
 class VllmServer:
     """What the container runs: `vllm serve <model>` with the sizing's parallelism and memory."""
 
-    image: str = "vllm/vllm-openai:v0.31.0"
+    image: pulumi.Input[str] = "vllm/vllm-openai:v0.31.0"  # a digest-pinned ECR ref (ServingImage.image_ref)
     hf_model_id: str = ""
+    # What `vllm serve` loads: "" = hf_model_id from the Hub; s3://<bucket>/<hf id>/<revision> with extra_args
+    # `--load-format runai_streamer` streams it from the model bucket (components/shared/model_bucket.py).
+    model: pulumi.Input[str] = ""
+    extra_env: tuple[tuple[str, str], ...] = ()
     served_model_name: str = ""
     tensor_parallel_size: int = 1  # = GPUs reserved per task
     max_model_len: int = 8192
@@ -319,35 +323,45 @@ class ModelService(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-execution",
             role=execution_role.name,
-            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
-                lambda key: json.dumps(
+            policy=pulumi.Output.all(args.kms_key_arn, server.image).apply(
+                lambda a: json.dumps(
                     execution_policy(
                         log_group_arn,
                         [api_key_grant, hf_token_grant],
-                        key,
+                        a[0],
                         region,
-                        server.image,
+                        a[1],
                         secrets_kms_key_arns=args.secrets_kms_key_arns,
                     )
                 )
             ),
             opts=child,
         )
-        # The task role: the identity vLLM runs as. vLLM calls no AWS API, so it holds no permissions;
-        # it exists so the containers never fall back to the instance role (IMDS is blocked anyway).
+        # The task role: the identity vLLM runs as. Loading from the Hub it holds no permissions; loading
+        # from S3 the stack grants it read on one model prefix (ModelBucket.grant on task_role_name).
+        # It exists so the containers never fall back to the instance role (IMDS is blocked anyway).
         task_role = aws.iam.Role(
             f"{name}-task",
             assume_role_policy=trust,
-            description="vLLM container identity: no AWS permissions",
+            description="vLLM container identity: at most read on its model revision in S3",
             permissions_boundary=args.permissions_boundary_arn or None,
             opts=child,
         )
 
         # --- task definition -----------------------------------------------------------------------
-        definitions = pulumi.Output.all(api_key_arn, hf_token_arn, log_group.name).apply(
+        definitions = pulumi.Output.all(
+            api_key_arn, hf_token_arn, log_group.name, server.image, server.model or server.hf_model_id
+        ).apply(
             lambda a: json.dumps(
                 container_definitions(
-                    server, a[0], a[1], a[2], region, args.idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+                    server,
+                    a[0],
+                    a[1],
+                    a[2],
+                    region,
+                    args.idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS,
+                    image=a[3],
+                    model=a[4],
                 )
             )
         )
@@ -472,7 +486,11 @@ class ModelService(pulumi.ComponentResource):
         self.target_group_arn_suffix = target_group.arn_suffix
         self.api_key_secret_arn = pulumi.Output.from_input(api_key_arn)
         self.hf_token_secret_arn = pulumi.Output.from_input(hf_token_arn)
+        self.hf_token_grant_arn = hf_token_grant  # the ARN pattern an identity reading the token is granted
         self.security_group_ids = {"alb": alb_sg.id, "tasks": task_sg.id}
+        self.task_role_name = task_role.name
+        self.cluster_arn = cluster.arn
+        self.access_log_bucket_id = log_bucket.id  # SSE-S3; also takes the model bucket's S3 access logs
         self.register_outputs(
             {
                 "endpointUrl": self.endpoint_url,
@@ -629,11 +647,14 @@ def container_definitions(
     log_group: str,
     region: str,
     keep_alive_seconds: int = 600 + KEEP_ALIVE_MARGIN_SECONDS,
+    image: str = "",
+    model: str = "",
 ) -> list[dict[str, Any]]:
-    """The ECS container definition of the vLLM server (RegisterTaskDefinition shape)."""
+    """The ECS container definition of the vLLM server (RegisterTaskDefinition shape). `image` and `model`:
+    the resolved server.image and server.model (Outputs in the component)."""
     # The image's entrypoint is `vllm serve`; the model is positional (`--model` is deprecated there).
     command = [
-        server.hf_model_id,
+        model or server.hf_model_id,
         "--served-model-name", server.served_model_name,
         "--tensor-parallel-size", str(server.tensor_parallel_size),
         "--max-model-len", str(server.max_model_len),
@@ -645,7 +666,7 @@ def container_definitions(
     return [
         {
             "name": CONTAINER_NAME,
-            "image": server.image,
+            "image": image or server.image,
             "essential": True,
             "command": command,
             "portMappings": [
@@ -658,6 +679,7 @@ def container_definitions(
                 {"name": "VLLM_NO_USAGE_STATS", "value": "1"},  # no usage reports to vLLM's collector
                 {"name": "DO_NOT_TRACK", "value": "1"},
                 {"name": "VLLM_HTTP_TIMEOUT_KEEP_ALIVE", "value": str(keep_alive_seconds)},
+                *({"name": k, "value": v} for k, v in server.extra_env),
             ],
             # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
             "secrets": [
@@ -781,6 +803,16 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, part
                 "Resource": logs,
             },
             {
+                # S3 server access logs of this account's buckets (the model bucket) under s3/ (S3 user
+                # guide, "Permissions for log delivery": the logging service principal, source account).
+                "Sid": "S3ServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/s3/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
@@ -807,7 +839,8 @@ def _validate(args: ModelServiceArgs) -> None:
     problems.check(bool(s.hf_model_id), "server.hfModelId", "is required")
     problems.check(bool(s.served_model_name), "server.servedModelName", "is required")
     problems.check(
-        bool(re.match(r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$", s.image)) and not s.image.endswith(":latest"),
+        not isinstance(s.image, str)  # an Output: ServingImage's digest ref
+        or (bool(re.match(r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$", s.image)) and not s.image.endswith(":latest")),
         "server.image",
         "needs a pinned tag or digest, not latest",
     )
