@@ -6,7 +6,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: plan test policy lint format bench clean lock
+.PHONY: plan test policy lint format bench clean lock sync-weights
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -26,6 +26,9 @@ plan: $(STAMP)  ## offline plan: resources, sizing, policy, cost (STACK=dev FORM
 
 policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandatory violation
 	@$(PY) -m offline.policy_check --stack $(STACK)
+
+sync-weights: $(STAMP)  ## copy the stack's pinned model revision from the Hub into its S3 bucket (needs a deployed stack, pulumi and AWS credentials)
+	pulumi stack output --stack $(STACK) --json | $(PY) -m scripts.sync_weights
 
 test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff check .
