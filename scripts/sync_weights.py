@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-polls", type=int, default=240)
     args = parser.parse_args(argv)
     try:
-        text = open(args.outputs).read() if args.outputs else sys.stdin.read()
+        text = Path(args.outputs).read_text() if args.outputs else sys.stdin.read()
         outputs = json.loads(text)
         spec = SyncSpec.from_outputs(outputs)
         ecs = boto3.client("ecs", region_name=args.region or outputs.get("region"))

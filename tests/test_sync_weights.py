@@ -102,7 +102,7 @@ def test_the_waiter_is_bounded(ecs):
 
 
 def test_main_reads_the_stack_outputs_and_exits_non_zero_on_failure(ecs, monkeypatch, capsys):
-    client, spec = ecs
+    _client, spec = ecs
     started = []
 
     def stop_on_wait(ecs_client, cluster, task_arn, poll_seconds, max_polls):
