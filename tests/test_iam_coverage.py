@@ -265,8 +265,8 @@ def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
     assert len(with_boundary) == len(without) == 5  # execution, task, GPU instance; sync execution and task
-    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 3
-    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 3
+    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 5
+    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 5
 
 
 def test_a_malformed_boundary_is_a_config_error():
