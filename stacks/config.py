@@ -27,6 +27,7 @@ from components.gpu_node_pool import AMI_SNAPSHOT_GIB
 from components.inference_alarms import SNS_TOPIC_ARN
 from components.model_service import SECRET_ARN
 from components.replica_autoscaling import CRON as SCHEDULE_CRON
+from components.shared.image import base_image
 from components.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
 from stacks import aws_facts
 from stacks.account import service_linked_role_problems
@@ -892,6 +893,14 @@ def _weights_and_image_problems(sections: dict[str, Any], model: ModelSpec | Non
                 "hub, or a model with a revision",
             )
         )
+    serving = sections.get("serving")
+    if image and image.source == "build" and serving:
+        base = base_image()
+        pinned = f"{base['image']}:{base['tag']}"
+        if serving.image != pinned:
+            problems.append(
+                Problem("serving.image", "is not the base images/vllm/Dockerfile pins", serving.image, pinned)
+            )
     if image and image.source == "uri":
         if not image.uri:
             problems.append(Problem("image.uri", "is required with source uri", "", "<image>[:tag]@sha256:<digest>"))
