@@ -38,7 +38,9 @@ def _hide_computed(value: Any, computed: set[str]) -> Any:
     if isinstance(value, str):
         if value in computed:
             return KNOWN_AFTER_DEPLOY
-        for fabricated in computed:
+        # Longest first: a fabricated value that contains another (a repository URL holding the account id)
+        # is hidden whole, the same way on every run (set order varies between processes).
+        for fabricated in sorted(computed, key=lambda v: (-len(v), v)):
             if len(fabricated) > 8 and fabricated in value:
                 value = value.replace(fabricated, f"<{KNOWN_AFTER_DEPLOY}>")
         return value
@@ -161,6 +163,8 @@ def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
         "warnings": [],
         "outputs": _hide_computed(run.outputs, run.computed),
         "iamRoles": roles,
+        "image": None,
+        "coldStart": None,
     }
 
 
