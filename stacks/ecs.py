@@ -242,6 +242,7 @@ def build_weights_sync(
             log_group_name=f"/deepseek/{ctx.stack}/sync-weights",
             log_retention_days=LOG_RETENTION_DAYS[ctx.config.environment],
             permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+            protect=ctx.is_prod,
         ),
     )
     bucket.grant(f"{ctx.short_name}-sync-write-model", sync.task_role_name, write=True)

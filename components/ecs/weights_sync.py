@@ -93,6 +93,7 @@ class WeightsSyncArgs:
     log_group_name: str = ""
     log_retention_days: int = 30
     permissions_boundary_arn: str = ""
+    protect: bool = False  # prod: the log group is protected and retained like the server's
 
 
 class WeightsSync(pulumi.ComponentResource):
@@ -112,7 +113,7 @@ class WeightsSync(pulumi.ComponentResource):
             name=args.log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         trust = json.dumps(_trust(account, region))
         execution = aws.iam.Role(
