@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.shared import cold_start as cs
+from components.shared import vllm
 from components.shared.image import DOCKERFILE, base_image, build_tag
 from offline.harness import shared_run
 from offline.plan import plan_document
@@ -75,7 +76,14 @@ def test_hadolint_does_fail_a_bad_dockerfile(tmp_path):
 def test_the_dockerfile_pins_the_base_by_tag_and_digest_runs_as_non_root_and_pins_the_streamer():
     text = DOCKERFILE.read_text()
     assert base_image() == {"image": "vllm/vllm-openai", "tag": "v0.31.0", "digest": V0310_DIGEST}
-    assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
+    # The task definitions run as vllm.CONTAINER_USER: the Dockerfile's USER is that uid, named vllm
+    # (created only if the base lacks it; the build stops if the name has another uid), and HF_HOME is the
+    # server's cache path, never root's.
+    assert re.findall(r"^USER (\S+)$", text, re.MULTILINE) == [vllm.CONTAINER_USER] == ["2000"]
+    assert f"useradd --system --uid {vllm.CONTAINER_USER} " in text
+    assert f'test "$(id -u vllm)" = {vllm.CONTAINER_USER}' in text
+    assert re.search(r"^ENV HF_HOME=(\S+)", text, re.MULTILINE).group(1) == vllm.HF_CACHE
+    assert f'VOLUME ["{vllm.CACHE_ROOT}"]' in text and "/root" not in text
     assert '"runai-model-streamer==0.16.1"' in text and '"runai-model-streamer-s3==0.16.1"' in text
     assert "org.opencontainers.image.source" in text and "org.opencontainers.image.version" in text
     assert not re.search(r"(?i)(token|password|secret)\s*=", text)
@@ -227,6 +235,15 @@ def test_the_sync_task_is_a_fargate_cpu_task_with_the_hf_token_from_secrets_mana
     ]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["REVISION"] == "711ad2ea6aa40cfca18895e8aca02ab92df1a746" and env["MODEL_ID"].endswith("Qwen-32B")
+    # Like the server: the image's vllm user on a read-only root, writing only to the scratch bind mount
+    # (the task's ephemeral storage) at the Dockerfile's VOLUME, where HOME, TMPDIR and the download live.
+    assert (container["user"], container["readonlyRootFilesystem"]) == ("2000", True)
+    assert task["volumes"] == [{"name": "scratch"}]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "scratch", "containerPath": "/var/cache/vllm", "readOnly": False}
+    ]
+    assert (env["HOME"], env["TMPDIR"], env["WORKDIR"], env["HF_HOME"]) == (
+        "/var/cache/vllm/home", "/var/cache/vllm/tmp", "/var/cache/vllm/sync", "/var/cache/vllm/huggingface")  # fmt: skip
     write = json.loads(by_name(run, "ds-prod-sync-write-model", "role-policy").inputs["policy"])["Statement"][0]
     assert write["Resource"].endswith(f"/{env['MODEL_ID']}/{env['REVISION']}/*")
 

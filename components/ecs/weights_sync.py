@@ -17,10 +17,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.shared import vllm
 from components.shared.validation import ArgsProblems
 
 CONTAINER_NAME = "sync"
-WORKDIR = "/tmp/model"  # on the task's ephemeral storage
+# The sync runs like the server: as the image's vllm user (uid 2000) on a read-only root filesystem (policy
+# rules ecs-non-root-user, ecs-read-only-root-filesystem: ECS.5). It writes only to a Fargate bind mount of the
+# task's ephemeral storage at vllm.CACHE_ROOT, which the Dockerfile declares a VOLUME owned by that user: the
+# ECS data plane copies a VOLUME path's contents to a bind mount at the same containerPath (ECS developer
+# guide, "Use bind mounts with Amazon ECS", considerations); otherwise the mount is root-owned 0755
+# (aws/containers-roadmap#938).
+SCRATCH_VOLUME = "scratch"
+WORKDIR = f"{vllm.CACHE_ROOT}/sync"  # the downloaded revision
 # Fargate task sizes: 4 vCPU / 16 GiB is a valid pair (ECS developer guide, "Task CPU and memory").
 CPU, MEMORY_MIB = 4096, 16384
 EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200  # Fargate ephemeral storage range
@@ -28,7 +36,10 @@ EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200  # Fargate ephemeral storage rang
 # Download the pinned revision, then upload every file under the prefix. Files only the Hub keeps
 # (.cache, .gitattributes) are skipped; the bucket's default SSE-KMS encrypts each object.
 SYNC_PROGRAM = """\
-import os, boto3
+import os
+for d in (os.environ["HOME"], os.environ["TMPDIR"], os.environ["WORKDIR"]):
+    os.makedirs(d, exist_ok=True)  # on the scratch volume, before anything asks for a temporary directory
+import boto3
 from huggingface_hub import snapshot_download
 src = snapshot_download(os.environ["MODEL_ID"], revision=os.environ["REVISION"], local_dir=os.environ["WORKDIR"])
 s3, bucket, prefix = boto3.client("s3"), os.environ["BUCKET"], os.environ["PREFIX"]
@@ -43,6 +54,12 @@ for root, dirs, files in os.walk(src):
         n += 1
 print(f"synced {n} files to s3://{bucket}/{prefix}")
 """
+
+
+def sync_cache_env() -> dict[str, str]:
+    """The server's cache locations (vllm.CACHE_ENV), with HOME and TMPDIR moved onto the scratch volume:
+    Fargate has no tmpfs mounts (task definition parameters, linuxParameters.tmpfs: EC2 only)."""
+    return {**vllm.CACHE_ENV, "HOME": f"{vllm.CACHE_ROOT}/home", "TMPDIR": f"{vllm.CACHE_ROOT}/tmp"}
 
 
 def ephemeral_gib(weights_bytes: float) -> int:
@@ -62,8 +79,13 @@ def container_definitions(
             "essential": True,
             "entryPoint": ["python3", "-c"],
             "command": [SYNC_PROGRAM],
+            "user": vllm.CONTAINER_USER,
+            "readonlyRootFilesystem": True,
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": vllm.CACHE_ROOT, "readOnly": False}],
             "environment": [
                 *({"name": k, "value": v} for k, v in env.items()),
+                # HOME, HF_HOME and the other caches on the scratch volume; temporary files there too.
+                *({"name": k, "value": v} for k, v in sync_cache_env().items()),
                 {"name": "AWS_REGION", "value": region},
                 {"name": "HF_HUB_ENABLE_HF_TRANSFER", "value": "0"},
             ],
@@ -170,6 +192,7 @@ class WeightsSync(pulumi.ComponentResource):
             cpu=str(CPU),
             memory=str(MEMORY_MIB),
             ephemeral_storage={"size_in_gib": self.ephemeral_storage_gib},
+            volumes=[{"name": SCRATCH_VOLUME}],  # a bind mount of the ephemeral storage (no host path)
             execution_role_arn=execution.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=definitions,
