@@ -242,8 +242,13 @@ def test_the_sync_task_is_a_fargate_cpu_task_with_the_hf_token_from_secrets_mana
     assert container["mountPoints"] == [
         {"sourceVolume": "scratch", "containerPath": "/var/cache/vllm", "readOnly": False}
     ]
+    cache = "/var/cache/vllm"
     assert (env["HOME"], env["TMPDIR"], env["WORKDIR"], env["HF_HOME"]) == (
-        "/var/cache/vllm/home", "/var/cache/vllm/tmp", "/var/cache/vllm/sync", "/var/cache/vllm/huggingface")  # fmt: skip
+        f"{cache}/home",
+        f"{cache}/tmp",
+        f"{cache}/sync",
+        f"{cache}/huggingface",
+    )
     write = json.loads(by_name(run, "ds-prod-sync-write-model", "role-policy").inputs["policy"])["Statement"][0]
     assert write["Resource"].endswith(f"/{env['MODEL_ID']}/{env['REVISION']}/*")
 
