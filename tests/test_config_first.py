@@ -343,6 +343,19 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
         "stacks/ecs.py passes ServingImage's <repo>@sha256 reference (an Output, not re-checked); the config's "
         "serving.image must name the Dockerfile's pinned base (stacks/config.py _weights_and_image_problems)"
     ),
+    ("ModelService", "'server.modelUri'", "'is required when loading from s3'"): (
+        "stacks/ecs.py sets load_from s3 only together with the ModelBucket's model URI (streamer_server_args)"
+    ),
+    ("ModelService", "'modelBucketArn'", "'is required when the server loads from s3'"): (
+        "stacks/ecs.py passes the ModelBucket's ARN whenever it sets load_from s3"
+    ),
+    ("ModelService", "'modelPrefix'", "'is required when the server loads from s3'"): (
+        "stacks/ecs.py passes the ModelBucket's <hfId>/<revision> prefix; model.loadFrom s3 needs a revision "
+        "(stacks/config.py _weights_and_image_problems)"
+    ),
+    ("ModelService", "'server.streamerConcurrency'", "'must be 1-256 streamer threads'"): (
+        "components/shared/cold_start.py streamer_concurrency clamps it to 8-64"
+    ),
     ("ServingImage", "'repositoryName'", "'ECR repository names are lowercase letters, digits and ._/- (up to 256)'"): (
         "stacks/ecs.py names it deepseek/<stack>/vllm; stacks/names.py limits stack names"
     ),

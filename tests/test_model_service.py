@@ -357,7 +357,7 @@ def test_vllm_runs_as_non_root_on_a_read_only_root_with_writable_caches_only() -
     assert c["linuxParameters"]["tmpfs"] == [
         {"containerPath": "/tmp", "size": 4096, "mountOptions": ["rw", "nosuid", "nodev"]}
     ]
-    task = run.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    task = run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs
     assert task["volumes"] == [{"name": "vllm-cache", "hostPath": "/var/lib/deepseek/vllm-cache"}]
     user_data = base64.b64decode(run.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["userData"]).decode()
     assert "install -d -o 2000 -g 2000 -m 0700 /var/lib/deepseek/vllm-cache\n" in user_data
