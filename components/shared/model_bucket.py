@@ -2,7 +2,7 @@
 
 Encrypted with the stack key (SSE-KMS with an S3 Bucket Key), versioned, public access blocked, TLS only,
 server access logs into the stack's access-log bucket. Replicas read one prefix through the VPC's S3
-gateway endpoint (components/network.py); `read_policy` is all a serving identity (ECS task role, EKS pod
+gateway endpoint (components/shared/network.py); `read_policy` is all a serving identity (ECS task role, EKS pod
 role) gets: objects under that prefix, a listing limited to it, and decryption through S3 only.
 """
 
