@@ -10,7 +10,7 @@ LOADTEST_VENV := venv-loadtest
 LOADTEST_STAMP := $(LOADTEST_VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: plan tco test test-loadtest policy readme-controls lint format bench clean lock smoke loadtest loadtest-venv
+.PHONY: plan tco test test-loadtest policy readme-controls lint format bench clean lock smoke loadtest loadtest-venv sync-weights
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -50,6 +50,9 @@ policy: $(STAMP)  ## policy pack over the planned stack; non-zero on any mandato
 
 readme-controls: $(STAMP)  ## regenerate README's rule/control tables from policy/deepseek_policies/controls.yaml
 	@PYTHONPATH=policy $(PY) -m deepseek_policies.readme README.md
+
+sync-weights: $(STAMP)  ## copy the stack's pinned model revision from the Hub into its S3 bucket (needs a deployed stack, pulumi and AWS credentials)
+	pulumi stack output --stack $(STACK) --json | $(PY) -m scripts.sync_weights
 
 test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff check .

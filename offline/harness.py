@@ -41,8 +41,9 @@ class ProgramRun:
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
 
-    def one(self, type_token: str) -> Registration:
-        found = self.of_type(type_token)
+    def one(self, type_token: str, under: str = "") -> Registration:
+        """The one resource of a type (`under`: of those whose parent URN names this component type/name)."""
+        found = [r for r in self.of_type(type_token) if under in r.parent]
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
         return found[0]
 

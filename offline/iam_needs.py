@@ -148,7 +148,9 @@ class StackIndex:
             return f"arn:{p}:ec2:{r}:{a}:{kind}/{kind}-0a1b2c3d4e5f60718"
         cluster = self.name_of("aws_ecs_cluster") if "aws_ecs_cluster" in self.by_type else ""
         lb = self.name_of("aws_lb") if "aws_lb" in self.by_type else ""
-        bucket = self.name_of("aws_s3_bucket") if "aws_s3_bucket" in self.by_type else ""
+        # A bucket's companions (policy, versioning, logging, ...) share its logical name.
+        bucket = self.name_of("aws_s3_bucket", like=reg.name) if "aws_s3_bucket" in self.by_type else ""
+        repo = self.name_of("aws_ecr_repository") if "aws_ecr_repository" in self.by_type else ""
         role = self.name_of("aws_iam_role") if "aws_iam_role" in self.by_type else ""
         rule = self.name_of("aws_cloudwatch_event_rule", like=reg.name) if tf_type.endswith("event_target") else ""
         topic = self.name_of("aws_sns_topic") if "aws_sns_topic" in self.by_type else ""
@@ -188,6 +190,8 @@ class StackIndex:
             "aws_lb_target_group": f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{n}/73e2d6bc24d8a067",
             "aws_secretsmanager_secret": f"arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbCdEf",
             "aws_sns_topic": f"arn:{p}:sns:{r}:{a}:{n}",
+            "aws_ecr_repository": f"arn:{p}:ecr:{r}:{a}:repository/{n}",
+            "aws_ecr_lifecycle_policy": f"arn:{p}:ecr:{r}:{a}:repository/{repo}",
             "aws_sns_topic_policy": f"arn:{p}:sns:{r}:{a}:{topic}",
             "aws_sns_topic_subscription": f"arn:{p}:sns:{r}:{a}:{topic}",
         }

@@ -49,10 +49,21 @@ _ID_PREFIX = {
 _BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 
 # Extra outputs AWS computes for some types, beyond id, name and the ARN outputs (offline/arns.py).
+# Each answers (logical name, digest, inputs, region).
 _EXTRA_OUTPUTS = {
-    "aws:lb/loadBalancer:LoadBalancer": lambda n, d: {
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, d, i, r: {
         "dnsName": f"{n}-{d[:9]}.elb.amazonaws.com",
         "zoneId": "Z35SXDOTRQ7X7K",
+    },
+    # <registry id>.dkr.ecr.<region>.amazonaws.com/<name> (ECR user guide, "Amazon ECR private registry").
+    "aws:ecr/repository:Repository": lambda n, d, i, r: {
+        "repositoryUrl": f"{PLACEHOLDER_ACCOUNT}.dkr.ecr.{r}.amazonaws.com/{i.get('name') or n}",
+        "registryId": PLACEHOLDER_ACCOUNT,
+    },
+    # The build is not run offline (no Docker engine): a digest-shaped placeholder, tracked as computed.
+    "docker-build:index:Image": lambda n, d, i, r: {
+        "digest": "sha256:" + hashlib.sha256(f"offline-build/{n}/{d}".encode()).hexdigest(),
+        "contextHash": hashlib.sha256(f"context/{n}".encode()).hexdigest(),
     },
 }
 
@@ -155,6 +166,19 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
                 for d in (data.get("InstanceStorageInfo") or {}).get("Disks", [])
             ],
             "totalInstanceStorage": (data.get("InstanceStorageInfo") or {}).get("TotalSizeInGB", 0),
+            "networkPerformance": data.get("NetworkInfo", {}).get("NetworkPerformance", ""),
+            "defaultNetworkCardIndex": data.get("NetworkInfo", {}).get("DefaultNetworkCardIndex", 0),
+            "maximumNetworkCards": data.get("NetworkInfo", {}).get("MaximumNetworkCards", 1),
+            "networkCards": [
+                {
+                    "index": c["NetworkCardIndex"],
+                    "baselineBandwidth": c.get("BaselineBandwidthInGbps", 0),
+                    "peakBandwidth": c.get("PeakBandwidthInGbps", 0),
+                    "maximumInterfaces": c.get("MaximumNetworkInterfaces", 0),
+                    "performance": c.get("NetworkPerformance", ""),
+                }
+                for c in data.get("NetworkInfo", {}).get("NetworkCards", [])
+            ],
         }
 
     def _availability_zones(self, a: dict) -> dict:
@@ -229,6 +253,20 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "userId": "AIDAOFFLINEPLAN",
         }
 
+    def _ecr_authorization_token(self, a: dict) -> dict:
+        """GetAuthorizationToken: a placeholder token (12 hours in AWS); the build that uses it is not run."""
+        self.computed.add("offline-ecr-token")
+        registry = a.get("registryId") or PLACEHOLDER_ACCOUNT
+        return {
+            "id": self.region,
+            "registryId": registry,
+            "authorizationToken": "offline-ecr-token",
+            "userName": "AWS",
+            "password": "offline-ecr-token",
+            "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
+            "expiresAt": "known after deploy",
+        }
+
     def _ssm_parameter(self, a: dict) -> dict:
         value = recorded.ssm_parameter(self.region, a["name"])
         return {
@@ -259,7 +297,9 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         fabricated.update(self._arns(args.typ, resource_id, name, outputs, digest))
         extra = _EXTRA_OUTPUTS.get(args.typ)
         if extra:
-            fabricated.update({k: v for k, v in extra(args.name, digest).items() if k not in outputs})
+            fabricated.update(
+                {k: v for k, v in extra(args.name, digest, outputs, self.region).items() if k not in outputs}
+            )
         named = outputs.get("bucket") if args.typ in _BUCKETS else None  # the program's own bucket name
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
@@ -318,6 +358,7 @@ _CALLS = {
     "aws:index/getPartition:getPartition": RecordedAwsMocks._partition,
     "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,
     "aws:ssm/getParameter:getParameter": RecordedAwsMocks._ssm_parameter,
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": RecordedAwsMocks._ecr_authorization_token,
 }
 
 

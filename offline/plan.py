@@ -14,12 +14,14 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
+from stacks import cold_start
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
 from stacks.yaml_files import YamlFileError
@@ -36,7 +38,9 @@ def _hide_computed(value: Any, computed: set[str]) -> Any:
     if isinstance(value, str):
         if value in computed:
             return KNOWN_AFTER_DEPLOY
-        for fabricated in computed:
+        # Longest first: a fabricated value that contains another (a repository URL holding the account id)
+        # is hidden whole, the same way on every run (set order varies between processes).
+        for fabricated in sorted(computed, key=lambda v: (-len(v), v)):
             if len(fabricated) > 8 and fabricated in value:
                 value = value.replace(fabricated, f"<{KNOWN_AFTER_DEPLOY}>")
         return value
@@ -92,6 +96,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "cost": cost.estimate(ctx, run.registrations),
         "warnings": list(ctx.warnings),
         "outputs": _hide_computed(run.outputs, run.computed),
+        "image": _image(run, ctx),
+        "coldStart": cold_start.as_plan(ctx),
     }
     # Added key (older readers ignore it): $ per 1M output tokens at the stacks/tco.yaml workload (`make tco`).
     doc["cost"]["perMillionOutputTokens"] = tco.plan_summary(ctx, doc["cost"])
@@ -99,6 +105,28 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     if policy is not None:
         doc["policy"] = policy
     return doc
+
+
+def _image(run: ProgramRun, ctx: Any) -> dict[str, Any]:
+    """What the image build would do (it is registered, not run, offline) or which image the cache pulls."""
+    from components.shared.image import PLATFORM, base_image
+
+    cfg = ctx.config.image
+    if cfg.source == "uri":
+        return {"source": "uri", "uri": cfg.uri, "pullThroughCache": True}
+    build = next((r for r in run.registrations if r.type == "docker-build:index:Image"), None)
+    inputs = _hide_computed(build.inputs, run.computed) if build else {}
+    dockerfile = (inputs.get("dockerfile") or {}).get("location", "")
+    return {
+        "source": "build",
+        "context": str(Path((inputs.get("context") or {}).get("location", "")).relative_to(ROOT)),
+        "dockerfile": str(Path(dockerfile).relative_to(ROOT)),
+        "platforms": inputs.get("platforms"),
+        "tags": inputs.get("tags"),
+        "base": base_image(Path(dockerfile)),
+        "expectedPlatform": PLATFORM,
+        "digest": KNOWN_AFTER_DEPLOY,
+    }
 
 
 def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
@@ -145,6 +173,8 @@ def ci_plan_document(run: ProgramRun) -> dict[str, Any]:
         "warnings": [],
         "outputs": _hide_computed(run.outputs, run.computed),
         "iamRoles": roles,
+        "image": None,
+        "coldStart": None,
     }
 
 
@@ -353,6 +383,7 @@ def render(doc: dict[str, Any]) -> None:
     console.print(cost)
     _render_cost_detail(console, c)
 
+    _render_image_and_cold_start(console, doc)
     _render_observability(console, doc["resources"])
     policy = doc.get("policy")
     if policy is not None:
@@ -397,6 +428,57 @@ def per_million_line(p: dict[str, Any]) -> str:
         f"({p['monthlyOutputTokens']:,} output tokens/month, {p['workload']}; {p['replicaOutputTokensPerSecond']:,} "
         f"tok/s per replica, {p['throughputKind']}; {p['atFullUtilisationSpotMix']:,.4f} at full utilisation; "
         "details: make tco)"
+    )
+
+
+def _render_image_and_cold_start(console, doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    img = doc["image"]
+    if img["source"] == "build":
+        b = img["base"]
+        console.print(
+            f"image: build {img['dockerfile']} (context {img['context']}) for {', '.join(img['platforms'] or [])} "
+            f"on {b['image']}:{b['tag']}@{b['digest']} → {', '.join(img['tags'] or [])} (digest {img['digest']})"
+        )
+    else:
+        console.print(f"image: {img['uri']} through the ECR pull-through cache")
+    c = doc["coldStart"]
+    table = Table(
+        title=f"Cold start, scale-out to first token ({c['instanceType']}: {c['network']['peakGbps']:g} Gbit/s peak, "
+        f"{c['network']['baselineGbps']:g} baseline; weights from {c['loadFrom']})"
+    )
+    for col in (
+        "scenario",
+        "launch+register s",
+        "image pull s",
+        "weight load s",
+        "engine start s",
+        "total s",
+        "dominant",
+    ):
+        table.add_column(col, justify="left" if col in ("scenario", "dominant") else "right")
+    for s in c["scenarios"]:
+        table.add_row(
+            s["scenario"],
+            f"{s['launchSeconds']:.1f}",
+            f"{s['imagePullSeconds']:.1f}",
+            f"{s['weightLoadSeconds']:.1f}",
+            f"{s['engineStartSeconds']:.1f}",
+            f"{s['totalSeconds']:.1f}",
+            s["dominantPhase"],
+        )
+    console.print(table)
+    for t in c["targets"]:
+        verdict = "met" if t["met"] else f"MISSED (dominant phase: {t['dominantPhase']})"
+        cut = f"; cut by {t['cutBy']['mechanism']} to {t['cutBy']['totalSeconds']} s" if t.get("cutBy") else ""
+        console.print(
+            f"target {t['scenario']} ≤ {t['targetSeconds']} s: estimate {t['estimateSeconds']} s, {verdict}{cut}"
+        )
+    console.print(
+        f"weight-load floor at baseline bandwidth {c['weightLoadFloorSeconds']} s · health-check grace "
+        f"{c['healthCheckGraceSeconds']} s · replicaStartupMinutes {c['replicaStartupMinutes']} · "
+        f"RUNAI_STREAMER_CONCURRENCY {c['streamerConcurrency']}"
     )
 
 

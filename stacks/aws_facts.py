@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -38,6 +39,11 @@ class InstanceFacts:
     memory_mib: int
     architectures: tuple[str, ...]
     gpu: GpuFacts | None
+    # NetworkInfo of the default network card: "Up to 20 Gigabit"-style types sustain the baseline and burst
+    # to the peak for a limited time (EC2 user guide, "Amazon EC2 instance network bandwidth").
+    network_performance: str = ""
+    baseline_gbps: float = 0.0
+    peak_gbps: float = 0.0
 
     @property
     def family(self) -> str:
@@ -78,7 +84,18 @@ def instance_type(name: str) -> InstanceFacts | None:
         memory_mib=result.memory_size,
         architectures=tuple(result.supported_architectures),
         gpu=gpu,
+        **_network(result),
     )
+
+
+def _network(result: Any) -> dict[str, Any]:
+    cards = list(result.network_cards or [])
+    card = next((c for c in cards if c.index == (result.default_network_card_index or 0)), cards[0] if cards else None)
+    return {
+        "network_performance": result.network_performance or "",
+        "baseline_gbps": float(card.baseline_bandwidth) if card else 0.0,
+        "peak_gbps": float(card.peak_bandwidth) if card else 0.0,
+    }
 
 
 def _one_line(exc: Exception) -> str:

@@ -54,6 +54,9 @@ class ModelSpec(_Frozen):
     moe: Moe | None = None
     max_context: int = Field(gt=0)
     license: str
+    # Hugging Face commit the weights are pinned to (the model bucket prefix <hfId>/<revision>); None: the
+    # model can only load from the Hub (model.loadFrom: hub).
+    revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
 
     @property
     def weight_bytes(self) -> float:

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from components.ecs.autoscaling import CRON as SCHEDULE_CRON
 from components.ecs.capacity import AMI_SNAPSHOT_GIB
+from components.shared.image import base_image
 from components.shared.inference_alarms import SNS_TOPIC_ARN
 from components.shared.model_secrets import SECRET_ARN
 from components.shared.web_acl import ALB_BODY_INSPECTION_BYTES, COMMON_RULES, MIN_BODY_BYTES_PER_TOKEN
@@ -55,6 +56,19 @@ class ModelConfig(_Config):
     max_model_len: Int = Field(gt=0)
     gpu_memory_utilization: Float = Field(gt=0, le=1)
     served_model_name: Str
+    load_from: Literal["s3", "hub"]
+
+
+class PullThroughCacheConfig(_Config):
+    credential_arn: Str = Field(
+        pattern=r"^(|arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:ecr-pullthroughcache/.+)$"
+    )
+
+
+class ImageConfig(_Config):
+    source: Literal["build", "uri"]
+    uri: Str = Field(pattern=r"^(|[\w.:/-]+?(:[\w.-]+)?@sha256:[0-9a-f]{64})$")
+    pull_through_cache: PullThroughCacheConfig
 
 
 class SpotConfig(_Config):
@@ -136,7 +150,7 @@ class AlarmsConfig(_Config):
     p99_latency_seconds: Float = Field(gt=0, le=3600)
     gpu_utilization_high_percent: Percent
     gpu_utilization_low_percent: Percent
-    replica_startup_minutes: Int = Field(ge=1, le=1440)
+    replica_startup_minutes: Int = Field(ge=0, le=1440)  # 0: from the cold-start estimate
 
 
 class SloConfig(_Config):
@@ -178,6 +192,7 @@ class StackConfig(_Config):
     scaling: ScalingConfig
     network: NetworkConfig
     serving: ServingConfig
+    image: ImageConfig
     alarms: AlarmsConfig
     slo: SloConfig
     iam: IamConfig
@@ -893,6 +908,43 @@ def _sizing_problems(
     return p, sizings
 
 
+def _weights_and_image_problems(sections: dict[str, Any], model: ModelSpec | None) -> list[Problem]:
+    """Loading from S3 needs the catalog's pinned revision (the bucket prefix); a given image needs a uri
+    and, from Docker Hub through the pull-through cache, its credentials secret."""
+    problems: list[Problem] = []
+    model_cfg, image = sections.get("model"), sections.get("image")
+    if model_cfg and model is not None and model_cfg.load_from == "s3" and not model.revision:
+        problems.append(
+            Problem(
+                "model.loadFrom",
+                f"{model.key} has no pinned revision in stacks/models.yaml, so it has no S3 prefix",
+                "s3",
+                "hub, or a model with a revision",
+            )
+        )
+    serving = sections.get("serving")
+    if image and image.source == "build" and serving:
+        base = base_image()
+        pinned = f"{base['image']}:{base['tag']}"
+        if serving.image != pinned:
+            problems.append(
+                Problem("serving.image", "is not the base images/vllm/Dockerfile pins", serving.image, pinned)
+            )
+    if image and image.source == "uri":
+        if not image.uri:
+            problems.append(Problem("image.uri", "is required with source uri", "", "<image>[:tag]@sha256:<digest>"))
+        if not image.pull_through_cache.credential_arn:
+            problems.append(
+                Problem(
+                    "image.pullThroughCache.credentialArn",
+                    "Docker Hub pull-through cache rules need credentials",
+                    "",
+                    "a Secrets Manager secret ARN named ecr-pullthroughcache/…",
+                )
+            )
+    return problems
+
+
 def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Validate each top-level key on its own, so one bad section does not hide problems in others."""
     problems: list[Problem] = []
@@ -958,6 +1010,7 @@ def load_stack(
             )
         )
     problems.extend(_cross_field_problems(sections))
+    problems.extend(_weights_and_image_problems(sections, model))
     aws_problems, instances, zones = _aws_problems(sections, region)
     problems.extend(aws_problems)
     if not aws_problems:

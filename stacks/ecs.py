@@ -9,11 +9,17 @@ from typing import Any
 from components.ecs.autoscaling import ScheduledCapacity
 from components.ecs.capacity import GpuNodePoolArgs, SpotMix
 from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
+from components.ecs.weights_sync import WeightsSync, WeightsSyncArgs
+from components.shared import cold_start as cs
 from components.shared.cloudwatch_agent import agent_user_data
+from components.shared.endpoint import S3_ACCESS_LOG_PREFIX
+from components.shared.image import ServingImage, ServingImageArgs
 from components.shared.kms_key import StackKey, StackKeyArgs
+from components.shared.model_bucket import ModelBucket, ModelBucketArgs
 from components.shared.network import FlowLogArgs, Network, VpcFlowLogs
-from components.shared.vllm import VllmServer, estimate_startup_seconds
+from components.shared.vllm import VllmServer
 from components.shared.web_acl import WebAcl, WebAclArgs, body_limit_bytes
+from stacks import cold_start
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 
@@ -29,9 +35,49 @@ ACCESS_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 FLOW_LOG_DAYS = {"dev": 30, "staging": 90, "prod": 365}
 
 
-def weights_bytes(ctx: StackContext) -> float:
-    """Bytes on disk to download: the published checkpoint when known, else parameters × dtype bytes."""
-    return ctx.model.checkpoint_gb * 1e9 if ctx.model.checkpoint_gb else ctx.model.weight_bytes
+weights_bytes = cold_start.weights_bytes
+
+
+def build_image(ctx: StackContext, key: StackKey) -> ServingImage:
+    """The digest-pinned serving image (built into the stack's ECR repository, or pulled through a cache)."""
+    image = ctx.config.image
+    return ServingImage(
+        f"{ctx.short_name}-image",
+        ServingImageArgs(
+            source=image.source,
+            uri=image.uri,
+            credential_arn=image.pull_through_cache.credential_arn,
+            repository_name=f"deepseek/{ctx.stack}/vllm",
+            kms_key_arn=key.key_arn,
+            force_delete=not ctx.is_prod,
+            source_url="images/vllm/Dockerfile",
+        ),
+    )
+
+
+def build_model_bucket(ctx: StackContext, key: StackKey) -> ModelBucket | None:
+    """The model bucket, when the model loads from S3 (model.loadFrom: s3)."""
+    if ctx.config.model.load_from != "s3":
+        return None
+    return ModelBucket(
+        f"{ctx.short_name}-models",
+        ModelBucketArgs(
+            hf_id=ctx.model.hf_id, revision=ctx.model.revision or "", kms_key_arn=key.key_arn, protect=ctx.is_prod
+        ),
+    )
+
+
+def streamer_server_args(ctx: StackContext, bucket: ModelBucket | None) -> dict[str, Any]:
+    """VllmServer fields that stream the model revision from S3 (components/shared/vllm.py builds the
+    `--load-format runai_streamer` arguments and the streamer's environment), or nothing: the Hub."""
+    if bucket is None:
+        return {}
+    return {
+        "load_from": "s3",
+        "model_uri": bucket.model_uri,
+        "streamer_concurrency": cs.streamer_concurrency(ctx.instances[0].peak_gbps),
+        "region": ctx.region,
+    }
 
 
 def memory_reservation_mib(ctx: StackContext) -> int:
@@ -96,8 +142,10 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
     )
     reservation = memory_reservation_mib(ctx)
+    image = build_image(ctx, key)
+    bucket = build_model_bucket(ctx, key)
     server = VllmServer(
-        image=serving.image,
+        image=image.image_ref,
         hf_model_id=ctx.model.hf_id,
         served_model_name=cfg.model.served_model_name or ctx.model.key,
         tensor_parallel_size=ctx.sizing.tensor_parallel_size,
@@ -105,7 +153,9 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         gpu_memory_utilization=cfg.model.gpu_memory_utilization,
         memory_reservation_mib=reservation,
         shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
-        startup_seconds=estimate_startup_seconds(weights, pool_args.root_volume_throughput_mibps),
+        # From container start (ECS counts the grace from there): weight load + engine start.
+        startup_seconds=math.ceil(cold_start.fresh(ctx).container),
+        **streamer_server_args(ctx, bucket),
     )
     service = ModelService(
         f"{ctx.short_name}-vllm",
@@ -141,10 +191,13 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             secret_recovery_window_days={"prod": 30, "staging": 7}.get(cfg.environment, 0),
             deployment_minimum_healthy_percent=deployment_minimum_healthy_percent(ctx),
             permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+            model_bucket_arn=bucket.bucket_arn if bucket else "",
+            model_prefix=bucket.prefix if bucket else "",
         ),
     )
     nodes = service.node_pool
     web_acl = build_web_acl(ctx, service)
+    sync_outputs = build_weights_sync(ctx, key, network, image, bucket, service)
     outputs: dict[str, Any] = {
         "endpointUrl": service.endpoint_url,
         "clusterName": service.cluster_name,
@@ -153,6 +206,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         "asgName": nodes.asg_name,
         "apiKeySecretArn": service.api_key_secret_arn,
         "hfTokenSecretArn": service.hf_token_secret_arn,
+        "imageRef": image.image_ref,
+        **sync_outputs,
     }
     if web_acl is not None:
         outputs["webAclArn"] = web_acl.web_acl_arn
@@ -170,6 +225,52 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         kms_key_arn=key.key_arn,
     )
     return outputs, endpoint
+
+
+def build_weights_sync(
+    ctx: StackContext,
+    key: StackKey,
+    network: Network,
+    image: ServingImage,
+    bucket: ModelBucket | None,
+    service: ModelService,
+) -> dict[str, Any]:
+    """The bucket's access logs and read grant, and the one-shot sync task `make sync-weights` runs."""
+    if bucket is None:
+        return {}
+    bucket.log_to(service.access_log_bucket_id, f"{S3_ACCESS_LOG_PREFIX}{ctx.short_name}-models/")
+    sync = WeightsSync(
+        f"{ctx.short_name}-sync",
+        WeightsSyncArgs(
+            image=image.image_ref,
+            image_repository_arn=image.repository_arn,
+            hf_id=ctx.model.hf_id,
+            revision=ctx.model.revision or "",
+            bucket_name=bucket.bucket_name,
+            prefix=bucket.prefix,
+            weights_bytes=weights_bytes(ctx),
+            hf_token_secret_arn=service.hf_token_secret_arn,
+            hf_token_grant_arn=service.hf_token_grant_arn,
+            kms_key_arn=key.key_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            log_group_name=f"/deepseek/{ctx.stack}/sync-weights",
+            log_retention_days=LOG_RETENTION_DAYS[ctx.config.environment],
+            permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+            protect=ctx.is_prod,
+        ),
+    )
+    bucket.grant(f"{ctx.short_name}-sync-write-model", sync.task_role_name, write=True)
+    return {
+        "modelUri": bucket.model_uri,
+        "weightsSync": {
+            "cluster": service.cluster_arn,
+            "taskDefinition": sync.task_definition_arn,
+            "subnets": network.private_subnet_ids,
+            "securityGroups": [sync.security_group_id],
+            "modelUri": bucket.model_uri,
+        },
+    }
 
 
 def build_web_acl(ctx: StackContext, service: ModelService) -> WebAcl | None:

@@ -15,6 +15,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from components.shared.dashboard import Dashboard, DashboardArgs
 from components.shared.inference_alarms import AlarmThresholds, AlarmTopic, InferenceAlarms, InferenceAlarmsArgs
+from stacks.cold_start import replica_startup_minutes
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 
@@ -33,7 +34,7 @@ def build_observability(ctx: StackContext, endpoint: ServingEndpoint) -> dict[st
         p99_latency_seconds=cfg.p99_latency_seconds,
         gpu_utilization_high_percent=cfg.gpu_utilization_high_percent,
         gpu_utilization_low_percent=cfg.gpu_utilization_low_percent,
-        replica_startup_minutes=cfg.replica_startup_minutes,
+        replica_startup_minutes=replica_startup_minutes(ctx),  # 0 in config: from the cold-start estimate
     )
     alarms = InferenceAlarms(
         f"{ctx.short_name}-alarms",

@@ -138,7 +138,9 @@ def test_plain_http_with_a_certificate_only_redirects() -> None:
 def test_vllm_keeps_idle_connections_longer_than_the_load_balancer(label: str, run: ProgramRun, port: int) -> None:
     """A backend keep-alive shorter than the ALB idle timeout makes the ALB reuse sockets vLLM closed (502s)."""
     idle = run.one("aws:lb/loadBalancer:LoadBalancer").inputs["idleTimeout"]
-    [container] = json.loads(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    [container] = json.loads(
+        run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs["containerDefinitions"]
+    )
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert idle == 600, label
     assert int(env["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]) == idle + KEEP_ALIVE_MARGIN_SECONDS > idle, label

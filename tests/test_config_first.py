@@ -78,6 +78,43 @@ class Case:
 
 
 REACHABLE: dict[tuple[str, str, str], Case] = {
+    # ServingImage, ModelBucket (components/shared/)
+    ("ServingImage", "'source'", "'must be build or uri'"): Case(
+        {"deepseek-cloud:image.source": "registry"}, "deepseek-cloud:image.source: not an allowed value"
+    ),
+    ("ServingImage", "'uri'", "'must pin a digest (<image>[:tag]@sha256:<64 hex>)'"): Case(
+        {
+            "deepseek-cloud:image.source": "uri",
+            "deepseek-cloud:image.pullThroughCache.credentialArn": (
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+            ),
+        },
+        "deepseek-cloud:image.uri: is required with source uri",
+        "uri",
+        bypass=True,
+    ),
+    (
+        "ServingImage",
+        "'pullThroughCache.credentialArn'",
+        "'Docker Hub needs a Secrets Manager secret named ecr-pullthroughcache/…'",
+    ): Case(
+        {
+            "deepseek-cloud:image.source": "uri",
+            "deepseek-cloud:image.uri": "docker.io/vllm/vllm-openai:v0.31.0@sha256:" + "c" * 64,
+        },
+        "deepseek-cloud:image.pullThroughCache.credentialArn: Docker Hub pull-through cache rules need credentials",
+        "pullThroughCache.credentialArn",
+        bypass=True,
+    ),
+    ("ModelBucket", "'revision'", "'must be a 40-hex Hugging Face commit'"): Case(
+        {
+            "deepseek-cloud:model.name": "deepseek-v2-lite-chat",
+            "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge"],
+        },
+        "deepseek-cloud:model.loadFrom: deepseek-v2-lite-chat has no pinned revision",
+        "revision",
+        bypass=True,
+    ),
     # GpuNodePool
     ("GpuNodePool", "'instanceTypes'", "'needs at least one instance type'"): Case(
         {"deepseek-cloud:gpuPool.instanceTypes": []}, "deepseek-cloud:gpuPool.instanceTypes: too short"
@@ -149,7 +186,7 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         bypass=True,
     ),
     ("InferenceAlarms", "'thresholds.replicaStartupMinutes'", "'must be 1–1440'"): Case(
-        {"deepseek-cloud:alarms.replicaStartupMinutes": 0}, "deepseek-cloud:alarms.replicaStartupMinutes: out of range"
+        {"deepseek-cloud:alarms.replicaStartupMinutes": -1}, "deepseek-cloud:alarms.replicaStartupMinutes: out of range"
     ),
     ("InferenceAlarms", "'minReplicas'", "'must be ≥ 0'"): Case(
         {"deepseek-cloud:scaling.minReplicas": -1}, "deepseek-cloud:scaling.minReplicas: out of range"
@@ -174,12 +211,6 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         {"aws:region": ""}, "aws:region: required key is missing"
     ),
     # ModelService (and its children Endpoint and ModelSecrets, whose problems it reports before declaring)
-    ("ModelService", "'server.image'", "'needs a pinned tag or digest, not latest'"): Case(
-        {"deepseek-cloud:serving.image": "vllm/vllm-openai:latest"},
-        "deepseek-cloud:serving.image: latest is not a pinned version",
-        "server.image",
-        bypass=True,
-    ),
     ("ModelService", "'server.gpuMemoryUtilization'", "'must be in (0, 1]'"): Case(
         {"deepseek-cloud:model.gpuMemoryUtilization": 1.5}, "deepseek-cloud:model.gpuMemoryUtilization: out of range"
     ),
@@ -308,6 +339,36 @@ REPORTED_BY = {"Endpoint": "ModelService", "ModelSecrets": "ModelService"}
 
 DEFAULTED = "the builder never sets it: the dataclass default always passes"
 UNREACHABLE: dict[tuple[str, str, str], str] = {
+    ("ModelService", "'server.image'", "'needs a pinned tag or digest, not latest'"): (
+        "stacks/ecs.py passes ServingImage's <repo>@sha256 reference (an Output, not re-checked); the config's "
+        "serving.image must name the Dockerfile's pinned base (stacks/config.py _weights_and_image_problems)"
+    ),
+    ("ModelService", "'server.modelUri'", "'is required when loading from s3'"): (
+        "stacks/ecs.py sets load_from s3 only together with the ModelBucket's model URI (streamer_server_args)"
+    ),
+    ("ModelService", "'modelBucketArn'", "'is required when the server loads from s3'"): (
+        "stacks/ecs.py passes the ModelBucket's ARN whenever it sets load_from s3"
+    ),
+    ("ModelService", "'modelPrefix'", "'is required when the server loads from s3'"): (
+        "stacks/ecs.py passes the ModelBucket's <hfId>/<revision> prefix; model.loadFrom s3 needs a revision "
+        "(stacks/config.py _weights_and_image_problems)"
+    ),
+    ("ModelService", "'server.streamerConcurrency'", "'must be 1-256 streamer threads'"): (
+        "components/shared/cold_start.py streamer_concurrency clamps it to 8-64"
+    ),
+    ("ServingImage", "'repositoryName'", "'ECR repository names are lowercase letters, digits and ._/- (up to 256)'"): (
+        "stacks/ecs.py names it deepseek/<stack>/vllm; stacks/names.py limits stack names"
+    ),
+    ("ModelBucket", "'hfId'", "'must be <owner>/<repo>'"): "the catalog's hfId (stacks/models.yaml), never config",
+    ("ModelBucket", "'noncurrentDays'", "'must be 1-3650'"): DEFAULTED,
+    ("WeightsSync", "'revision'", "'must be a 40-hex Hugging Face commit'"): (
+        "the ModelBucket of the same revision is declared first and refuses it (row above)"
+    ),
+    (
+        "WeightsSync",
+        "'logGroupName'",
+        "'must be an explicit /path name'",
+    ): "stacks/ecs.py passes /deepseek/<stack>/sync-weights",
     ("WebAcl", "'resourceArn'", "'is required (the load balancer to protect)'"): "the ECS builder passes its ALB",
     ("WebAcl", "'metricPrefix'", "'letters, digits and #:.-/_ only'"): (
         "the stack's short name ds-<stack>, which stacks/names.py limits to letters, digits and hyphens"
@@ -432,6 +493,7 @@ def test_the_component_refuses_the_same_value(key, monkeypatch):
     case = REACHABLE[key]
     monkeypatch.setattr(stack_config_module, "_cross_field_problems", lambda sections: [])
     monkeypatch.setattr(stack_config_module, "_derived_problems", lambda *args: [])
+    monkeypatch.setattr(stack_config_module, "_weights_and_image_problems", lambda *args: [])
     with pytest.raises(pulumi.InputPropertiesError) as caught:
         _run(case)
     assert str(caught.value).startswith(f"{REPORTED_BY.get(key[0], key[0])}: ")

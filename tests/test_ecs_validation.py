@@ -153,7 +153,7 @@ def planned(stack: str, preview: bool = False) -> ProgramRun:
 
 
 def task_definition_params(run: ProgramRun) -> dict[str, Any]:
-    td = run.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    td = run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs
     return integral(
         {
             "family": td["family"],

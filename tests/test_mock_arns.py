@@ -52,7 +52,9 @@ DOCUMENTED: dict[tuple[str, str], str] = {
 }
 
 # Placeholders whose values may contain "/" (IAM paths, log group and secret names, auto scaling resource ids).
-SLASHED = {"SecretId", "LogGroupName", "ResourceId", "Alias"}
+# ECR repository names may hold namespaces ("project-a/nginx-web-app", ECR user guide "Creating a private
+# repository"), so the ARN does too.
+SLASHED = {"SecretId", "LogGroupName", "ResourceId", "Alias", "RepositoryName"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -127,6 +129,7 @@ ARN_OF: dict[str, ArnOf] = {
         "iam", "oidc-provider", {"OidcProviderName": lambda r: r.outputs["url"].removeprefix("https://")}
     ),
     "aws:s3/bucket:Bucket": ArnOf("s3", "bucket", {"BucketName": out("bucket")}),
+    "aws:ecr/repository:Repository": ArnOf("ecr", "repository", {"RepositoryName": out("name")}),
     "aws:cloudwatch/logGroup:LogGroup": ArnOf("logs", "log-group", {"LogGroupName": out("name")}),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ArnOf("cloudwatch", "alarm", {"AlarmName": out("name")}),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": ArnOf("cloudwatch", "alarm", {"AlarmName": out("alarmName")}),
@@ -240,6 +243,9 @@ HAS_NO_ARN = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:s3/bucketLogging:BucketLogging",
+    "docker-build:index:Image",  # a local build and push: its outputs are the digest and ref, no ARN
 }
 ARN_OUTPUTS = {"arn", "dashboardArn"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from pulumi.runtime import settings
@@ -26,7 +27,7 @@ API_KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/vllm-ke
 
 
 def container(run: ProgramRun) -> dict:
-    [definition] = json.loads(run.one(TASK_DEF).inputs["containerDefinitions"])
+    [definition] = json.loads(run.one(TASK_DEF, under="ModelService").inputs["containerDefinitions"])
     return definition
 
 
@@ -49,7 +50,11 @@ def test_gpus_per_task_equal_the_sizing_tensor_parallel_degree() -> None:
     assert tp == 2
     assert c["resourceRequirements"] == [{"type": "GPU", "value": "2"}]
     assert arg(c["command"], "--tensor-parallel-size") == "2"
-    assert c["command"][0] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"  # positional: `vllm serve <model>`
+    # positional (`vllm serve <model>`): the pinned revision in the stack's model bucket (model.loadFrom: s3)
+    assert re.fullmatch(
+        r"s3://ds-dev-models-weights-[0-9a-f]{7}/deepseek-ai/DeepSeek-R1-Distill-Qwen-32B/711ad2ea6aa40cfca18895e8aca02ab92df1a746",
+        c["command"][0],
+    )
     assert arg(c["command"], "--max-model-len") == "16384"
     assert arg(c["command"], "--served-model-name") == "deepseek-r1-distill-qwen-32b"
     # g6e.12xlarge: 384 GiB, two replicas per host -> (393216 x 0.9 - 1024) / 2
@@ -59,10 +64,12 @@ def test_gpus_per_task_equal_the_sizing_tensor_parallel_degree() -> None:
 
 def test_dev_task_definition_concrete_values() -> None:
     run = shared_run("dev")
-    td = run.one(TASK_DEF).inputs
+    td = run.one(TASK_DEF, under="ModelService").inputs
     assert td["networkMode"] == "awsvpc" and td["requiresCompatibilities"] == ["EC2"]
     c = container(run)
-    assert c["image"] == "vllm/vllm-openai:v0.31.0"
+    assert re.fullmatch(
+        r"123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/deepseek/dev/vllm@sha256:[0-9a-f]{64}", c["image"]
+    )
     assert c["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
     assert arg(c["command"], "--port") == "8000" and c["portMappings"][0]["containerPort"] == 8000
     assert arg(c["command"], "--gpu-memory-utilization") == "0.9"
@@ -81,10 +88,12 @@ def test_health_check_timings_follow_the_weights() -> None:
     run = shared_run("dev")
     # 15.23 GB at 100 MB/s (152 s) + read at 500 MiB/s (29 s) + 120 s engine start = 302 s
     assert estimate_startup_seconds(15.23e9, 500) == 302
+    # Loading from S3 (the default) the container needs the cold-start estimate's weight load + engine start:
+    # ceil(6.09 + 18.1) = 25 s (stacks/cold_start.py; tests/test_image_and_weights.py checks the phases).
     check = container(run)["healthCheck"]
-    assert check["startPeriod"] == 300  # ECS's maximum; the service grace period carries the rest
+    assert check["startPeriod"] == 25
     assert check["command"][:2] == ["CMD", "python3"] and "/health" in check["command"][-1]
-    assert run.one(SERVICE).inputs["healthCheckGracePeriodSeconds"] == 480 == health_check_grace_seconds(302)
+    assert run.one(SERVICE).inputs["healthCheckGracePeriodSeconds"] == 60 == health_check_grace_seconds(25)
     tg = run.one("aws:lb/targetGroup:TargetGroup").inputs
     assert tg["healthCheck"]["path"] == "/health" and tg["targetType"] == "ip"
     # ALB drain + container stop fit inside the 2-minute spot notice
@@ -127,7 +136,7 @@ def test_adopted_secret_is_referenced_not_created_and_execution_role_reads_exact
     assert run.outputs["apiKeySecretArn"] == API_KEY_ARN
 
 
-def test_task_role_holds_no_permissions_and_roles_trust_only_this_accounts_ecs() -> None:
+def test_task_role_holds_only_the_model_read_grant_and_roles_trust_only_this_accounts_ecs() -> None:
     run = shared_run("dev")
     task_role = run.by_name("ds-dev-vllm-task")
     role_name = task_role.outputs["name"]
@@ -135,7 +144,8 @@ def test_task_role_holds_no_permissions_and_roles_trust_only_this_accounts_ecs()
         a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.inputs["role"] == role_name
     ]
     inline = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role_name]
-    assert attached == [] and inline == []
+    # The model bucket's read grant on the one revision (tests/test_image_and_weights.py checks its statements).
+    assert attached == [] and [p.name for p in inline] == ["ds-dev-vllm-read-model"]
     trust = json.loads(task_role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
@@ -251,14 +261,23 @@ def test_load_balancer_and_access_log_bucket() -> None:
     assert alb["idleTimeout"] == 600 and alb["enableDeletionProtection"] is False
     assert alb["subnets"] == run.outputs["publicSubnetIds"]
     assert alb["accessLogs"]["enabled"] is True and alb["accessLogs"]["prefix"] == "alb"
-    sse = run.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    sse = run.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", under="ModelService"
+    )
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}  # SSE-S3 only
-    pab = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    pab = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", under="ModelService").inputs
     assert all(pab[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    assert run.one("aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
-    [rule] = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    assert (
+        run.one("aws:s3/bucketVersioning:BucketVersioning", under="ModelService").inputs["versioningConfiguration"][
+            "status"
+        ]
+        == "Enabled"
+    )
+    [rule] = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", under="ModelService").inputs[
+        "rules"
+    ]
     assert rule["expiration"]["days"] == 30
-    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy", under="ModelService").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ElbAccessLogDelivery"]["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}  # us-east-1 ELB
     assert by_sid["ElbAccessLogDelivery"]["Resource"].endswith("/alb/AWSLogs/123456789012/*")
@@ -292,7 +311,10 @@ def test_prod_is_three_azs_32b_on_demand_base_with_spot_above() -> None:
 def test_model_change_changes_the_plan() -> None:
     base = container(shared_run("dev"))
     other = container(run_program("dev", overrides={"deepseek-cloud:model.name": "deepseek-r1-distill-llama-8b"}))
-    assert other["command"][0] == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B" != base["command"][0]
+    assert other["command"][0].endswith(
+        "/deepseek-ai/DeepSeek-R1-Distill-Llama-8B/6a6f4aa4197940add57724a7707d069478df56b1"
+    )
+    assert other["command"][0] != base["command"][0]
 
 
 def test_outputs_of_build_ecs() -> None:
@@ -335,7 +357,7 @@ def test_vllm_runs_as_non_root_on_a_read_only_root_with_writable_caches_only() -
     assert c["linuxParameters"]["tmpfs"] == [
         {"containerPath": "/tmp", "size": 4096, "mountOptions": ["rw", "nosuid", "nodev"]}
     ]
-    task = run.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    task = run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs
     assert task["volumes"] == [{"name": "vllm-cache", "hostPath": "/var/lib/deepseek/vllm-cache"}]
     user_data = base64.b64decode(run.one("aws:ec2/launchTemplate:LaunchTemplate").inputs["userData"]).decode()
     assert "install -d -o 2000 -g 2000 -m 0700 /var/lib/deepseek/vllm-cache\n" in user_data

@@ -43,6 +43,7 @@ LIMITS = {
     "aws:appautoscaling/policy:Policy": ("name", 256),
     "aws:appautoscaling/scheduledAction:ScheduledAction": ("name", 256),
     "aws:wafv2/webAcl:WebAcl": ("name", 128),
+    "aws:ecr/repository:Repository": ("name", 256),  # ECR CreateRepository: repositoryName 2-256
 }
 # Types without a name of their own (ids, attachments, rules): nothing to check.
 NAMELESS = {
@@ -64,6 +65,9 @@ NAMELESS = {
     "aws:lb/listener:Listener",
     "aws:lb/listenerRule:ListenerRule",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLogging:BucketLogging",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "docker-build:index:Image",  # named by its tags (the repository's name plus a 20-character tag)
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",

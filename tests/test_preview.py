@@ -58,7 +58,11 @@ def test_policy_pack_on_a_preview_differs_only_by_the_deferred_container_rules(s
     assert not any(v["message"].startswith("can't run policy") for v in preview["advisory"])
     lost = {v["policy"] for v in up["advisory"]} - {v["policy"] for v in preview["advisory"]}
     assert lost <= CONTAINER_RULES
-    (task,) = [r for r in plan.plan_document(preview_run)["resources"] if r["type"].startswith("aws:ecs/taskD")]
+    (task,) = [
+        r
+        for r in plan.plan_document(preview_run)["resources"]
+        if r["type"].startswith("aws:ecs/taskD") and r["parent"].endswith("-vllm")  # the server, not the sync
+    ]
     assert task["inputs"]["containerDefinitions"] == plan.KNOWN_AFTER_DEPLOY
 
 

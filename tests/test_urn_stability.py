@@ -79,6 +79,12 @@ def test_prod_protected_resources_keep_their_identity():
 ADDED_SINCE_BASELINE = {
     "urn:pulumi:prod::deepseek-cloud::deepseek:network:VpcFlowLogs$aws:cloudwatch/logGroup:LogGroup::"
     "ds-prod-flow-logs-logs": "VPC flow logs (Security Hub EC2.6), added with the control table",
+    "urn:pulumi:prod::deepseek-cloud::deepseek:shared:ModelBucket$aws:s3/bucket:Bucket::ds-prod-models-weights": (
+        "the model bucket (issue 13, image and weights pipeline)"
+    ),
+    "urn:pulumi:prod::deepseek-cloud::deepseek:ecs:WeightsSync$aws:cloudwatch/logGroup:LogGroup::ds-prod-sync-logs": (
+        "the weight sync task's log group (issue 13)"
+    ),
 }
 
 

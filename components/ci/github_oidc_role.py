@@ -73,6 +73,9 @@ READ_ACTIONS = (
     "cloudwatch:DescribeAlarms",
     "cloudwatch:ListTagsForResource",
     "ec2:Describe*",
+    # The image build's registry login (aws.ecr.get_authorization_token); no resource-level permissions
+    # (Service Authorization Reference, ECR). A token alone pulls nothing without repository rights.
+    "ecr:GetAuthorizationToken",
     "ecs:Describe*",
     "ecs:List*",
     "elasticloadbalancing:Describe*",
@@ -319,6 +322,7 @@ DEPLOY_POLICY_PARTS = {
         "EventRules",
         "AlarmTopics",
         "ProjectSecrets",
+        "ImageRepositories",
         "WebAcls",
         "WritesWithoutResourceScope",
         "DeployReads",
@@ -612,6 +616,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 "s3:GetReplicationConfiguration",
                 "s3:ListBucket",
                 "s3:ListBucketVersions",
+                "s3:PutBucketLogging",  # the model bucket logs to the access-log bucket
                 "s3:PutBucketOwnershipControls",
                 "s3:PutBucketPolicy",
                 "s3:PutBucketPublicAccessBlock",
@@ -628,6 +633,33 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             "ProjectBucketObjects",
             ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject"],
             _names(args, f"arn:{p}:s3:::{{p}}*/*"),
+        ),
+        # The stack's serving-image repository (deepseek/<env>/vllm): create and configure it, and push the
+        # image pulumi-docker-build builds (the ECR push sequence: ECR user guide, "Pushing a Docker image";
+        # the token comes from ecr:GetAuthorizationToken, granted without a resource scope below).
+        _statement(
+            "ImageRepositories",
+            [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:CreateRepository",
+                "ecr:DeleteLifecyclePolicy",
+                "ecr:DeleteRepository",
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:GetLifecyclePolicy",
+                "ecr:InitiateLayerUpload",
+                "ecr:ListTagsForResource",
+                "ecr:PutImage",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutLifecyclePolicy",
+                "ecr:TagResource",
+                "ecr:UntagResource",
+                "ecr:UploadLayerPart",
+            ],
+            _names(args, f"arn:{p}:ecr:*:{acct}:repository/{{p}}*", slash=True),
         ),
         _statement(
             "LogGroups",

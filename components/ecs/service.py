@@ -39,6 +39,7 @@ from components.ecs.task import (
 )
 from components.shared import vllm
 from components.shared.endpoint import Endpoint, EndpointArgs, endpoint_problems
+from components.shared.model_bucket import read_policy
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs, secrets_problems
 from components.shared.validation import ArgsProblems
 
@@ -88,6 +89,10 @@ class ModelServiceArgs:
     deployment_maximum_percent: int = 200
     # Permissions boundary of the execution and task roles (the node pool's role takes its own); "" = none.
     permissions_boundary_arn: str = ""
+    # server.load_from "s3": the model bucket and the revision's prefix the task role may read (nothing else;
+    # components/shared/model_bucket.py read_policy). Unused when the server loads from the Hub.
+    model_bucket_arn: pulumi.Input[str] = ""
+    model_prefix: str = ""
 
 
 def endpoint_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = None, **more: Any) -> EndpointArgs:
@@ -131,6 +136,10 @@ class ModelService(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str]
     api_key_secret_arn: pulumi.Output[str]
     hf_token_secret_arn: pulumi.Output[str]
+    hf_token_grant_arn: str | pulumi.Output[str]  # the ARN (pattern) an identity reading the token is granted
+    task_role_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    access_log_bucket_id: pulumi.Output[str]  # the Endpoint's SSE-S3 bucket; takes S3 server access logs too
     node_pool: GpuNodePool
     endpoint: Endpoint
     target_group_name: str
@@ -227,8 +236,14 @@ class ModelService(pulumi.ComponentResource):
         region = aws.get_region().region
         execution_role, task_role = self._roles(name, args, secrets)
         keep_alive = vllm.keep_alive_seconds(args.idle_timeout_seconds)
-        definitions = pulumi.Output.all(secrets.api_key_arn, secrets.hf_token_arn, log_group.name).apply(
-            lambda a: json.dumps(container_definitions(server, a[0], a[1], a[2], region, keep_alive))
+        # The image (ServingImage's digest ref) and the S3 model URI may be Outputs: resolved here, so the
+        # container definition is built from plain values (its structure never depends on them).
+        definitions = pulumi.Output.all(
+            secrets.api_key_arn, secrets.hf_token_arn, log_group.name, server.image, server.model_uri
+        ).apply(
+            lambda a: json.dumps(
+                container_definitions(replace(server, image=a[3], model_uri=a[4]), a[0], a[1], a[2], region, keep_alive)
+            )
         )
         return aws.ecs.TaskDefinition(
             f"{name}-task",
@@ -245,8 +260,8 @@ class ModelService(pulumi.ComponentResource):
 
     def _roles(self, name: str, args: ModelServiceArgs, secrets: ModelSecrets) -> tuple[aws.iam.Role, aws.iam.Role]:
         """The execution role (the ECS agent: image, logs, the two secrets) and the task role (vLLM's
-        identity: vLLM calls no AWS API, so it holds no permissions; it exists so the containers never
-        fall back to the instance role, and IMDS is blocked anyway)."""
+        identity: loading from the Hub it holds no permissions, loading from S3 it reads one model revision;
+        it exists so the containers never fall back to the instance role, and IMDS is blocked anyway)."""
         account_id = aws.get_caller_identity().account_id
         region = aws.get_region().region
         partition = aws.get_partition().partition
@@ -260,22 +275,39 @@ class ModelService(pulumi.ComponentResource):
         )
         # Built from the explicit name, so the execution policy is known at plan time.
         log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{args.log_group_name}"
-        policy = pulumi.Output.from_input(args.kms_key_arn).apply(
-            lambda key: json.dumps(
-                execution_policy(
-                    log_group_arn, secrets.grants, key, region, args.server.image, args.secrets_kms_key_arns
-                )
+        policy = pulumi.Output.all(args.kms_key_arn, args.server.image).apply(
+            lambda a: json.dumps(
+                execution_policy(log_group_arn, secrets.grants, a[0], region, a[1], args.secrets_kms_key_arns)
             )
         )
         aws.iam.RolePolicy(f"{name}-execution", role=execution_role.name, policy=policy, opts=self._child)
         task_role = aws.iam.Role(
             f"{name}-task",
             assume_role_policy=trust,
-            description="vLLM container identity: no AWS permissions",
+            description=(
+                "vLLM container identity: read on its model revision in S3"
+                if args.server.load_from == "s3"
+                else "vLLM container identity: no AWS permissions"
+            ),
             permissions_boundary=args.permissions_boundary_arn or None,
             opts=self._child,
         )
+        if args.server.load_from == "s3":
+            self._model_read_grant(name, args, task_role, region)
+        self.task_role_name = task_role.name
         return execution_role, task_role
+
+    def _model_read_grant(self, name: str, args: ModelServiceArgs, task_role: aws.iam.Role, region: str) -> None:
+        """The Run:ai streamer's S3 reads: the model revision's prefix, listed and read, decrypted through
+        S3 only (the bucket's SSE-KMS stack key)."""
+        aws.iam.RolePolicy(
+            f"{name}-read-model",
+            role=task_role.name,
+            policy=pulumi.Output.all(args.model_bucket_arn, args.kms_key_arn).apply(
+                lambda a: json.dumps(read_policy(a[0], args.model_prefix, a[1], region))
+            ),
+            opts=self._child,
+        )
 
     def _service(
         self,
@@ -364,6 +396,9 @@ class ModelService(pulumi.ComponentResource):
         self.target_group_name = self.endpoint.target_group_name
         self.api_key_secret_arn = secrets.api_key_arn
         self.hf_token_secret_arn = secrets.hf_token_arn
+        self.hf_token_grant_arn = secrets.grants[1]
+        self.cluster_arn = cluster.arn
+        self.access_log_bucket_id = self.endpoint.access_log_bucket_id
         self.register_outputs(
             {
                 "endpointUrl": self.endpoint_url,
@@ -386,10 +421,18 @@ def _validate(args: ModelServiceArgs) -> None:
     problems.check(bool(s.hf_model_id), "server.hfModelId", "is required")
     problems.check(bool(s.served_model_name), "server.servedModelName", "is required")
     problems.check(
-        bool(re.match(r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$", s.image)) and not s.image.endswith(":latest"),
+        not isinstance(s.image, str)  # an Output: ServingImage's digest ref
+        or (bool(re.match(r"^[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$", s.image)) and not s.image.endswith(":latest")),
         "server.image",
         "needs a pinned tag or digest, not latest",
     )
+    if s.load_from == "s3":
+        problems.check(bool(s.model_uri), "server.modelUri", "is required when loading from s3")
+        problems.check(bool(args.model_bucket_arn), "modelBucketArn", "is required when the server loads from s3")
+        problems.check(bool(args.model_prefix), "modelPrefix", "is required when the server loads from s3")
+        problems.check(
+            1 <= s.streamer_concurrency <= 256, "server.streamerConcurrency", "must be 1-256 streamer threads"
+        )
     problems.check(s.tensor_parallel_size >= 1, "server.tensorParallelSize", "must be at least 1")
     problems.check(0 < s.gpu_memory_utilization <= 1, "server.gpuMemoryUtilization", "must be in (0, 1]")
     problems.check(s.memory_reservation_mib >= 1024, "server.memoryReservationMib", "must be at least 1024")

@@ -22,7 +22,8 @@ def container_definitions(
     region: str,
     keep_alive_seconds: int = vllm.keep_alive_seconds(600),
 ) -> list[dict[str, Any]]:
-    """The ECS container definition of the vLLM server (RegisterTaskDefinition shape)."""
+    """The ECS container definition of the vLLM server (RegisterTaskDefinition shape); `server` with its
+    image and model_uri resolved (plain strings)."""
     probe = vllm.CONTAINER_HEALTH
     return [
         {
@@ -35,7 +36,7 @@ def container_definitions(
             "memoryReservation": server.memory_reservation_mib,
             "user": vllm.CONTAINER_USER,
             "readonlyRootFilesystem": True,
-            "environment": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive_seconds).items()],
+            "environment": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive_seconds, server).items()],
             "secrets": [
                 {"name": vllm.API_KEY_ENV, "valueFrom": api_key_arn},
                 {"name": vllm.HF_TOKEN_ENV, "valueFrom": hf_token_arn},

@@ -70,6 +70,7 @@ ELB_LOG_ACCOUNTS = {
     "us-gov-east-1": "190560391635",
 }
 ELB_LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
+S3_ACCESS_LOG_PREFIX = "s3/"  # other buckets' server access logs (each under s3/<its name>/)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Endpoint(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str]
     target_group_name: str  # logical name of the target group (plan and policy matching)
     security_group_id: pulumi.Output[str]
+    access_log_bucket_id: pulumi.Output[str]
     listeners: list[pulumi.Resource]  # what a service registering targets should wait for
 
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None):
@@ -150,6 +152,7 @@ class Endpoint(pulumi.ComponentResource):
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
         self.security_group_id = security_group.id
+        self.access_log_bucket_id = log_bucket.id  # SSE-S3; also takes S3 server access logs under s3/
         self.register_outputs(
             {"url": self.url, "loadBalancerArn": self.load_balancer_arn, "targetGroupArn": self.target_group_arn}
         )
@@ -341,7 +344,8 @@ def _log_bucket_settings(name: str, bucket: aws.s3.Bucket, retention_days: int, 
 
 
 def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, partition: str) -> dict[str, Any]:
-    """ELB may write this account's access logs under alb/; nobody may use plain HTTP."""
+    """ELB may write this account's access logs under alb/, S3 its server access logs under s3/; nobody may
+    use plain HTTP."""
     logs = f"{bucket_arn}/alb/AWSLogs/{account_id}/*"
     elb_account = ELB_LOG_ACCOUNTS.get(region)
     principal = (
@@ -356,6 +360,17 @@ def access_log_bucket_policy(bucket_arn: str, account_id: str, region: str, part
                 "Principal": principal,
                 "Action": "s3:PutObject",
                 "Resource": logs,
+            },
+            {
+                # S3 server access logs of this account's buckets (the model bucket) under s3/ (S3 user
+                # guide, "Enabling Amazon S3 server access logging": the logging service principal, limited
+                # to the source account; the target bucket must use SSE-S3, as this one does).
+                "Sid": "S3ServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             },
             {
                 "Sid": "DenyInsecureTransport",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Literal
 
 PORT = 8000  # vLLM's default; /health and /v1/* on one port
 HEALTH_PATH = "/health"  # 200 once the engine is up; not behind the API key
@@ -31,6 +32,8 @@ CACHE_ENV = {
     "TRITON_CACHE_DIR": f"{CACHE_ROOT}/triton",
     "XDG_CACHE_HOME": f"{CACHE_ROOT}/xdg",  # FlashInfer, Outlines and other ~/.cache users
 }
+STREAMER_LOAD_FORMAT = "runai_streamer"
+STREAMER_CONCURRENCY_ENV = "RUNAI_STREAMER_CONCURRENCY"  # OS threads reading from S3 (Run:ai streamer docs)
 # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
 API_KEY_ENV = "VLLM_API_KEY"
 HF_TOKEN_ENV = "HF_TOKEN"
@@ -50,8 +53,17 @@ KEEP_ALIVE_MARGIN_SECONDS = 15
 class VllmServer:
     """What the container runs: `vllm serve <model>` with the sizing's parallelism and memory."""
 
-    image: str = "vllm/vllm-openai:v0.31.0"
+    # A pinned tag or digest; stacks pass ServingImage.image_ref (an Output: the ECR image by digest).
+    image: Any = "vllm/vllm-openai:v0.31.0"
     hf_model_id: str = ""
+    # Where the weights come from: "hub" downloads hf_model_id from the Hugging Face Hub at every start;
+    # "s3" streams model_uri (s3://<bucket>/<hf id>/<revision>, components/shared/model_bucket.py) with
+    # the Run:ai Model Streamer (`--load-format runai_streamer`, vLLM docs "Loading models with Run:ai
+    # Model Streamer"), through the VPC's S3 gateway endpoint.
+    load_from: Literal["hub", "s3"] = "hub"
+    model_uri: Any = ""  # str, or an Output resolved before serve_args runs
+    streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's default is 16)
+    region: str = ""  # AWS_REGION for the streamer's S3 client (load_from s3)
     served_model_name: str = ""
     tensor_parallel_size: int = 1  # = GPUs reserved per replica
     max_model_len: int = 8192
@@ -83,12 +95,13 @@ def serve_args(server: VllmServer) -> list[str]:
     """The arguments after `vllm serve` (the image's entrypoint); the model is positional (`--model` is
     deprecated there)."""
     return [
-        server.hf_model_id,
+        server.model_uri if server.load_from == "s3" else server.hf_model_id,
         "--served-model-name", server.served_model_name,
         "--tensor-parallel-size", str(server.tensor_parallel_size),
         "--max-model-len", str(server.max_model_len),
         "--gpu-memory-utilization", str(server.gpu_memory_utilization),
         "--port", str(PORT),
+        *(("--load-format", STREAMER_LOAD_FORMAT) if server.load_from == "s3" else ()),
         *server.extra_args,
     ]  # fmt: skip
 
@@ -98,14 +111,19 @@ def keep_alive_seconds(idle_timeout_seconds: int) -> int:
     return idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
 
 
-def environment(keep_alive: int) -> dict[str, str]:
-    """The server's plain environment (secrets come separately: API_KEY_ENV, HF_TOKEN_ENV)."""
-    return {
+def environment(keep_alive: int, server: VllmServer | None = None) -> dict[str, str]:
+    """The server's plain environment (secrets come separately: API_KEY_ENV, HF_TOKEN_ENV); streaming from
+    S3 adds the streamer's concurrency and the region its S3 client uses."""
+    env = {
         **CACHE_ENV,
         "VLLM_NO_USAGE_STATS": "1",  # no usage reports to vLLM's collector
         "DO_NOT_TRACK": "1",
         "VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(keep_alive),
     }
+    if server is not None and server.load_from == "s3":
+        env[STREAMER_CONCURRENCY_ENV] = str(server.streamer_concurrency)
+        env["AWS_REGION"] = server.region
+    return env
 
 
 def probe_command() -> list[str]:
