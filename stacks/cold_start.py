@@ -37,10 +37,11 @@ def node(ctx: StackContext) -> cs.Node:
 
 def scenarios(ctx: StackContext) -> dict[str, cs.ColdStart]:
     w, n, load = weights_bytes(ctx), node(ctx), ctx.config.model.load_from
+    p = ctx.model.parameters_b
     return {
-        "fresh": cs.estimate(w, n, load),
-        "fresh+soci": cs.estimate(w, n, load, soci=True),
-        "cached": cs.estimate(w, n, load, image_cached=True),
+        "fresh": cs.estimate(w, n, load, parameters_b=p),
+        "fresh+soci": cs.estimate(w, n, load, soci=True, parameters_b=p),
+        "cached": cs.estimate(w, n, load, image_cached=True, parameters_b=p),
     }
 
 

@@ -16,9 +16,12 @@ Each term is bytes ÷ a measured rate, or a measured duration, with its source:
             EC2 instance network bandwidth": such instances "can burst ... for a limited time"); the baseline
             rate is reported as the floor. From the Hub instead: bytes ÷ 100 MB/s (vllm.py's stated
             assumption) plus reading them from the gp3 root volume.
-  engine    vLLM engine start (CUDA graphs, compile, KV-cache profiling) once weights are in: 18.1 s = Run:ai's
-            "vLLM ready 23 s from S3" minus its 4.9 s S3 load (same benchmark, 8B on A10G). Not scaled by model
-            size: no measurement of that was found (stated, not guessed).
+  engine    vLLM engine start (torch.compile, CUDA graphs, KV-cache profiling) once weights are in, on a node
+            whose compile cache is cold. Two measurements, interpolated linearly in parameters (never below the
+            first): 8B → 18.1 s = Run:ai's "vLLM ready 23 s from S3" minus its 4.9 s S3 load (same benchmark,
+            Llama-3-8B); 27B at TP 2 → 102.7 s = "torch.compile took 48.89 s in total" + "Initial
+            profiling/warmup run took 53.79 s" (vLLM V1 log, Qwen3.6-27B on 2 GPUs, noonghunna/club-3090#75,
+            2026-05). Compile time grows with the graph, not the bytes, so a quantized 27B counts as 27B.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ LAUNCH_SECONDS = 120.0
 PULL_BYTES_PER_S = 10.78e9 / 112  # default pull
 SOCI_PULL_BYTES_PER_S = 10.78e9 / 60  # SOCI parallel pull, slow end of 45-60 s
 STREAMER_S3_BYTES_PER_S = 3.5 * GIB
-ENGINE_SECONDS = 23.0 - 4.9
+ENGINE_POINTS = ((8.0, 23.0 - 4.9), (27.0, 48.89 + 53.79))  # (billions of parameters, seconds)
+ENGINE_SECONDS = ENGINE_POINTS[0][1]  # the smallest measured start
+
+
+def engine_seconds(parameters_b: float) -> float:
+    """Engine start for a model of `parameters_b` billion parameters (dense or active-expert count)."""
+    (p0, s0), (p1, s1) = ENGINE_POINTS
+    return max(s0, s0 + (parameters_b - p0) * (s1 - s0) / (p1 - p0))
 HUB_BYTES_PER_S = vllm.DOWNLOAD_MB_PER_S * 1e6  # a stated assumption (components/shared/vllm.py), not measured
 # Issue 13: "every replica pulls a ~12 GB public image"; AWS's measured vLLM container is 10.78 GB.
 IMAGE_BYTES = 12e9
@@ -108,6 +118,7 @@ def estimate(
     soci: bool = False,
     image_bytes: float = IMAGE_BYTES,
     scenario: str = "",
+    parameters_b: float = 8.0,
 ) -> ColdStart:
     pull = 0.0 if image_cached else image_bytes / (SOCI_PULL_BYTES_PER_S if soci else PULL_BYTES_PER_S)
     return ColdStart(
@@ -115,7 +126,7 @@ def estimate(
         launch=LAUNCH_SECONDS,
         pull=pull,
         weights=weight_seconds(weights_bytes, node, load_from),
-        engine=ENGINE_SECONDS,
+        engine=engine_seconds(parameters_b),
     )
 
 
