@@ -58,14 +58,24 @@ _BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 
 # Extra outputs AWS computes for some types, beyond id/arn/name.
 _EXTRA_OUTPUTS = {
-    "aws:lb/loadBalancer:LoadBalancer": lambda n, d: {
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, d, region: {
         "dnsName": f"{n}-{d[:9]}.elb.amazonaws.com",
         "arnSuffix": f"app/{n}/{d[:16]}",
         "zoneId": "Z35SXDOTRQ7X7K",
     },
-    "aws:lb/targetGroup:TargetGroup": lambda n, d: {"arnSuffix": f"targetgroup/{n}/{d[:16]}"},
-    "aws:kms/key:Key": lambda n, d: {"keyId": f"{d[:8]}-{d[8:12]}-4{d[13:16]}-8{d[1:4]}-{d[4:16]}"},
-    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d: {"revision": 1},
+    "aws:lb/targetGroup:TargetGroup": lambda n, d, region: {"arnSuffix": f"targetgroup/{n}/{d[:16]}"},
+    "aws:kms/key:Key": lambda n, d, region: {"keyId": f"{d[:8]}-{d[8:12]}-4{d[13:16]}-8{d[1:4]}-{d[4:16]}"},
+    "aws:ecs/taskDefinition:TaskDefinition": lambda n, d, region: {"revision": 1},
+    "aws:eks/cluster:Cluster": lambda n, d, region: {
+        "endpoint": f"https://{d[:32].upper()}.gr7.{region}.eks.amazonaws.com",
+        # Base64 of a placeholder, not a certificate: only the kubeconfig text carries it.
+        "certificateAuthority": {"data": "T0ZGTElORS1QTEFOLUNB"},
+        "vpcConfig": {"clusterSecurityGroupId": f"sg-{d[:17]}"},
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, d, region: {"latestVersion": 1},
+    "aws:sqs/queue:Queue": lambda n, d, region: {
+        "url": f"https://sqs.{region}.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{n}"
+    },
 }
 
 
@@ -238,6 +248,20 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "userId": "AIDAOFFLINEPLAN",
         }
 
+    def _session_context(self, a: dict) -> dict:
+        """IAM GetSessionContext: an assumed-role session ARN resolves to its role; anything else to itself."""
+        arn = a["arn"]
+        match = re.match(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$", arn)
+        issuer = f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}" if match else arn
+        return {
+            "id": arn,
+            "arn": arn,
+            "issuerArn": issuer,
+            "issuerId": "AROAOFFLINEPLAN",
+            "issuerName": issuer.rsplit("/", 1)[1],
+            "sessionName": match[4] if match else "",
+        }
+
     def _ssm_parameter(self, a: dict) -> dict:
         value = recorded.ssm_parameter(self.region, a["name"])
         return {
@@ -274,7 +298,12 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             fabricated["name"] = f"{args.name}-{digest[:7]}"
         extra = _EXTRA_OUTPUTS.get(args.typ)
         if extra:
-            fabricated.update({k: v for k, v in extra(args.name, digest).items() if k not in outputs})
+            for k, v in extra(args.name, digest, self.region).items():
+                if k not in outputs:
+                    fabricated[k] = v
+                elif isinstance(v, dict) and isinstance(outputs[k], dict):
+                    # What AWS adds inside an input object (e.g. an EKS cluster's vpcConfig security group).
+                    outputs[k] = {**v, **outputs[k]}
         named = outputs.get("bucket") if args.typ in _BUCKETS else None  # the program's own bucket name
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
@@ -314,6 +343,7 @@ _CALLS = {
     "aws:index/getPartition:getPartition": RecordedAwsMocks._partition,
     "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,
     "aws:ssm/getParameter:getParameter": RecordedAwsMocks._ssm_parameter,
+    "aws:iam/getSessionContext:getSessionContext": RecordedAwsMocks._session_context,
 }
 
 
