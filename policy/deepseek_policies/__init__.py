@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from deepseek_policies import aws_controls, domain
+from deepseek_policies import aws_controls, domain, eks_controls
 from deepseek_policies.config import PACK_NAME
 
-ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [*aws_controls.POLICIES, *domain.POLICIES]
+ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    *aws_controls.POLICIES,
+    *domain.POLICIES,
+    *eks_controls.POLICIES,
+]
 POLICIES_BY_NAME = {p.name: p for p in ALL_POLICIES}
 
 PACK_DESCRIPTION = (
     "Guardrails for deepseek-cloud (vLLM DeepSeek inference on AWS GPUs): AWS Security Hub FSBP / CIS "
     "controls for EC2 launch templates, ECS, ECR, ALB, S3, KMS, CloudWatch Logs, SNS, security groups and IAM, "
-    "plus GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
+    "plus EKS (EKS.1/3/8) and Kubernetes workload rules (privileged pods, GPU requests, pinned images and "
+    "charts), GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
 )
 PACK_TAGS = ["aws", "security-hub", "fsbp", "cis", "gpu", "vllm"]
 
