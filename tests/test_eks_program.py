@@ -182,3 +182,15 @@ def test_private_only_endpoint_is_valid_with_a_warning():
     assert any("must run there" in w for w in run.program_globals["context"].warnings)
     vpc = engine_inputs(run.one("aws:eks/cluster:Cluster"))["vpcConfig"]
     assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
+
+
+def test_preview_plans_and_passes_the_policy_pack():
+    from offline import plan
+    from offline.policy_bridge import check_planned_resources
+
+    run = shared_run(STACK, preview=True)
+    assert len(run.registrations) == len(shared_run(STACK).registrations)
+    doc = plan.plan_document(run)
+    assert doc["outputs"]["clusterEndpoint"] == plan.KNOWN_AFTER_DEPLOY
+    assert doc["outputs"]["clusterName"] == "ds-eks-dev"  # set by the program: known
+    assert check_planned_resources(run, "dev")["mandatory"] == []

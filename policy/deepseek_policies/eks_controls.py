@@ -171,7 +171,7 @@ eks_audit_logging = resource_policy(
 
 k8s_no_privileged = resource_policy(
     name="k8s-no-privileged-pods",
-    control="deepseek-k8s.1",
+    control="DS-K8S-1 (domain rule, no Security Hub control)",
     summary="Pods outside kube-system (where node add-ons live) must not run privileged or allow privilege escalation.",
     remediation="drop securityContext.privileged / allowPrivilegeEscalation; GPUs come from the "
     "nvidia.com/gpu resource through the device plugin, not from privileged mode.",
@@ -182,7 +182,7 @@ k8s_no_privileged = resource_policy(
 
 k8s_gpu_requests = resource_policy(
     name="k8s-gpu-pod-resources",
-    control="deepseek-k8s.2",
+    control="DS-K8S-2 (domain rule, no Security Hub control)",
     summary="Containers that use nvidia.com/gpu must set it as a limit and request cpu and memory, so "
     "Karpenter sizes the node for the whole pod and the scheduler does not overpack a GPU node.",
     remediation="resources: {limits: {nvidia.com/gpu: <TP>}, requests: {cpu: ..., memory: ...}}.",
@@ -193,7 +193,7 @@ k8s_gpu_requests = resource_policy(
 
 k8s_images_pinned = resource_policy(
     name="k8s-images-pinned",
-    control="deepseek-k8s.3",
+    control="DS-K8S-3 (domain rule, no Security Hub control)",
     summary="Container images must carry a version tag (not latest) or a sha256 digest.",
     remediation="use e.g. vllm/vllm-openai:v0.31.0 or <image>@sha256:<digest>.",
     types=WORKLOADS,
@@ -203,7 +203,7 @@ k8s_images_pinned = resource_policy(
 
 helm_chart_pinned = resource_policy(
     name="helm-chart-version-pinned",
-    control="deepseek-k8s.4",
+    control="DS-K8S-4 (domain rule, no Security Hub control)",
     summary="Helm releases must pin one exact chart version (the chart pins its images).",
     remediation="set version to an exact release (stacks/versions.py), never a range or empty.",
     types=HELM_RELEASES,
