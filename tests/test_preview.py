@@ -9,7 +9,7 @@ import json
 import pytest
 
 from offline import plan
-from offline.harness import run_program, shared_run, stack_config, stack_names
+from offline.harness import platform_stacks, run_program, shared_run, stack_config
 from offline.policy_bridge import check_planned_resources
 from stacks.observability import coverage_gaps
 
@@ -22,7 +22,7 @@ def _policy_names(result: dict) -> dict[str, list[str]]:
 
 # The ECS stacks: endpoint, task definition and alarms exist there (EKS serving is issue 12;
 # tests/test_eks_program.py previews eks-dev).
-ECS_STACKS = [s for s in stack_names() if stack_config(s)["deepseek-cloud:platform"] == "ecs"]
+ECS_STACKS = platform_stacks("ecs")
 
 
 @pytest.mark.parametrize("stack", ECS_STACKS)

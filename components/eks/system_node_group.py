@@ -108,6 +108,8 @@ class SystemNodeGroup(pulumi.ComponentResource):
         group = aws.eks.NodeGroup(
             name,
             cluster_name=args.cluster_name,
+            # A prefix, not a name: a replacement (new instance type) is created before the old group goes.
+            node_group_name_prefix=f"{name}-",
             version=args.kubernetes_version,
             node_role_arn=role.arn,
             subnet_ids=args.subnet_ids,
