@@ -576,6 +576,62 @@ CASES: dict[str, tuple[tuple, tuple]] = {
 }
 
 
+# EKS and Kubernetes rules (policy/deepseek_policies/eks_controls.py; more cases in tests/test_policy_eks.py).
+EKS = "aws:eks/cluster:Cluster"
+DEPLOY = "kubernetes:apps/v1:Deployment"
+HELM = "kubernetes:helm.sh/v3:Release"
+
+
+def _eks(**changes: Any) -> dict[str, Any]:
+    cluster = {
+        "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+        "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+    }
+    return {**cluster, **changes}
+
+
+def _pod(namespace: str = "deepseek-serving", **container: Any) -> dict[str, Any]:
+    c = {
+        "name": "vllm",
+        "image": "vllm/vllm-openai:v0.31.0",
+        "resources": {"limits": {"nvidia.com/gpu": 1}, "requests": {"cpu": "4", "memory": "24Gi"}},
+        **container,
+    }
+    return {"metadata": {"namespace": namespace}, "spec": {"template": {"spec": {"containers": [c]}}}}
+
+
+CASES.update(
+    {
+        "eks-endpoint-not-public": (
+            ("resource", EKS, _eks(vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]})),
+            ("resource", EKS, _eks()),
+        ),
+        "eks-secrets-encrypted": (("resource", EKS, _eks(encryptionConfig={})), ("resource", EKS, _eks())),
+        "eks-audit-logging": (
+            ("resource", EKS, _eks(enabledClusterLogTypes=["api"])),
+            ("resource", EKS, _eks()),
+        ),
+        "k8s-no-privileged-pods": (
+            ("resource", DEPLOY, _pod(securityContext={"privileged": True})),
+            ("resource", DEPLOY, _pod("kube-system", securityContext={"privileged": True})),
+        ),
+        "k8s-gpu-pod-resources": (
+            ("resource", DEPLOY, _pod(resources={"limits": {"nvidia.com/gpu": 1}})),
+            ("resource", DEPLOY, _pod()),
+        ),
+        "k8s-images-pinned": (
+            ("resource", DEPLOY, _pod(image="vllm/vllm-openai:latest")),
+            ("resource", DEPLOY, _pod()),
+        ),
+        "helm-chart-version-pinned": (
+            ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "~0.20"}),
+            ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "0.20.0"}),
+        ),
+    }
+)
+
+
 def run_case(policy_name: str, fixture: tuple) -> list:
     kind, *rest = fixture
     if kind == "resource":
