@@ -19,7 +19,7 @@ from components.shared.kms_key import StackKey, StackKeyArgs
 from components.shared.network import Network
 from stacks import versions
 from stacks.config import StackContext
-from stacks.ecs import LOG_RETENTION_DAYS, weights_bytes
+from stacks.ecs import LOG_RETENTION_DAYS, build_flow_logs, weights_bytes
 
 K8S_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 SERVING_NAMESPACE = "deepseek-serving"
@@ -38,6 +38,7 @@ def build_eks(ctx: StackContext, network: Network) -> dict[str, Any]:
         f"{ctx.short_name}-key",
         StackKeyArgs(deletion_window_in_days=30 if ctx.is_prod else 7, protect=ctx.is_prod),
     )
+    build_flow_logs(ctx, network, key)
     cluster = build_cluster(ctx, network, key)
     karpenter = Karpenter(f"{ctx.short_name}-karpenter", karpenter_args(ctx, cluster, key), cluster.provider)
     gpu = GpuCapacity(

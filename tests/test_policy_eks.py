@@ -105,3 +105,99 @@ def test_planned_helm_releases_are_pinned_and_a_range_fails():
         assert run_resource("helm-chart-version-pinned", RELEASE, props) == []
     assert len(run_resource("helm-chart-version-pinned", RELEASE, {**releases[0], "version": "^1.14"})) == 1
     assert len(run_resource("helm-chart-version-pinned", RELEASE, {**releases[0], "version": ""})) == 1
+
+
+# -- what the EKS stack adds beyond the cluster: node class, queue, node group, node roles ---------------------
+
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_CLASS_RULES = (
+    "karpenter-nodeclass-imdsv2",
+    "karpenter-nodeclass-ebs-encrypted",
+    "karpenter-nodeclass-no-public-ip",
+)
+
+
+def planned(type_: str) -> dict:
+    return engine_inputs(shared_run("eks-dev").one(type_))
+
+
+def test_planned_node_class_passes_ec2_3_8_9():
+    props = planned(NODE_CLASS)
+    assert props["spec"]["associatePublicIPAddress"] is False
+    for policy in NODE_CLASS_RULES:
+        assert run_resource(policy, NODE_CLASS, props) == [], policy
+
+
+@pytest.mark.parametrize(
+    ("policy", "key", "value", "message"),
+    [
+        ("karpenter-nodeclass-imdsv2", "metadataOptions", {"httpTokens": "optional"}, "httpTokens is 'optional'"),
+        ("karpenter-nodeclass-ebs-encrypted", "blockDeviceMappings", [], "no blockDeviceMappings"),
+        ("karpenter-nodeclass-no-public-ip", "associatePublicIPAddress", True, "associatePublicIPAddress is True"),
+    ],
+)
+def test_a_broken_node_class_fails(policy, key, value, message):
+    props = copy.deepcopy(planned(NODE_CLASS))
+    props["spec"][key] = value
+    (violation,) = run_resource(policy, NODE_CLASS, props)
+    assert message in violation
+
+
+def test_unencrypted_volume_and_missing_key_are_two_violations():
+    props = copy.deepcopy(planned(NODE_CLASS))
+    props["spec"]["blockDeviceMappings"][0]["ebs"].update(encrypted=False, kmsKeyID=None)
+    found = run_resource("karpenter-nodeclass-ebs-encrypted", NODE_CLASS, props)
+    assert [m.split(": ", 1)[1] for m in found] == [
+        "EBS volume /dev/xvda has encrypted=False",
+        "EBS volume /dev/xvda has no kmsKeyID (customer-managed KMS key required)",
+    ]
+
+
+def test_interruption_queue_is_sse_sqs_and_its_policy_names_service_principals():
+    queue = planned(QUEUE)
+    assert queue["sqsManagedSseEnabled"] is True
+    assert run_resource("sqs-queue-encrypted", QUEUE, queue) == []
+    assert len(run_resource("sqs-queue-encrypted", QUEUE, {**queue, "sqsManagedSseEnabled": False})) == 1
+    assert (
+        run_resource("sqs-queue-encrypted", QUEUE, {**queue, "sqsManagedSseEnabled": False, "kmsMasterKeyId": "k"})
+        == []
+    )
+    policy = planned(QUEUE_POLICY)
+    assert run_resource("sqs-queue-policy-not-public", QUEUE_POLICY, policy) == []
+
+
+def test_planned_cluster_version_is_in_standard_support_and_an_old_one_fails():
+    props = planned_cluster()
+    assert props["version"] == "1.35"
+    assert run_resource("eks-supported-version", CLUSTER, props) == []
+    (violation,) = run_resource("eks-supported-version", CLUSTER, {**props, "version": "1.30"})
+    assert "Kubernetes 1.30 is not in EKS standard support (1.34, 1.35, 1.36)" in violation
+
+
+def test_node_group_counts_as_an_autoscaling_group():
+    props = planned(NODE_GROUP)
+    assert run_resource("autoscaling-launch-template", NODE_GROUP, props) == []
+    (violation,) = run_resource("autoscaling-launch-template", NODE_GROUP, {**props, "launchTemplate": None})
+    assert "node group has no launchTemplate" in violation
+    assert run_resource("autoscaling-multi-az-prod", NODE_GROUP, props) == []  # dev: not enforced
+    (prod,) = run_resource("autoscaling-multi-az-prod", NODE_GROUP, props, config={"environment": "prod"})
+    assert prod.endswith("prod node group has 1 instance type(s); list 2+ in instanceTypes")
+
+
+def test_ssm_rule_follows_node_group_and_node_class_roles():
+    from tests.test_policy_rules import run_stack
+
+    run = shared_run("eks-dev")
+    types = {NODE_GROUP, NODE_CLASS, "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}
+    resources = [  # stack rules see state: inputs + outputs (the roles' generated names and ARNs)
+        {"type": r.type, "name": r.name, "props": {**engine_inputs(r), **(r.outputs or {})}}
+        for r in run.registrations
+        if r.type in types
+    ]
+    assert run_stack("ssm-managed-instance-profile", resources) == []
+    without_ssm = [r for r in resources if "AmazonSSMManagedInstanceCore" not in str(r["props"].get("policyArn", ""))]
+    found = sorted(m for m, _urn in run_stack("ssm-managed-instance-profile", without_ssm))
+    assert len(found) == 2 and all("lacks AmazonSSMManagedInstanceCore" in m for m in found), found

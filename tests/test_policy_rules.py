@@ -591,6 +591,23 @@ def _eks(**changes: Any) -> dict[str, Any]:
     return {**cluster, **changes}
 
 
+SQS = "aws:sqs/queue:Queue"
+SQS_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+
+
+def _node_class(**changes: Any) -> dict[str, Any]:
+    """A compliant EC2NodeClass (the shape components/eks/gpu_capacity.py declares); `changes` replace spec keys."""
+    spec = {
+        "role": "ds-eks-dev-karpenter-node",
+        "associatePublicIPAddress": False,
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True, "kmsKeyID": KEY_ARN}}],
+    }
+    spec.update(changes)
+    return {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "spec": spec}
+
+
 def _pod(namespace: str = "deepseek-serving", **container: Any) -> dict[str, Any]:
     c = {
         "name": "vllm",
@@ -627,6 +644,31 @@ CASES.update(
         "helm-chart-version-pinned": (
             ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "~0.20"}),
             ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "0.20.0"}),
+        ),
+        "eks-supported-version": (("resource", EKS, _eks(version="1.29")), ("resource", EKS, _eks(version="1.35"))),
+        "sqs-queue-encrypted": (
+            ("resource", SQS, {"name": "q", "sqsManagedSseEnabled": False}),
+            ("resource", SQS, {"name": "q", "sqsManagedSseEnabled": True}),
+        ),
+        "sqs-queue-policy-not-public": (
+            ("resource", SQS_POLICY, {"policy": doc({"Effect": "Allow", "Principal": "*", "Action": "sqs:*"})}),
+            (
+                "resource",
+                SQS_POLICY,
+                {"policy": doc({"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com"]}})},
+            ),
+        ),
+        "karpenter-nodeclass-imdsv2": (
+            ("resource", NODE_CLASS, _node_class(metadataOptions={"httpTokens": "optional"})),
+            ("resource", NODE_CLASS, _node_class()),
+        ),
+        "karpenter-nodeclass-ebs-encrypted": (
+            ("resource", NODE_CLASS, _node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {}}])),
+            ("resource", NODE_CLASS, _node_class()),
+        ),
+        "karpenter-nodeclass-no-public-ip": (
+            ("resource", NODE_CLASS, _node_class(associatePublicIPAddress=None)),
+            ("resource", NODE_CLASS, _node_class()),
         ),
     }
 )

@@ -119,6 +119,9 @@ def node_class_spec(args: GpuCapacityArgs) -> dict[str, Any]:
         "amiSelectorTerms": [{"alias": args.ami_alias}],
         "subnetSelectorTerms": pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: [{"id": i} for i in ids]),
         "securityGroupSelectorTerms": [{"id": sg} for sg in args.security_group_ids],
+        # Explicit, not left to the subnets' MapPublicIpOnLaunch (Security Hub EC2.9; policy rule
+        # karpenter-nodeclass-no-public-ip): a GPU node never gets a public IPv4 address.
+        "associatePublicIPAddress": False,
         "metadataOptions": {
             "httpEndpoint": "enabled",
             "httpProtocolIPv6": "disabled",
