@@ -256,8 +256,9 @@ def test_evaluator_conditions():
 # --- permissions boundary on every role the stacks create ------------------------------------------------
 
 
-# ECS: execution, task, GPU instance, VPC flow-log delivery; EKS: cluster, system nodes, Karpenter and its nodes.
-ROLES = {"ecs": 4, "eks": 4}
+# ECS: execution, task, GPU instance, VPC flow-log delivery; EKS: cluster, system nodes, Karpenter and its nodes,
+# VPC flow-log delivery.
+ROLES = {"ecs": 4, "eks": 5}
 
 
 @pytest.mark.parametrize("stack", stack_names())
