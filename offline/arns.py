@@ -137,6 +137,24 @@ def _ec2(kind: str) -> Callable[[Subject], dict[str, str]]:
     return lambda s: {"arn": s.arn("ec2", f"{kind}/{s.id}")}
 
 
+def _node_group(s: Subject) -> dict[str, str]:
+    # nodegroup/${ClusterName}/${NodegroupName}/${UUID}; a prefixed group's name is the prefix + 26 digits.
+    prefix = s.get("nodeGroupNamePrefix")
+    name = s.get("nodeGroupName") or (prefixed_name(prefix, s.digest) if prefix else f"{s.name or 'ng'}-{s.hex(7)}")
+    arn = s.arn("eks", f"nodegroup/{s.get('clusterName', 'unknown')}/{name}/{s.uuid}")
+    return {"arn": arn, "nodeGroupName": name}
+
+
+def _access_entry(s: Subject) -> dict[str, str]:
+    # access-entry/${ClusterName}/${IamIdentityType}/${IamIdentityAccountID}/${IamIdentityName}/${UUID}
+    principal = s.get("principalArn", s.arn("iam", "role/unknown", region=False))
+    parts = principal.split(":", 5)
+    account, resource = (parts[4], parts[5]) if len(parts) == 6 else (s.account, "role/unknown")
+    kind, _, name = resource.partition("/")
+    cluster = s.get("clusterName", "unknown")
+    return {"accessEntryArn": s.arn("eks", f"access-entry/{cluster}/{kind}/{account}/{_tail(name)}/{s.uuid}")}
+
+
 ARNS: dict[str, Callable[[Subject], dict[str, Any]]] = {
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),
@@ -203,6 +221,20 @@ ARNS: dict[str, Callable[[Subject], dict[str, Any]]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpc-endpoint"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2("security-group-rule"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _ec2("security-group-rule"),
+    "aws:eks/cluster:Cluster": lambda s: {"arn": s.arn("eks", f"cluster/{s.name}")},
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:eks/addon:Addon": lambda s: {
+        "arn": s.arn("eks", f"addon/{s.get('clusterName', 'unknown')}/{s.get('addonName', 'unknown')}/{s.uuid}")
+    },
+    "aws:eks/accessEntry:AccessEntry": _access_entry,
+    # podidentityassociation/${ClusterName}/${UUID}; association ids look like a-<17 chars> (EKS API
+    # reference, CreatePodIdentityAssociation example: a-abcdefghijklmnop1).
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda s: {
+        "associationArn": s.arn(
+            "eks", f"podidentityassociation/{s.get('clusterName', 'unknown')}/a-{s.hex(17, 'association')}"
+        )
+    },
+    "aws:sqs/queue:Queue": lambda s: {"arn": s.arn("sqs", s.name)},
 }
 
 

@@ -55,6 +55,11 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
+def platform_stacks(platform: str, root: Path = ROOT) -> list[str]:
+    """The shipped stacks of one platform (ecs | eks), e.g. for checks of what only ECS declares."""
+    return [s for s in stack_names(root) if stack_config(s, root).get(f"{PROJECT}:platform") == platform]
+
+
 def stack_config(stack: str, root: Path = ROOT, stack_file: str | Path | None = None) -> dict[str, Any]:
     """The config map the CLI would hand the program: project defaults, then the stack's values."""
     path = Path(stack_file) if stack_file else root / f"Pulumi.{stack}.yaml"

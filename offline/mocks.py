@@ -65,6 +65,16 @@ _EXTRA_OUTPUTS = {
         "digest": "sha256:" + hashlib.sha256(f"offline-build/{n}/{d}".encode()).hexdigest(),
         "contextHash": hashlib.sha256(f"context/{n}".encode()).hexdigest(),
     },
+    "aws:eks/cluster:Cluster": lambda n, d, i, region: {
+        "endpoint": f"https://{d[:32].upper()}.gr7.{region}.eks.amazonaws.com",
+        # Base64 of a placeholder, not a certificate: only the kubeconfig text carries it.
+        "certificateAuthority": {"data": "T0ZGTElORS1QTEFOLUNB"},
+        "vpcConfig": {"clusterSecurityGroupId": f"sg-{d[:17]}"},
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, d, i, region: {"latestVersion": 1},
+    "aws:sqs/queue:Queue": lambda n, d, i, region: {
+        "url": f"https://sqs.{region}.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{n}"
+    },
 }
 
 
@@ -267,6 +277,20 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
             "expiresAt": "known after deploy",
         }
 
+    def _session_context(self, a: dict) -> dict:
+        """IAM GetSessionContext: an assumed-role session ARN resolves to its role; anything else to itself."""
+        arn = a["arn"]
+        match = re.match(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$", arn)
+        issuer = f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}" if match else arn
+        return {
+            "id": arn,
+            "arn": arn,
+            "issuerArn": issuer,
+            "issuerId": "AROAOFFLINEPLAN",
+            "issuerName": issuer.rsplit("/", 1)[1],
+            "sessionName": match[4] if match else "",
+        }
+
     def _ssm_parameter(self, a: dict) -> dict:
         value = recorded.ssm_parameter(self.region, a["name"])
         return {
@@ -297,9 +321,12 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         fabricated.update(self._arns(args.typ, resource_id, name, outputs, digest))
         extra = _EXTRA_OUTPUTS.get(args.typ)
         if extra:
-            fabricated.update(
-                {k: v for k, v in extra(args.name, digest, outputs, self.region).items() if k not in outputs}
-            )
+            for k, v in extra(args.name, digest, outputs, self.region).items():
+                if k not in outputs:
+                    fabricated[k] = v
+                elif isinstance(v, dict) and isinstance(outputs[k], dict):
+                    # What AWS adds inside an input object (e.g. an EKS cluster's vpcConfig security group).
+                    outputs[k] = {**v, **outputs[k]}
         named = outputs.get("bucket") if args.typ in _BUCKETS else None  # the program's own bucket name
         for value in [resource_id, *fabricated.values()]:
             if isinstance(value, str) and value != named:
@@ -359,6 +386,7 @@ _CALLS = {
     "aws:index/getCallerIdentity:getCallerIdentity": RecordedAwsMocks._caller_identity,
     "aws:ssm/getParameter:getParameter": RecordedAwsMocks._ssm_parameter,
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": RecordedAwsMocks._ecr_authorization_token,
+    "aws:iam/getSessionContext:getSessionContext": RecordedAwsMocks._session_context,
 }
 
 

@@ -115,7 +115,9 @@ def _image(run: ProgramRun, ctx: Any) -> dict[str, Any]:
     if cfg.source == "uri":
         return {"source": "uri", "uri": cfg.uri, "pullThroughCache": True}
     build = next((r for r in run.registrations if r.type == "docker-build:index:Image"), None)
-    inputs = _hide_computed(build.inputs, run.computed) if build else {}
+    if build is None:  # the platform serves the pinned public image (EKS does not build one yet)
+        return {"source": "image", "uri": ctx.config.serving.image}
+    inputs = _hide_computed(build.inputs, run.computed)
     dockerfile = (inputs.get("dockerfile") or {}).get("location", "")
     return {
         "source": "build",

@@ -9,6 +9,7 @@ import pulumi
 from components.shared.network import ExistingNetwork, Network, NetworkArgs
 from stacks.config import StackContext
 from stacks.ecs import build_ecs
+from stacks.eks import build_eks
 from stacks.observability import build_observability
 from stacks.tagging import register_default_tags
 
@@ -41,6 +42,8 @@ def build_stack(ctx: StackContext) -> dict[str, Any]:
         outputs.update(ecs_outputs)
         # Alarms and the dashboard watch whatever the platform serves through its ServingEndpoint.
         outputs.update(build_observability(ctx, endpoint))
+    elif ctx.config.platform == "eks":
+        outputs.update(build_eks(ctx, network))
     for warning in ctx.warnings:
         pulumi.log.warn(warning)
     return outputs

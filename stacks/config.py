@@ -33,6 +33,7 @@ from stacks import aws_facts
 from stacks.account import service_linked_role_problems
 from stacks.aws_facts import InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
+from stacks.eks_checks import eks_problems, eks_warnings
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
 from stacks.names import stack_name_problems
 from stacks.sizing import Sizing, fitting_alternatives, size_pool
@@ -165,6 +166,19 @@ class SloConfig(_Config):
     duration_seconds: Int = Field(ge=10, le=3600)
 
 
+class SystemPoolConfig(_Config):
+    instance_type: Str = Field(min_length=1)
+    size: Int = Field(ge=1, le=10)
+
+
+class EksConfig(_Config):
+    kubernetes_version: Str
+    endpoint_public_access: Bool
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...]
+    system_pool: SystemPoolConfig
+    admin_role_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+)$")
+
+
 class IamConfig(_Config):
     # Must equal the ci stack's deepseek-cloud-ci:permissionsBoundaryArn when that is set, or CreateRole is denied.
     permissions_boundary_arn: Str = Field(pattern=r"^(|arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+)$")
@@ -196,6 +210,7 @@ class StackConfig(_Config):
     alarms: AlarmsConfig
     slo: SloConfig
     iam: IamConfig
+    eks: EksConfig
     tags: dict[TagKey, TagValue]
 
 
@@ -1016,6 +1031,7 @@ def load_stack(
     if not aws_problems:
         problems.extend(service_linked_role_problems(sections.get("platform")))
     problems.extend(_secret_key_problems(sections.get("serving"), region))
+    problems.extend(eks_problems(sections, aws_known=bool(region) and region in aws_facts.regions()))
     problems.extend(_derived_problems(sections, instances, stack or pulumi.get_stack()))
     sizings: tuple[Sizing, ...] = ()
     pool = sections.get("gpu_pool")
@@ -1031,8 +1047,7 @@ def load_stack(
         warnings.append("serving.certificateArn is empty: the load balancer serves plain HTTP")
     if not cfg.serving.allowed_cidrs:
         warnings.append("serving.allowedCidrs is empty: the load balancer admits no client")
-    if cfg.platform == "eks":
-        warnings.append("platform eks: serving on EKS is not built yet; this stack declares the network only")
+    warnings.extend(eks_warnings(cfg))
     return StackContext(
         project=project or pulumi.get_project(),
         stack=stack or pulumi.get_stack(),

@@ -34,6 +34,9 @@ GB_PER_GIB = 2**30 / 1e9
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,28 @@ def alarm_metrics(resources: list) -> dict[str, int]:
     return {"standard": standard, "highResolution": high_res, "composite": count(resources, COMPOSITE_ALARM)}
 
 
+def node_class_volume(resources: list) -> dict[str, float] | None:
+    """EKS: the GPU nodes' root gp3 volume from Karpenter's EC2NodeClass ("200Gi" sizes)."""
+    for r in resources:
+        if _type(r) != EC2_NODE_CLASS:
+            continue
+        for mapping in (_inputs(r).get("spec") or {}).get("blockDeviceMappings") or []:
+            ebs = mapping.get("ebs") or {}
+            size = str(ebs.get("volumeSize", ""))
+            if size.endswith("Gi") and size[:-2].isdigit():
+                return {
+                    "sizeGiB": int(size[:-2]),
+                    "iops": ebs.get("iops", GP3_BASELINE_IOPS),
+                    "throughputMBps": ebs.get("throughput", GP3_BASELINE_MBPS),
+                }
+    return None
+
+
 def root_volume(resources: list) -> dict[str, float] | None:
-    """The GPU launch template's root gp3 volume: size GiB, IOPS, throughput MB/s."""
+    """The GPU nodes' root gp3 volume: size GiB, IOPS, throughput MB/s (the EC2NodeClass on EKS, else the
+    GPU launch template)."""
+    if any(_type(r) == EC2_NODE_CLASS for r in resources):
+        return node_class_volume(resources)
     for r in resources:
         if _type(r) != LAUNCH_TEMPLATE:
             continue
@@ -180,8 +203,13 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         items["loadBalancerCapacityUnits"] = _item(
             lcu * svc("albLcuHourly")[0] * h, f"{lcu} LCU average (assumed) × {h}", usage=True
         )
-    if ctx.config.platform != "ecs":
-        items["eksControlPlane"] = _item(svc("eksClusterHourly")[0] * h, f"1 cluster × hourly × {h}")
+    clusters = count(resources, EKS_CLUSTER) if resources else int(ctx.config.platform == "eks")
+    if clusters:
+        # Standard support ($0.10/h per cluster; aws.amazon.com/eks/pricing via pricing.yaml [G]).
+        items["eksControlPlane"] = _item(
+            clusters * svc("eksClusterHourly")[0] * h, f"{clusters} cluster × hourly × {h}"
+        )
+    items.update(system_node_items(ctx, resources, prices))
     keys, secrets = count(resources, "aws:kms/key:Key"), count(resources, "aws:secretsmanager/secret:Secret")
     items["kmsAndSecrets"] = _item(
         keys * svc("kmsKeyMonthly")[0] + secrets * svc("secretsManagerSecretMonthly")[0],
@@ -209,6 +237,35 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         gb = usage["logGBPerMonth"]
         items["logIngestion"] = _item(gb * svc("cloudwatchLogsIngestPerGB")[0], f"{gb} GB (assumed)", usage=True)
     return items
+
+
+def system_node_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any]]:
+    """EKS managed node groups (the on-demand system nodes): instances at on-demand price + gp3 root."""
+    items: dict[str, dict[str, Any]] = {}
+    per_gb, _ = prices.service(ctx.region, "ebsGp3PerGBMonth")
+    for r in resources:
+        if _type(r) != EKS_NODE_GROUP:
+            continue
+        inputs = _inputs(r)
+        nodes = int((inputs.get("scalingConfig") or {}).get("desiredSize") or 0)
+        itype = (inputs.get("instanceTypes") or [""])[0]
+        hourly = prices.on_demand(ctx.region, itype) or 0.0
+        gib = _launch_template_gib(resources) or 20
+        items["eksSystemNodes"] = _item(
+            nodes * (hourly * HOURS_PER_MONTH + gib * per_gb),
+            f"{nodes} × {itype} on-demand {hourly}/h × {HOURS_PER_MONTH} + {gib} GiB gp3 × {per_gb}",
+        )
+    return items
+
+
+def _launch_template_gib(resources: list) -> float | None:
+    for r in resources:
+        if _type(r) == LAUNCH_TEMPLATE:
+            for mapping in _inputs(r).get("blockDeviceMappings") or []:
+                size = (mapping.get("ebs") or {}).get("volumeSize")
+                if isinstance(size, (int, float)):
+                    return size
+    return None
 
 
 def _pool_prices(ctx, prices: Prices, notes: list[str]) -> tuple[float, float]:

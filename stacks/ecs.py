@@ -97,6 +97,23 @@ def deployment_minimum_healthy_percent(ctx: StackContext) -> int:
     return 100 if slots >= 2 * ctx.config.scaling.max_replicas else 50
 
 
+def build_flow_logs(ctx: StackContext, network: Network, key: StackKey) -> None:
+    """VPC flow logs (EC2.6) of a VPC the stack owns, on either platform; an adopted VPC's belong to its owner."""
+    if network.vpc is None:
+        return
+    VpcFlowLogs(
+        f"{ctx.short_name}-flow-logs",
+        FlowLogArgs(
+            vpc_id=network.vpc_id,
+            kms_key_arn=key.key_arn,
+            log_group_name=f"/deepseek/{ctx.stack}/vpc-flow-logs",
+            retention_days=FLOW_LOG_DAYS[ctx.config.environment],
+            protect=ctx.is_prod,
+            permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+        ),
+    )
+
+
 def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
     """Declare the ECS platform; return its stack outputs and the endpoint the observability layer watches."""
     cfg = ctx.config
@@ -107,18 +124,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         StackKeyArgs(deletion_window_in_days=30 if ctx.is_prod else 7, protect=ctx.is_prod),
     )
 
-    if network.vpc is not None:  # an adopted VPC's flow logs belong to its owner
-        VpcFlowLogs(
-            f"{ctx.short_name}-flow-logs",
-            FlowLogArgs(
-                vpc_id=network.vpc_id,
-                kms_key_arn=key.key_arn,
-                log_group_name=f"/deepseek/{ctx.stack}/vpc-flow-logs",
-                retention_days=FLOW_LOG_DAYS[cfg.environment],
-                protect=ctx.is_prod,
-                permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
-            ),
-        )
+    build_flow_logs(ctx, network, key)
 
     weights = weights_bytes(ctx)
     pool_args = GpuNodePoolArgs(

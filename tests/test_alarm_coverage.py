@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from offline.harness import run_program, shared_run, stack_config, stack_names
+from offline.harness import platform_stacks, run_program, shared_run, stack_config
 from offline.mocks import Registration
 from stacks.observability import AUTOSCALING_GROUP, METRIC_ALARM, TARGET_GROUP, coverage_gaps
 
@@ -167,7 +167,7 @@ def test_build_observability_takes_thresholds_and_floors_from_config(tmp_path):
 # -- every shipped stack ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.parametrize("stack", platform_stacks("ecs"))
 def test_every_shipped_stack_watches_its_target_groups_and_gpu_pools(stack):
     run = shared_run(stack)
     if stack_config(stack)["deepseek-cloud:platform"] == "ecs":

@@ -20,7 +20,7 @@ import pytest
 
 from components.shared.vllm import KEEP_ALIVE_MARGIN_SECONDS
 from components.shared.vllm import PORT as CONTAINER_PORT
-from offline.harness import ProgramRun, shared_run, stack_names
+from offline.harness import ProgramRun, platform_stacks, shared_run
 
 LISTENER = "aws:lb/listener:Listener"
 RULE = "aws:lb/listenerRule:ListenerRule"
@@ -95,7 +95,7 @@ def test_path_pattern_semantics():
 def _runs() -> list[Any]:
     """(label, run, serving port): every shipped stack, plus dev without and with a certificate."""
     runs = []
-    for stack in stack_names():
+    for stack in platform_stacks("ecs"):
         run = shared_run(stack)
         port = 443 if any(r.inputs["port"] == 443 for r in run.of_type(LISTENER)) else 80
         runs.append(pytest.param(stack, run, port, id=stack))

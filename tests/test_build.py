@@ -5,10 +5,24 @@ from __future__ import annotations
 from offline.harness import run_program, shared_run
 
 
-def test_eks_platform_declares_network_and_sizing_only_until_eks_serving_lands():
+def test_eks_platform_declares_the_cluster_and_gpu_capacity_until_eks_serving_lands():
     run_program("prod")  # a full ECS stack first: its outputs must not leak into the next run
     run = run_program("dev", overrides={"deepseek-cloud:platform": "eks"})
-    assert sorted(run.outputs) == ["privateSubnetIds", "publicSubnetIds", "region", "sizing", "vpcId"]
+    assert sorted(run.outputs) == [
+        "clusterEndpoint",
+        "clusterName",
+        "gpuNodePools",
+        "interruptionQueueName",
+        "karpenterNodeRoleName",
+        "privateSubnetIds",
+        "publicSubnetIds",
+        "region",
+        "servingNamespace",
+        "sizing",
+        "versions",
+        "vpcId",
+    ]
+    assert len(run.of_type("aws:eks/cluster:Cluster")) == 1
     assert run.of_type("aws:ecs/cluster:Cluster") == []
     assert run.of_type("aws:autoscaling/group:Group") == []
     assert len(run.of_type("aws:ec2/vpc:Vpc")) == 1

@@ -77,6 +77,8 @@ class Case:
     config: dict[str, Any] | None = field(default=None)
 
 
+EKS_DEV = stack_config("eks-dev")  # EKS rows run the eks-dev stack's own config
+
 REACHABLE: dict[tuple[str, str, str], Case] = {
     # ServingImage, ModelBucket (components/shared/)
     ("ServingImage", "'source'", "'must be build or uri'"): Case(
@@ -331,6 +333,65 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         "countRules",
         bypass=True,
     ),
+    # EKS components (stack eks-dev; stacks/eks_checks.py and the eks/gpuPool schema report these first)
+    ("EksCluster", "'kubernetesVersion'", "'a minor such as 1.35'"): Case(
+        {"deepseek-cloud:eks.kubernetesVersion": "1.99"},
+        "deepseek-cloud:eks.kubernetesVersion: unknown Kubernetes version",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    (
+        "EksCluster",
+        "'publicAccessCidrs'",
+        "'required when the public endpoint is on (EKS would open it to 0.0.0.0/0)'",
+    ): Case(
+        {"deepseek-cloud:eks.publicAccessCidrs": []},
+        "deepseek-cloud:eks.publicAccessCidrs: public endpoint open to everyone",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("EksCluster", "'publicAccessCidrs'", "'set without endpointPublicAccess'"): Case(
+        {"deepseek-cloud:eks.endpointPublicAccess": False},
+        "deepseek-cloud:eks.publicAccessCidrs: set while eks.endpointPublicAccess is false",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("EksCluster", "f'adminPrincipalArns[{i}]'", "'an IAM role ARN'"): Case(
+        {"deepseek-cloud:eks.adminRoleArn": "arn:aws:iam::123456789012:user/x"},
+        "deepseek-cloud:eks.adminRoleArn: wrong format",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("GpuCapacity", "'instanceTypes'", "'at least one GPU instance type'"): Case(
+        {"deepseek-cloud:gpuPool.instanceTypes": []},
+        "deepseek-cloud:gpuPool.instanceTypes: too short",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("GpuCapacity", "'maxSize'", "'at least 1'"): Case(
+        {"deepseek-cloud:gpuPool.maxSize": 0},
+        "deepseek-cloud:gpuPool.maxSize: out of range",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("GpuCapacity", "'onDemandBase'", "'0 to maxSize'"): Case(
+        {"deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 5},
+        "deepseek-cloud:gpuPool.spot.onDemandBaseCapacity: larger than gpuPool.maxSize",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("SystemNodeGroup", "'instanceType'", "'required'"): Case(
+        {"deepseek-cloud:eks.systemPool.instanceType": ""},
+        "deepseek-cloud:eks.systemPool.instanceType: String should have at least 1 character",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("SystemNodeGroup", "'size'", "'1 to 10 nodes'"): Case(
+        {"deepseek-cloud:eks.systemPool.size": 11},
+        "deepseek-cloud:eks.systemPool.size: out of range",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
 }
 
 # Checks on args the builder (stacks/ecs.py, stacks/observability.py, stacks/build.py) always derives.
@@ -369,6 +430,34 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
         "'logGroupName'",
         "'must be an explicit /path name'",
     ): "stacks/ecs.py passes /deepseek/<stack>/sync-weights",
+    # EKS builder (stacks/eks.py)
+    ("EksCluster", "'addonVersions'", "f\"no pinned version for {', '.join(sorted(missing))}\""): (
+        "stacks/versions.py ADDON_VERSIONS pins all four add-ons for every version eks.kubernetesVersion accepts"
+    ),
+    ("EksCluster", "'adminPrincipalArns'", "'at least one principal must administer'"): (
+        "the builder always adds the deployer (getSessionContext issuer of getCallerIdentity)"
+    ),
+    ("EksCluster", "'clusterName'", "'1-100 letters, digits, - and _'"): (
+        "the stack's short name ds-<stack> (stacks/names.py: letters, digits, hyphens; name-limit tests)"
+    ),
+    ("GpuCapacity", "'amiAlias'", "'al2023@vYYYYMMDD (a pinned AMI release, never @latest)'"): (
+        "stacks/versions.py ami_alias(), a pinned release"
+    ),
+    ("GpuCapacity", "'architecture'", "'amd64 or arm64'"): "K8S_ARCH of the instance facts' architecture",
+    ("GpuCapacity", "'devicePluginVersion'", "'a pinned chart version'"): "stacks/versions.py DEVICE_PLUGIN_VERSION",
+    ("GpuCapacity", "'maxGpusPerInstance'", "'at least 1'"): (
+        "the largest GPU count of gpuPool.instanceTypes, which the config requires to be GPU types"
+    ),
+    ("GpuCapacity", "'rootVolumeIops'", "'gp3: 3000-16000'"): DEFAULTED,
+    ("GpuCapacity", "'rootVolumeThroughputMibps'", "'gp3 allows at most 0.25 MiB/s per provisioned IOPS'"): DEFAULTED,
+    ("GpuCapacity", "'rootVolumeThroughputMibps'", "'gp3: 125-1000'"): DEFAULTED,
+    ("Karpenter", "'accountId'", "'a 12-digit AWS account id'"): "getCallerIdentity's account id",
+    ("Karpenter", "'chart'", '"Karpenter\'s OCI chart reference"'): "stacks/versions.py KARPENTER_CHART",
+    ("Karpenter", "'chartVersion'", "'an exact x.y.z version'"): "stacks/versions.py KARPENTER_VERSION",
+    ("Karpenter", "'clusterName'", "'required (known at plan time)'"): "the stack's short name ds-<stack>",
+    ("Karpenter", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("Karpenter", "'replicas'", "'1 to 3'"): "min(2, eks.systemPool.size); the schema keeps size at 1 or more",
+    ("SystemNodeGroup", "'rootVolumeGib'", "'the AL2023 AMI needs 20 GiB or more'"): DEFAULTED,
     ("WebAcl", "'resourceArn'", "'is required (the load balancer to protect)'"): "the ECS builder passes its ALB",
     ("WebAcl", "'metricPrefix'", "'letters, digits and #:.-/_ only'"): (
         "the stack's short name ds-<stack>, which stacks/names.py limits to letters, digits and hyphens"

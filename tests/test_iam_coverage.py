@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.harness import run_program, shared_run, stack_names
+from offline.harness import platform_stacks, run_program, shared_run, stack_config, stack_names
 from offline.iam_eval import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, decide
 from offline.iam_needs import (
     PIKE_DIR,
@@ -31,7 +31,9 @@ from stacks.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 CI_EXAMPLE = ROOT / "ci" / "Pulumi.example.yaml"
-SHIPPED = stack_names()
+# The CI deploy roles (ci/) cover what the ECS stacks declare; EKS coverage (EKS, SQS, EventBridge, Pod
+# Identity actions) is not done yet (docs/eks.md "Not done"), so eks-* stacks are not checked here.
+SHIPPED = platform_stacks("ecs")
 BOUNDARY_KEY = "deepseek-cloud:iam.permissionsBoundaryArn"
 ROLE = "aws:iam/role:Role"
 
@@ -259,15 +261,20 @@ def test_evaluator_conditions():
 # --- permissions boundary on every role the stacks create ------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", SHIPPED)
+# ECS: execution, task, GPU instance, VPC flow-log delivery, weight-sync execution and task; EKS: cluster,
+# system nodes, Karpenter and its nodes, VPC flow-log delivery.
+ROLES = {"ecs": 6, "eks": 5}
+
+
+@pytest.mark.parametrize("stack", stack_names())
 def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
+    roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]]
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
-    # execution, task, GPU instance, VPC flow-log delivery; sync execution and task
-    assert len(with_boundary) == len(without) == 6
-    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * 6
-    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * 6
+    assert len(with_boundary) == len(without) == roles
+    assert [r.inputs.get("permissionsBoundary") for r in with_boundary] == [boundary] * roles
+    assert [r.inputs.get("permissionsBoundary") for r in without] == [None] * roles
 
 
 def test_a_malformed_boundary_is_a_config_error():

@@ -576,6 +576,104 @@ CASES: dict[str, tuple[tuple, tuple]] = {
 }
 
 
+# EKS and Kubernetes rules (policy/deepseek_policies/eks_controls.py; more cases in tests/test_policy_eks.py).
+EKS = "aws:eks/cluster:Cluster"
+DEPLOY = "kubernetes:apps/v1:Deployment"
+HELM = "kubernetes:helm.sh/v3:Release"
+
+
+def _eks(**changes: Any) -> dict[str, Any]:
+    cluster = {
+        "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
+        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+        "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+    }
+    return {**cluster, **changes}
+
+
+SQS = "aws:sqs/queue:Queue"
+SQS_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+
+
+def _node_class(**changes: Any) -> dict[str, Any]:
+    """A compliant EC2NodeClass (the shape components/eks/gpu_capacity.py declares); `changes` replace spec keys."""
+    spec = {
+        "role": "ds-eks-dev-karpenter-node",
+        "associatePublicIPAddress": False,
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True, "kmsKeyID": KEY_ARN}}],
+    }
+    spec.update(changes)
+    return {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "spec": spec}
+
+
+def _pod(namespace: str = "deepseek-serving", **container: Any) -> dict[str, Any]:
+    c = {
+        "name": "vllm",
+        "image": "vllm/vllm-openai:v0.31.0",
+        "resources": {"limits": {"nvidia.com/gpu": 1}, "requests": {"cpu": "4", "memory": "24Gi"}},
+        **container,
+    }
+    return {"metadata": {"namespace": namespace}, "spec": {"template": {"spec": {"containers": [c]}}}}
+
+
+CASES.update(
+    {
+        "eks-endpoint-not-public": (
+            ("resource", EKS, _eks(vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]})),
+            ("resource", EKS, _eks()),
+        ),
+        "eks-secrets-encrypted": (("resource", EKS, _eks(encryptionConfig={})), ("resource", EKS, _eks())),
+        "eks-audit-logging": (
+            ("resource", EKS, _eks(enabledClusterLogTypes=["api"])),
+            ("resource", EKS, _eks()),
+        ),
+        "k8s-no-privileged-pods": (
+            ("resource", DEPLOY, _pod(securityContext={"privileged": True})),
+            ("resource", DEPLOY, _pod("kube-system", securityContext={"privileged": True})),
+        ),
+        "k8s-gpu-pod-resources": (
+            ("resource", DEPLOY, _pod(resources={"limits": {"nvidia.com/gpu": 1}})),
+            ("resource", DEPLOY, _pod()),
+        ),
+        "k8s-images-pinned": (
+            ("resource", DEPLOY, _pod(image="vllm/vllm-openai:latest")),
+            ("resource", DEPLOY, _pod()),
+        ),
+        "helm-chart-version-pinned": (
+            ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "~0.20"}),
+            ("resource", HELM, {"chart": "nvidia-device-plugin", "version": "0.20.0"}),
+        ),
+        "eks-supported-version": (("resource", EKS, _eks(version="1.29")), ("resource", EKS, _eks(version="1.35"))),
+        "sqs-queue-encrypted": (
+            ("resource", SQS, {"name": "q", "sqsManagedSseEnabled": False}),
+            ("resource", SQS, {"name": "q", "sqsManagedSseEnabled": True}),
+        ),
+        "sqs-queue-policy-not-public": (
+            ("resource", SQS_POLICY, {"policy": doc({"Effect": "Allow", "Principal": "*", "Action": "sqs:*"})}),
+            (
+                "resource",
+                SQS_POLICY,
+                {"policy": doc({"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com"]}})},
+            ),
+        ),
+        "karpenter-nodeclass-imdsv2": (
+            ("resource", NODE_CLASS, _node_class(metadataOptions={"httpTokens": "optional"})),
+            ("resource", NODE_CLASS, _node_class()),
+        ),
+        "karpenter-nodeclass-ebs-encrypted": (
+            ("resource", NODE_CLASS, _node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {}}])),
+            ("resource", NODE_CLASS, _node_class()),
+        ),
+        "karpenter-nodeclass-no-public-ip": (
+            ("resource", NODE_CLASS, _node_class(associatePublicIPAddress=None)),
+            ("resource", NODE_CLASS, _node_class()),
+        ),
+    }
+)
+
+
 def run_case(policy_name: str, fixture: tuple) -> list:
     kind, *rest = fixture
     if kind == "resource":

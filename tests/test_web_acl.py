@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.shared.web_acl import BODY_OVERHEAD_BYTES, REGEX_MAX_LENGTH, body_limit_bytes, greater_than_regex
-from offline.harness import ProgramRun, shared_run, stack_names
+from offline.harness import ProgramRun, platform_stacks, shared_run
 from tests.test_config import only_line, problems_for
 from tests.test_ecs_validation import as_api, input_shape, shape_problems
 
@@ -148,7 +148,7 @@ def test_greater_than_regex_matches_exactly_the_larger_numbers(limit: int) -> No
 # -- AWS's model accepts it ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", [s for s in stack_names() if shared_run(s).of_type(WEB_ACL)])
+@pytest.mark.parametrize("stack", [s for s in platform_stacks("ecs") if shared_run(s).of_type(WEB_ACL)])
 def test_web_acl_matches_create_web_acl(stack: str) -> None:
     params = create_web_acl_params(shared_run(stack))
     assert params["Rules"], "no rules"

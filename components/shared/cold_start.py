@@ -44,6 +44,8 @@ def engine_seconds(parameters_b: float) -> float:
     """Engine start for a model of `parameters_b` billion parameters (dense or active-expert count)."""
     (p0, s0), (p1, s1) = ENGINE_POINTS
     return max(s0, s0 + (parameters_b - p0) * (s1 - s0) / (p1 - p0))
+
+
 HUB_BYTES_PER_S = vllm.DOWNLOAD_MB_PER_S * 1e6  # a stated assumption (components/shared/vllm.py), not measured
 # Issue 13: "every replica pulls a ~12 GB public image"; AWS's measured vLLM container is 10.78 GB.
 IMAGE_BYTES = 12e9

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from deepseek_policies import aws_controls, domain, more_controls
+from deepseek_policies import aws_controls, domain, eks_controls, more_controls
 from deepseek_policies.config import PACK_NAME
 
 # New rule modules (e.g. EKS controls) add their POLICIES here and a row per control in controls.yaml.
@@ -16,14 +16,16 @@ ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     *aws_controls.POLICIES,
     *more_controls.POLICIES,
     *domain.POLICIES,
+    *eks_controls.POLICIES,
 ]
 POLICIES_BY_NAME = {p.name: p for p in ALL_POLICIES}
 
 PACK_DESCRIPTION = (
     "Guardrails for deepseek-cloud (vLLM DeepSeek inference on AWS GPUs): the AWS Security Hub controls "
     "(FSBP, CIS, NIST 800-53) that apply to what the stacks declare - VPC, EC2 launch templates, autoscaling, "
-    "ECS, ECR, ALB, S3, KMS, CloudWatch, SNS, WAF, security groups, IAM - enforced or waived per "
-    "controls.yaml, plus GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
+    "ECS, ECR, ALB, S3, KMS, CloudWatch, SNS, WAF, security groups, IAM, EKS (EKS.1/3/8) - enforced or waived "
+    "per controls.yaml, plus Kubernetes workload rules (privileged pods, GPU requests, pinned images and "
+    "charts), GPU-pool sizing, instance-family, tagging and endpoint-alarm rules."
 )
 PACK_TAGS = ["aws", "security-hub", "fsbp", "cis", "gpu", "vllm"]
 

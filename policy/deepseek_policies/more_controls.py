@@ -48,6 +48,9 @@ from deepseek_policies.common import (
 from deepseek_policies.config import ELB_RECOMMENDED_SSL_POLICIES, ENVIRONMENT_SCHEMA, resolve_environment
 
 ASG = "aws:autoscaling/group:Group"
+# An EKS managed node group: EKS creates and owns its Auto Scaling group (AutoScaling.* evaluate that group).
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 ECS_SERVICE = "aws:ecs/service:Service"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 VPC = "aws:ec2/vpc:Vpc"
@@ -119,8 +122,19 @@ def _elb_multi_az(ctx: Ctx, report: Report) -> None:
 # -- autoscaling ---------------------------------------------------------------------------------------
 
 
+def _node_group_multi_az_prod(ctx: Ctx, report: Report) -> None:
+    subnets, types = ctx.props.get("subnetIds"), ctx.props.get("instanceTypes")
+    if isinstance(subnets, list) and not any(is_unknown(s) for s in subnets) and len(subnets) < 2:
+        report(f"{ctx.name}: prod node group spans {len(subnets)} subnet(s); use 2+ AZs")
+    if isinstance(types, list) and not any(is_unknown(t) for t in types) and len(set(types)) < 2:
+        report(f"{ctx.name}: prod node group has {len(set(types))} instance type(s); list 2+ in instanceTypes")
+
+
 def _asg_multi_az_prod(ctx: Ctx, report: Report) -> None:
     if _env(ctx) != "prod":
+        return
+    if ctx.type == NODE_GROUP:
+        _node_group_multi_az_prod(ctx, report)
         return
     zones = ctx.props.get("vpcZoneIdentifiers") or ctx.props.get("availabilityZones")
     if (
@@ -143,6 +157,10 @@ def _asg_multi_az_prod(ctx: Ctx, report: Report) -> None:
 
 
 def _asg_launch_template(ctx: Ctx, report: Report) -> None:
+    if ctx.type == NODE_GROUP:
+        if ctx.props.get("launchTemplate") is None:
+            report(f"{ctx.name}: node group has no launchTemplate (EKS then writes one the pack cannot check)")
+        return
     if ctx.props.get("launchConfiguration") is not None:
         report(f"{ctx.name}: uses a launch configuration; use a launch template")
     elif ctx.props.get("launchTemplate") is None and ctx.props.get("mixedInstancesPolicy") is None:
@@ -234,13 +252,30 @@ def _vpc_flow_logs(resources: list[Res], config: dict[str, Any], report: StackRe
     report_missing(vpcs, matching, report, "flow logs", lambda v: f"{v.name}: VPC has no aws:ec2/flowLog")
 
 
+def _instance_roles(resources: list[Res], roles: list[Res]) -> list[tuple[Res, Res]]:
+    """(launcher, its instance role): instance profiles (`role`), EKS managed node groups (`nodeRoleArn`) and
+    Karpenter EC2NodeClasses (`spec.role`, a role name: Karpenter creates the instance profile itself)."""
+    found = []
+    for r in resources:
+        if r.type == INSTANCE_PROFILE:
+            role = next((x for x in roles if refers_to(r, "role", x, ("name", "id")) is True), None)
+        elif r.type == NODE_GROUP:
+            role = next((x for x in roles if refers_to(r, "nodeRoleArn", x, ("arn",)) is True), None)
+        elif r.type == NODE_CLASS:
+            name = dig(r.props, "spec", "role")
+            known = isinstance(name, str) and not is_unknown(name)
+            role = next((x for x in roles if known and x.props.get("name") == name), None)
+        else:
+            continue
+        if role is not None:  # otherwise the role is not decidable here (or not in this stack)
+            found.append((r, role))
+    return found
+
+
 def _ssm_instance_profiles(resources: list[Res], config: dict[str, Any], report: StackReport) -> None:
     roles = [r for r in resources if r.type == IAM_ROLE]
     attachments = [r for r in resources if r.type == ROLE_ATTACHMENT]
-    for profile in (r for r in resources if r.type == INSTANCE_PROFILE):
-        role = next((r for r in roles if refers_to(profile, "role", r, ("name", "id")) is True), None)
-        if role is None:
-            continue  # the profile's role is not decidable here (or not in this stack)
+    for profile, role in _instance_roles(resources, roles):
         arns = [a for a in as_list(role.props.get("managedPolicyArns")) if isinstance(a, str)]
         for a in attachments:
             if refers_to(a, "role", role, ("name", "id")) is not False:
@@ -433,8 +468,9 @@ autoscaling_multi_az_prod = resource_policy(
     name="autoscaling-multi-az-prod",
     summary="Prod autoscaling groups must span 2+ AZs and list 2+ instance types, so one AZ's or one type's "
     "capacity shortage cannot take the GPU pool down.",
-    remediation="give the pool private subnets in 2+ AZs (network.azCount) and 2+ gpuPool.instanceTypes.",
-    types=[ASG],
+    remediation="give the pool private subnets in 2+ AZs (network.azCount) and 2+ gpuPool.instanceTypes (a "
+    "node group: 2+ subnetIds and instanceTypes).",
+    types=[ASG, NODE_GROUP],
     check=_asg_multi_az_prod,
     severity=Severity.MEDIUM,
     schema=_ENV_SCHEMA,
@@ -442,9 +478,10 @@ autoscaling_multi_az_prod = resource_policy(
 
 autoscaling_launch_template = resource_policy(
     name="autoscaling-launch-template",
-    summary="Autoscaling groups must launch from a launch template (not a launch configuration).",
+    summary="Autoscaling groups (and EKS managed node groups) must launch from a launch template (not a launch "
+    "configuration).",
     remediation="set launchTemplate or mixedInstancesPolicy.launchTemplate; remove launchConfiguration.",
-    types=[ASG],
+    types=[ASG, NODE_GROUP],
     check=_asg_launch_template,
     severity=Severity.MEDIUM,
 )
@@ -529,8 +566,8 @@ ec2_vpc_flow_logs = stack_policy(
 
 ssm_managed_instance_profile = stack_policy(
     name="ssm-managed-instance-profile",
-    summary="Every instance profile's role must carry AmazonSSMManagedInstanceCore, so Systems Manager manages "
-    "the instances it launches (Session Manager instead of SSH).",
+    summary="Every instance role (of an instance profile, an EKS node group or a Karpenter EC2NodeClass) must "
+    "carry AmazonSSMManagedInstanceCore, so Systems Manager manages the instances (Session Manager, not SSH).",
     remediation="attach arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore to the instance role.",
     check=_ssm_instance_profiles,
     severity=Severity.MEDIUM,

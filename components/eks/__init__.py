@@ -1,0 +1,1 @@
+"""EKS platform components: cluster, system nodes, Karpenter, GPU capacity."""

@@ -1,0 +1,97 @@
+"""Every version the EKS platform pins, in one place (the plan shows them).
+
+Nothing here floats: a "latest" add-on, chart or AMI would change under a stack between two `up`s
+(amazon-eks-ami#2554: an unpinned AL2023 NVIDIA AMI update broke vLLM on p5en). Bump deliberately,
+with the source of the new value, and re-run the offline checks (tests/test_eks_*.py).
+Sources read 2026-12-01 unless a line says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Kubernetes minor versions a stack may pin (eks.kubernetesVersion). A version is listed only when
+# (1) EKS offers it: 1.34 released on EKS 2025-10-06, standard support to 2026-12-02; 1.35 released
+# 2026-01-28, standard support to 2027-03-27 (endoflife.date/amazon-eks);
+# (2) the pinned Karpenter supports it: 1.14.x supports 1.26-1.36
+# (aws/karpenter-provider-aws hack/docs/compatibilitymatrix_gen/compatibility.yaml @ v1.14.1);
+# (3) every managed add-on below has a sourced version for it. 1.36 is on EKS (kube-proxy and CoreDNS
+# tables list it) but no sourced vpc-cni / eks-pod-identity-agent pin was found: not offered yet.
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+
+@dataclass(frozen=True)
+class AddonVersions:
+    vpc_cni: str
+    coredns: str
+    kube_proxy: str
+    pod_identity_agent: str
+
+    def by_name(self) -> dict[str, str]:
+        """EKS add-on name -> version."""
+        return {
+            "vpc-cni": self.vpc_cni,
+            "kube-proxy": self.kube_proxy,
+            "eks-pod-identity-agent": self.pod_identity_agent,
+            "coredns": self.coredns,
+        }
+
+
+# Managed add-on versions per Kubernetes version. kube-proxy and CoreDNS: the "latest version of the
+# Amazon EKS add-on type" tables of docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-kube-proxy.md
+# and managing-coredns.md (the newest snapshot found, listing 1.36). vpc-cni: v1.21.1-eksbuild.8, the
+# version given for 1.29-1.35 in a public EKS networking notes table (no AWS table for 1.35 was found).
+# eks-pod-identity-agent: v1.3.9-eksbuild.3 (pinned in public Terraform, nvhuu99/order-system-deploy
+# pod_identity_agent.tf); the agent is not tied to a Kubernetes minor. Before the first `up` of a new
+# stack, confirm with `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>`:
+# EKS refuses a version it does not offer for the cluster version (CreateAddon InvalidParameterException).
+ADDON_VERSIONS: dict[str, AddonVersions] = {
+    "1.34": AddonVersions(
+        vpc_cni="v1.21.1-eksbuild.8",
+        coredns="v1.13.2-eksbuild.11",
+        kube_proxy="v1.34.6-eksbuild.13",
+        pod_identity_agent="v1.3.9-eksbuild.3",
+    ),
+    "1.35": AddonVersions(
+        vpc_cni="v1.21.1-eksbuild.8",
+        coredns="v1.14.3-eksbuild.3",
+        kube_proxy="v1.35.3-eksbuild.13",
+        pod_identity_agent="v1.3.9-eksbuild.3",
+    ),
+}
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(ADDON_VERSIONS)
+
+# Karpenter: chart oci://public.ecr.aws/karpenter/karpenter, version = release. v1.14.1 is the newest
+# release tag in aws/karpenter-provider-aws (tag commit bde00654cd316fddb3dccfba3f5ac07039865429,
+# 2026-08-20; the chart's Chart.yaml says 1.14.1 from the "Stable Release updates Release v1.14.1"
+# commit c88abbbad455186e69e30296c595e474123e9bc1). CRDs kept in tests/data/crds (see SOURCE there).
+KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
+KARPENTER_VERSION = "1.14.1"
+
+# NVIDIA device plugin: chart nvidia-device-plugin from https://nvidia.github.io/k8s-device-plugin,
+# v0.20.0 = newest tag of NVIDIA/k8s-device-plugin (commit 1b826acc6af3079d8923bac395c3124b8861a9a6).
+DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
+DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
+DEVICE_PLUGIN_VERSION = "0.20.0"
+
+# EKS-optimized AL2023 AMI release for Karpenter's EC2NodeClass (`alias: al2023@<this>`; Karpenter picks
+# the NVIDIA variant for GPU instance types). v20260812 is the newest dated alias found pinned in public
+# Karpenter manifests (2026-08). Check it exists for the cluster version: `aws ssm get-parameter --name
+#   /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/x86_64/nvidia/
+#   amazon-eks-node-al2023-x86_64-nvidia-<k8s>-v20260812/image_id` (one line).
+AMI_RELEASE = "v20260812"
+
+
+def ami_alias(release: str = AMI_RELEASE) -> str:
+    return f"al2023@{release}"
+
+
+def as_plan(kubernetes_version: str) -> dict[str, object]:
+    """What `make plan` shows for an EKS stack."""
+    return {
+        "kubernetes": kubernetes_version,
+        "addons": ADDON_VERSIONS[kubernetes_version].by_name(),
+        "karpenter": KARPENTER_VERSION,
+        "nvidiaDevicePlugin": DEVICE_PLUGIN_VERSION,
+        "gpuAmiAlias": ami_alias(),
+    }
