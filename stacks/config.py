@@ -185,7 +185,8 @@ class TierScaling(_Config):
 class TierConfig(_Config):
     """One extra tier (list items get no Pulumi.yaml defaults: the optional keys default here)."""
 
-    name: Str = Field(pattern=r"^[a-z][a-z0-9]{0,7}$")  # short: it lands in resource names
+    # Short: it lands in resource names (ds-<stack>-<name>-alb-<suffix> within the ALB's 32 characters).
+    name: Str = Field(pattern=r"^[a-z][a-z0-9]{0,3}$")
     model: Str = Field(min_length=1)
     max_model_len: Int = Field(gt=0)
     served_model_name: Str = ""

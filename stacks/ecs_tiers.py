@@ -119,7 +119,7 @@ def build_tiers(ctx: StackContext, network: Network, key: StackKey, default: Mod
     serving = cfg.serving
     rcfg = cfg.tiers.router
     tier_router = TierRouter(
-        f"{ctx.short_name}-router",
+        f"{ctx.short_name}-rtr",  # short: ALB names stop at 32 characters
         TierRouterArgs(
             cluster_name=default.cluster_name,
             vpc_id=network.vpc_id,

@@ -103,17 +103,17 @@ def test_each_rule_sends_to_its_tier_dead_tier_falls_back_and_streams_pass(hybri
     small_name = hybrid.tiers[0].served_model_name
     large_name = hybrid.config.model.served_model_name or hybrid.model.key
     threshold = hybrid.config.tiers.rules[2].max_prompt_tokens
-    keys = {key_env("large"): "key-large", key_env("small"): "key-small"}
+    keys = {key_env("large"): "key-large", key_env("cpu"): "key-small"}
     large = FakeEndpoint(api_key="key-large", model=large_name)
     small = FakeEndpoint(api_key="key-small", model=small_name)
     with large as large_url, small as small_url:
         spec = router_spec(
             hybrid,
-            {"large": f"{large_url}/v1", "small": f"{small_url}/v1"},
-            {t: key_env(t) for t in ("large", "small")},
+            {"large": f"{large_url}/v1", "cpu": f"{small_url}/v1"},
+            {t: key_env(t) for t in ("large", "cpu")},
         )
         # The config the stack generates, with only the tier addresses replaced.
-        assert [t.name for t in spec.tiers] == ["large", "small"]
+        assert [t.name for t in spec.tiers] == ["large", "cpu"]
         proc, port, log = _start(spec, tmp_path, keys)
         try:
 
@@ -121,14 +121,14 @@ def test_each_rule_sends_to_its_tier_dead_tier_falls_back_and_streams_pass(hybri
                 before = (large.requests, small.requests)
                 status, _ = _post(port, body, headers)
                 after = (large.requests, small.requests)
-                tier = {(1, 0): "large", (0, 1): "small"}.get((after[0] - before[0], after[1] - before[1]), "?")
+                tier = {(1, 0): "large", (0, 1): "cpu"}.get((after[0] - before[0], after[1] - before[1]), "?")
                 return tier, status
 
-            assert served_by(_chat(small_name)) == ("small", 200)  # model rule
+            assert served_by(_chat(small_name)) == ("cpu", 200)  # model rule
             assert served_by(_chat(large_name)) == ("large", 200)  # model rule
             assert served_by(_chat("auto", words=threshold * 10)) == ("large", 200)  # long: default
-            assert served_by(_chat("auto", words=threshold * 10), {"x-deepseek-tier": "small"}) == ("small", 200)
-            assert served_by(_chat("auto", words=10)) == ("small", 200)  # promptTokens rule
+            assert served_by(_chat("auto", words=threshold * 10), {"x-deepseek-tier": "cpu"}) == ("cpu", 200)
+            assert served_by(_chat("auto", words=10)) == ("cpu", 200)  # promptTokens rule
             status, body = _post(port, _chat("auto", words=10, stream=True))
             assert status == 200
             chunks = [line for line in body.splitlines() if line.startswith("data: ")]
@@ -139,12 +139,12 @@ def test_each_rule_sends_to_its_tier_dead_tier_falls_back_and_streams_pass(hybri
             proc.wait(timeout=30)
         events = _events(log)
         assert [(e["tier"], e["rule"], e["fallback"]) for e in events] == [
-            ("small", "model", False),
+            ("cpu", "model", False),
             ("large", "model", False),
             ("large", "default", False),
-            ("small", "header", False),
-            ("small", "promptTokens", False),
-            ("small", "promptTokens", False),
+            ("cpu", "header", False),
+            ("cpu", "promptTokens", False),
+            ("cpu", "promptTokens", False),
         ]
         assert events[-1]["stream"] is True
 
@@ -152,13 +152,11 @@ def test_each_rule_sends_to_its_tier_dead_tier_falls_back_and_streams_pass(hybri
 def test_a_dead_tier_falls_back_to_the_next_and_the_fallback_is_logged(hybrid, tmp_path):
     small_name = hybrid.tiers[0].served_model_name
     large_name = hybrid.config.model.served_model_name or hybrid.model.key
-    keys = {key_env("large"): "key-large", key_env("small"): "key-small"}
+    keys = {key_env("large"): "key-large", key_env("cpu"): "key-small"}
     dead = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
     large = FakeEndpoint(api_key="key-large", model=large_name)
     with large as large_url:
-        spec = router_spec(
-            hybrid, {"large": f"{large_url}/v1", "small": dead}, {t: key_env(t) for t in ("large", "small")}
-        )
+        spec = router_spec(hybrid, {"large": f"{large_url}/v1", "cpu": dead}, {t: key_env(t) for t in ("large", "cpu")})
         proc, port, log = _start(spec, tmp_path, keys)
         try:
             status, body = _post(port, _chat(small_name))
@@ -168,7 +166,7 @@ def test_a_dead_tier_falls_back_to_the_next_and_the_fallback_is_logged(hybrid, t
             proc.terminate()
             proc.wait(timeout=30)
     events = _events(log)
-    assert {(e["tier"], e["ok"]) for e in events} == {("small", False), ("large", True)}
+    assert {(e["tier"], e["ok"]) for e in events} == {("cpu", False), ("large", True)}
     assert sum(e["ok"] for e in events) == 1  # one answer, after the small tier's failed attempt(s)
     served = next(e for e in events if e["ok"])
-    assert served["routedTier"] == "small" and served["fallback"] is True
+    assert served["routedTier"] == "cpu" and served["fallback"] is True
