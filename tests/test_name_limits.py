@@ -3,8 +3,6 @@ before anything is declared; at the longest allowed stack name every name the pr
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from pulumi.runtime import settings
 
