@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,12 @@ def _start(spec: router.RouterSpec, tmp: Path, keys: dict[str, str]) -> tuple[su
     pytest.fail(f"the proxy did not start:\n{log.read_text()[-3000:]}")
 
 
+def _planned_router_env() -> dict[str, str]:
+    task = shared_run("hybrid").one("aws:ecs/taskDefinition:TaskDefinition", under="TierRouter")
+    [container] = json.loads(task.inputs["containerDefinitions"])
+    return {e["name"]: e["value"] for e in container["environment"]}
+
+
 def _events(log: Path) -> list[dict]:
     out = []
     for line in log.read_text().splitlines():
@@ -112,8 +119,10 @@ def test_each_rule_sends_to_its_tier_dead_tier_falls_back_and_streams_pass(hybri
             {"large": f"{large_url}/v1", "cpu": f"{small_url}/v1"},
             {t: key_env(t) for t in ("large", "cpu")},
         )
-        # The config the stack generates, with only the tier addresses replaced.
+        # The config the stack generates, with only the tier addresses replaced, and the keep-alive the
+        # planned router task runs with (the proxy refuses a KEEPALIVE_TIMEOUT it cannot parse).
         assert [t.name for t in spec.tiers] == ["large", "cpu"]
+        spec = replace(spec, keep_alive_seconds=int(_planned_router_env()[router.KEEP_ALIVE_ENV]))
         proc, port, log = _start(spec, tmp_path, keys)
         try:
 

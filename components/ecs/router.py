@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs
 from components.ecs.task import ecs_tasks_trust_policy, execution_policy
-from components.shared import router
+from components.shared import router, vllm
 from components.shared.endpoint import Endpoint, EndpointArgs
 from components.shared.validation import ArgsProblems
 
@@ -248,9 +248,7 @@ class TierRouter(pulumi.ComponentResource):
         )
         n = len(args.tier_urls)
         definitions = pulumi.Output.all(log_group.name, *args.tier_urls, *secret_arns).apply(
-            lambda a: json.dumps(
-                self._containers(args, _with_urls(args.spec, a[1 : 1 + n]), a[0], a[1 + n], a[2 + n :])
-            )
+            lambda a: json.dumps(self._containers(args, _served_spec(args, a[1 : 1 + n]), a[0], a[1 + n], a[2 + n :]))
         )
         return aws.ecs.TaskDefinition(
             f"{name}-task",
@@ -430,9 +428,12 @@ def _alarm_actions(args: TierRouterArgs) -> dict:
     return {"alarm_actions": topic, "ok_actions": topic}
 
 
-def _with_urls(spec: router.RouterSpec, urls) -> router.RouterSpec:
-    tiers = tuple(replace(t, api_base=url) for t, url in zip(spec.tiers, urls, strict=True))
-    return replace(spec, tiers=tiers)
+def _served_spec(args: TierRouterArgs, urls) -> router.RouterSpec:
+    """The spec the container runs: each tier's resolved URL, and a keep-alive above its ALB's idle timeout."""
+    assert args.spec is not None
+    tiers = tuple(replace(t, api_base=url) for t, url in zip(args.spec.tiers, urls, strict=True))
+    keep_alive = vllm.keep_alive_seconds(args.endpoint.idle_timeout_seconds)
+    return replace(args.spec, tiers=tiers, keep_alive_seconds=keep_alive)
 
 
 def tier_dashboard(tiers: list[str], region: str) -> dict:

@@ -41,6 +41,7 @@ MASTER_KEY_ENV = "LITELLM_MASTER_KEY"  # clients' bearer key (the stack's API ke
 ROUTING_ENV = "DEEPSEEK_ROUTING"
 CONFIG_ENV = "DEEPSEEK_ROUTER_CONFIG"
 HOOK_ENV = "DEEPSEEK_ROUTER_HOOK"
+KEEP_ALIVE_ENV = "KEEPALIVE_TIMEOUT"
 # Writes the two files and becomes the proxy: the image's Python, no shell needed.
 BOOTSTRAP = (
     "import os,pathlib;"
@@ -79,6 +80,10 @@ class RouterSpec:
     num_retries: int = 1  # same tier once more before its fallbacks
     allowed_fails: int = 1  # failures a minute before a tier's deployment cools down
     cooldown_seconds: int = 30
+    # The proxy's HTTP keep-alive (uvicorn timeout_keep_alive, 5 s by default): above the idle timeout of the
+    # load balancer in front, or the ALB reuses connections the proxy already closed (502s; ELB user guide,
+    # "Connection idle timeout"). 0 = uvicorn's default.
+    keep_alive_seconds: int = 0
 
 
 def spec_problems(spec: RouterSpec) -> ArgsProblems:
@@ -184,4 +189,7 @@ def environment(spec: RouterSpec) -> dict[str, str]:
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_TELEMETRY": "False",
         "HOME": "/tmp",
+        # `litellm --keepalive_timeout`, read from KEEPALIVE_TIMEOUT (click envvar; litellm/proxy/proxy_cli.py
+        # in litellm 1.103.0, passed to uvicorn as timeout_keep_alive).
+        **({KEEP_ALIVE_ENV: str(spec.keep_alive_seconds)} if spec.keep_alive_seconds else {}),
     }
