@@ -167,7 +167,8 @@ def test_missing_repository_and_wrong_types_and_typos_are_reported():
         "deepseek-cloud-ci:regions: wrong type "
         "(got us-east-1; allowed: a list of AWS regions such as us-east-1; [] = any)",
         "deepseek-cloud-ci:stateBuckt: unknown key (got stateBuckt; allowed: repository, stateBucket, stateKmsKey, "
-        "oidcProviderArn, permissionsBoundaryArn, allowedEnvironments, extraStacks, regions); did you mean 'stateBucket'?",
+        "oidcProviderArn, permissionsBoundaryArn, allowedEnvironments, extraStacks, regions); "
+        "did you mean 'stateBucket'?",
     ]
 
 
