@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 # The load generator (AIPerf) lives in its own venv: requirements-loadtest.txt says why.
 LOADTEST_VENV := venv-loadtest
 LOADTEST_STAMP := $(LOADTEST_VENV)/.installed-stamp
+# The tier router (LiteLLM proxy) lives in its own venv too: requirements-router.txt says why.
+ROUTER_VENV := venv-router
+ROUTER_STAMP := $(ROUTER_VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: plan tco test test-loadtest policy readme-controls lint format bench clean lock smoke loadtest loadtest-venv sync-weights
+.PHONY: plan tco test test-loadtest test-router router-venv policy readme-controls lint format bench clean lock smoke loadtest loadtest-venv sync-weights
 
 # requirements.lock pins every package (runtime, policy pack, dev tools, and what they pull in) exactly,
 # so the recorded AWS data moto ships (AZs, AMI ids, instance facts) changes only when the lock does.
@@ -32,6 +35,14 @@ $(LOADTEST_STAMP): requirements-loadtest.txt
 	touch $(LOADTEST_STAMP)
 
 loadtest-venv: $(LOADTEST_STAMP)
+
+$(ROUTER_STAMP): requirements-router.txt
+	test -x $(ROUTER_VENV)/bin/python || python3 -m venv $(ROUTER_VENV)
+	$(ROUTER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ROUTER_VENV)/bin/python -m pip install --quiet -r requirements-router.txt
+	touch $(ROUTER_STAMP)
+
+router-venv: $(ROUTER_STAMP)
 
 smoke: $(STAMP)  ## after `pulumi up`: models, completion, stream, 401 without key, 404 outside /v1 (STACK=dev ARGS="--url ... --api-key ...")
 	@$(PY) -m gate.smoke --stack $(STACK) $(ARGS)
@@ -62,6 +73,9 @@ test: $(STAMP)  ## lint, format check, unit and plan tests
 test-loadtest: $(STAMP) $(LOADTEST_STAMP)  ## the load-test gate against a loopback server with the real AIPerf
 	$(PY) -m pytest -q -m aiperf
 
+test-router: $(STAMP) $(ROUTER_STAMP)  ## the real LiteLLM proxy with the hybrid stack's generated router config, tiers on loopback
+	$(PY) -m pytest -q -m router
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -70,4 +84,4 @@ bench: $(STAMP)  ## time make plan per stack beside its pulumi-aws import baseli
 	$(PY) -m offline.bench
 
 clean:
-	rm -rf $(VENV) $(LOADTEST_VENV) .lock-tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOADTEST_VENV) $(ROUTER_VENV) .lock-tools .pytest_cache .ruff_cache

@@ -155,6 +155,7 @@ class StackIndex:
         rule = self.name_of("aws_cloudwatch_event_rule", like=reg.name) if tf_type.endswith("event_target") else ""
         topic = self.name_of("aws_sns_topic") if "aws_sns_topic" in self.by_type else ""
         waf = self.name_of("aws_wafv2_web_acl") if "aws_wafv2_web_acl" in self.by_type else ""
+        inputs = reg.inputs or {}
         templates = {
             "aws_ecs_cluster": f"arn:{p}:ecs:{r}:{a}:cluster/{n}",
             "aws_ecs_cluster_capacity_providers": f"arn:{p}:ecs:{r}:{a}:cluster/{cluster}",
@@ -171,6 +172,9 @@ class StackIndex:
             "aws_cloudwatch_event_rule": f"arn:{p}:events:{r}:{a}:rule/{n}",
             "aws_cloudwatch_event_target": f"arn:{p}:events:{r}:{a}:rule/{rule}",
             "aws_cloudwatch_log_group": f"arn:{p}:logs:{r}:{a}:log-group:{n}:*",
+            # A metric filter has no ARN: PutMetricFilter/DeleteMetricFilter/DescribeMetricFilters name the log
+            # group it filters (Service Authorization Reference, Amazon CloudWatch Logs: resource type log-group).
+            "aws_cloudwatch_log_metric_filter": f"arn:{p}:logs:{r}:{a}:log-group:{inputs.get('logGroupName', '')}:*",
             "aws_iam_role": f"arn:{p}:iam::{a}:role/{n}",
             "aws_iam_role_policy": f"arn:{p}:iam::{a}:role/{role}",
             "aws_iam_role_policy_attachment": f"arn:{p}:iam::{a}:role/{role}",

@@ -45,6 +45,9 @@ CI_PROJECT_FILE = Path(__file__).resolve().parent.parent / "ci" / "Pulumi.yaml"
 PLACEHOLDERS = ("REPLACE-ME", "111122223333")
 # The one stack allowed to keep them: `make plan PROJECT=ci STACK=example` plans the shipped example as is.
 EXAMPLE_STACK = "example"
+# extraStacks items: "<stack>:<environment>", both names as GitHub environments spell them.
+_NAME = _ENVIRONMENT.pattern.removeprefix("^").removesuffix("$")
+_STACK_IN_ENVIRONMENT = f"^{_NAME}:{_NAME}$"
 
 
 def build_ci_identity(
@@ -53,6 +56,7 @@ def build_ci_identity(
     name: str = "deepseek-ci",
     allowed_refs: tuple[str, ...] = ("refs/heads/main",),
     allowed_environments: tuple[str, ...] = ("dev", "staging", "prod"),
+    extra_stacks: tuple[tuple[str, str], ...] = (),
     oidc_provider_arn: str = "",
     state_bucket: str = "",
     state_kms_key: str = "",
@@ -68,6 +72,7 @@ def build_ci_identity(
             repository=repository,
             allowed_refs=tuple(allowed_refs),
             allowed_environments=tuple(allowed_environments),
+            extra_stacks=tuple(extra_stacks),
             oidc_provider_arn=oidc_provider_arn,
             state_bucket=state_bucket,
             state_kms_key=state_kms_key,
@@ -107,12 +112,14 @@ class CiConfig(BaseModel):
     oidc_provider_arn: Annotated[Text, Field(pattern=_optional(_PROVIDER_ARN.pattern))]
     permissions_boundary_arn: Annotated[Text, Field(pattern=_optional(_BOUNDARY_ARN.pattern))]
     allowed_environments: tuple[Annotated[Text, Field(pattern=_ENVIRONMENT.pattern)], ...]
+    extra_stacks: tuple[Annotated[Text, Field(pattern=_STACK_IN_ENVIRONMENT)], ...]
     regions: tuple[Annotated[Text, Field(pattern=_REGION.pattern)], ...]
 
     def identity_args(self) -> dict[str, Any]:
         """Keyword arguments of build_ci_identity (after the repository)."""
         return {
             "allowed_environments": self.allowed_environments,
+            "extra_stacks": tuple(tuple(item.split(":", 1)) for item in self.extra_stacks),
             "oidc_provider_arn": self.oidc_provider_arn,
             "state_bucket": self.state_bucket,
             "state_kms_key": self.state_kms_key,
@@ -129,6 +136,7 @@ _ALLOWED = {
     "oidcProviderArn": '"" (create it) or arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
     "permissionsBoundaryArn": '"" or an IAM policy ARN arn:aws:iam::<account>:policy/<name>',
     "allowedEnvironments": "a list of GitHub environment names (letters, digits, _ . -)",
+    "extraStacks": "a list of <stack>:<environment>, e.g. hybrid:staging (that environment's role deploys it)",
     "regions": "a list of AWS regions such as us-east-1; [] = any",
 }
 

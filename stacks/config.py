@@ -196,6 +196,65 @@ TagKey = Annotated[
 TagValue = Annotated[str, Strict(), Field(max_length=256)]
 
 
+class TierCapacity(_Config):
+    kind: Literal["cpu", "gpu"]
+    instance_types: tuple[Str, ...] = Field(min_length=1)
+    min_size: Int = Field(ge=0)
+    max_size: Int = Field(ge=1)
+    spot: Bool = False
+
+
+class TierScaling(_Config):
+    min_replicas: Int = Field(ge=0)
+    max_replicas: Int = Field(ge=1)
+    target_qps_per_replica: Float = Field(gt=0)
+
+
+class TierConfig(_Config):
+    """One extra tier (list items get no Pulumi.yaml defaults: the optional keys default here)."""
+
+    # Short: it lands in resource names (ds-<stack>-<name>-alb-<suffix> within the ALB's 32 characters).
+    name: Str = Field(pattern=r"^[a-z][a-z0-9]{0,3}$")
+    model: Str = Field(min_length=1)
+    max_model_len: Int = Field(gt=0)
+    served_model_name: Str = ""
+    capacity: TierCapacity
+    scaling: TierScaling
+    traffic_share: Float = Field(default=0.0, ge=0, le=1)
+
+
+class RoutingRule(_Config):
+    match: Literal["model", "header", "promptTokens"]
+    header: Str = Field(default="", pattern=r"^$|^[A-Za-z0-9-]{1,64}$")
+    max_prompt_tokens: Int = Field(default=0, ge=0)
+    tier: Str = ""
+
+
+class RouterConfig(_Config):
+    min_replicas: Int = Field(ge=1)
+    max_replicas: Int = Field(ge=1)
+    target_qps_per_replica: Float = Field(gt=0)
+    cpu: Literal[256, 512, 1024, 2048, 4096]
+    memory_mib: Int = Field(ge=512, le=30720)
+    fallback_alarm_per5_min: Int = Field(ge=1, alias="fallbackAlarmPer5Min")
+
+
+class TiersConfig(_Config):
+    """deepseek-cloud:tiers: the stack's model is the default tier; `extra` adds tiers behind a router."""
+
+    default_name: Str = Field(pattern=r"^[a-z][a-z0-9]{0,7}$")
+    default_traffic_share: Float = Field(ge=0, le=1)
+    router_model: Str = Field(min_length=1)
+    extra: tuple[TierConfig, ...]
+    rules: tuple[RoutingRule, ...]
+    fallbacks: dict[Str, tuple[Str, ...]]
+    router: RouterConfig
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.extra)
+
+
 class StackConfig(_Config):
     """Everything under the `deepseek-cloud:` namespace."""
 
@@ -211,6 +270,7 @@ class StackConfig(_Config):
     slo: SloConfig
     iam: IamConfig
     eks: EksConfig
+    tiers: TiersConfig
     tags: dict[TagKey, TagValue]
 
 
@@ -228,6 +288,7 @@ class StackContext:
     pool_sizing: tuple[Sizing, ...]
     availability_zones: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    tiers: tuple[Any, ...] = field(default=())  # the extra tiers (stacks/tiers.py Tier), resolved and sized
 
     @property
     def short_name(self) -> str:
@@ -1038,6 +1099,15 @@ def load_stack(
     if model is not None and model_cfg and pool and instances and len(instances) == len(pool.instance_types):
         sizing_problems, sizings = _sizing_problems(sections, model, instances)
         problems.extend(sizing_problems)
+    tier_warnings: list[str] = []
+    tiers: tuple[Any, ...] = ()
+    if not aws_problems and region and model_cfg and sections.get("slo") and sections.get("alarms"):
+        from stacks.tiers import tier_problems
+
+        found, tiers, tier_warnings = tier_problems(
+            sections.get("tiers"), model_cfg, sections.get("platform"), sections["slo"], sections["alarms"]
+        )
+        problems.extend(found)
     if problems:
         raise ConfigError(problems)
     cfg = StackConfig.model_construct(**sections)
@@ -1048,6 +1118,7 @@ def load_stack(
     if not cfg.serving.allowed_cidrs:
         warnings.append("serving.allowedCidrs is empty: the load balancer admits no client")
     warnings.extend(eks_warnings(cfg))
+    warnings.extend(tier_warnings)
     return StackContext(
         project=project or pulumi.get_project(),
         stack=stack or pulumi.get_stack(),
@@ -1059,6 +1130,7 @@ def load_stack(
         pool_sizing=sizings,
         availability_zones=zones,
         warnings=tuple(warnings),
+        tiers=tiers,
     )
 
 

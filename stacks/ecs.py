@@ -163,9 +163,11 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         startup_seconds=math.ceil(cold_start.fresh(ctx).container),
         **streamer_server_args(ctx, bucket),
     )
+    tiered = ctx.config.tiers.enabled
     service = ModelService(
         f"{ctx.short_name}-vllm",
         ModelServiceArgs(
+            internal=tiered,
             vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,
@@ -202,10 +204,15 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         ),
     )
     nodes = service.node_pool
-    web_acl = build_web_acl(ctx, service)
+    public: Any = service
+    if tiered:
+        from stacks.ecs_tiers import build_tiers
+
+        public = build_tiers(ctx, network, key, service)
+    web_acl = build_web_acl(ctx, public)
     sync_outputs = build_weights_sync(ctx, key, network, image, bucket, service)
     outputs: dict[str, Any] = {
-        "endpointUrl": service.endpoint_url,
+        "endpointUrl": public.endpoint_url,
         "clusterName": service.cluster_name,
         "serviceName": service.service_name,
         "logGroupName": service.log_group_name,

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from components.shared.router import KEEP_ALIVE_ENV as ROUTER_KEEP_ALIVE_ENV
+from components.shared.router import PORT as ROUTER_PORT
 from components.shared.vllm import KEEP_ALIVE_MARGIN_SECONDS
 from components.shared.vllm import PORT as CONTAINER_PORT
 from offline.harness import ProgramRun, platform_stacks, shared_run
@@ -66,16 +68,36 @@ def _outcome(actions: list[dict[str, Any]]) -> Outcome:
     raise ValueError(f"unsupported action {kind}")
 
 
-def route(run: ProgramRun, port: int, request_target: str) -> Outcome:
-    """What the load balancer does with `GET <request_target>` arriving on `port`."""
+def route(run: ProgramRun, port: int, request_target: str, load_balancer_arn: str = "") -> Outcome:
+    """What the load balancer (the stack's only one, or `load_balancer_arn`) does with `GET <request_target>`
+    arriving on `port`."""
     path = request_target.split("?", 1)[0]
-    [listener] = [r for r in run.of_type(LISTENER) if r.inputs["port"] == port]
+    [listener] = [
+        r
+        for r in run.of_type(LISTENER)
+        if r.inputs["port"] == port and load_balancer_arn in ("", r.inputs["loadBalancerArn"])
+    ]
     arn = listener.outputs["arn"]
     rules = sorted((r.inputs for r in run.of_type(RULE) if r.inputs["listenerArn"] == arn), key=lambda r: r["priority"])
     for rule in rules:
         if all(_condition_matches(c, path) for c in rule["conditions"]):
             return _outcome(rule["actions"])
     return _outcome(listener.inputs["defaultActions"])
+
+
+def load_balancers(run: ProgramRun) -> list[tuple[str, int, int]]:
+    """(ARN, serving port, the port its targets listen on) per load balancer. A tiered stack has one public
+    load balancer in front of the router and an internal one (HTTP inside the VPC) per tier; the others
+    front vLLM directly."""
+    lbs = run.of_type("aws:lb/loadBalancer:LoadBalancer")
+    tiered = any(lb.inputs["internal"] for lb in lbs)
+    found = []
+    for lb in lbs:
+        arn = lb.outputs["arn"]
+        ports = {r.inputs["port"] for r in run.of_type(LISTENER) if r.inputs["loadBalancerArn"] == arn}
+        target = ROUTER_PORT if tiered and not lb.inputs["internal"] else CONTAINER_PORT
+        found.append((arn, 443 if 443 in ports else 80, target))
+    return found
 
 
 # -- the evaluator can fail --------------------------------------------------------------------------
@@ -110,12 +132,20 @@ def _runs() -> list[Any]:
 
 @pytest.mark.parametrize("label,run,port", _runs())
 def test_only_the_openai_api_reaches_vllm(label: str, run: ProgramRun, port: int) -> None:
-    tg_arn = run.one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
-    assert run.one("aws:lb/targetGroup:TargetGroup").inputs["port"] == CONTAINER_PORT
-    for path in API:
-        assert route(run, port, path) == Outcome("forward", tg_arn), (label, path)
-    for path in UNGUARDED + MORE:
-        assert route(run, port, path) == Outcome("fixed-response", "404"), (label, path)
+    """Each load balancer forwards /v1/* to its own target group (the router's, or one vLLM tier's) and
+    answers 404 to everything else; every target group is reached that way."""
+    targets = {tg.outputs["arn"]: tg.inputs["port"] for tg in run.of_type("aws:lb/targetGroup:TargetGroup")}
+    reached = []
+    for lb_arn, lb_port, target_port in load_balancers(run):
+        tg_arn = route(run, lb_port, API[0], lb_arn).detail
+        assert targets[tg_arn] == target_port, (label, lb_arn)
+        for path in API:
+            assert route(run, lb_port, path, lb_arn) == Outcome("forward", tg_arn), (label, path)
+        for path in UNGUARDED + MORE:
+            assert route(run, lb_port, path, lb_arn) == Outcome("fixed-response", "404"), (label, path)
+        reached.append(tg_arn)
+    assert sorted(reached) == sorted(targets), label
+    assert port in {p for _, p, _ in load_balancers(run)}, label
 
 
 @pytest.mark.parametrize("label,run,port", _runs())
@@ -125,7 +155,8 @@ def test_no_listener_forwards_by_default_and_the_api_rule_is_the_only_forward(
     for listener in run.of_type(LISTENER):
         assert _outcome(listener.inputs["defaultActions"]).kind != "forward", (label, listener.name)
     forwards = [r.inputs for r in run.of_type(RULE) if _outcome(r.inputs["actions"]).kind == "forward"]
-    assert [r["conditions"] for r in forwards] == [[{"pathPattern": {"values": ["/v1/*"]}}]], label
+    one_per_lb = [[{"pathPattern": {"values": ["/v1/*"]}}]] * len(run.of_type("aws:lb/loadBalancer:LoadBalancer"))
+    assert [r["conditions"] for r in forwards] == one_per_lb, label
 
 
 def test_plain_http_with_a_certificate_only_redirects() -> None:
@@ -135,12 +166,16 @@ def test_plain_http_with_a_certificate_only_redirects() -> None:
 
 
 @pytest.mark.parametrize("label,run,port", _runs())
-def test_vllm_keeps_idle_connections_longer_than_the_load_balancer(label: str, run: ProgramRun, port: int) -> None:
-    """A backend keep-alive shorter than the ALB idle timeout makes the ALB reuse sockets vLLM closed (502s)."""
-    idle = run.one("aws:lb/loadBalancer:LoadBalancer").inputs["idleTimeout"]
-    [container] = json.loads(
-        run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs["containerDefinitions"]
-    )
-    env = {e["name"]: e["value"] for e in container["environment"]}
-    assert idle == 600, label
-    assert int(env["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]) == idle + KEEP_ALIVE_MARGIN_SECONDS > idle, label
+def test_servers_keep_idle_connections_longer_than_the_load_balancer(label: str, run: ProgramRun, port: int) -> None:
+    """A backend keep-alive shorter than the ALB idle timeout makes the ALB reuse sockets the server closed
+    (502s): vLLM (VLLM_HTTP_TIMEOUT_KEEP_ALIVE) and, in a tiered stack, the router (KEEPALIVE_TIMEOUT) each
+    outlast it; one such server per target group."""
+    idles = {lb.inputs["idleTimeout"] for lb in run.of_type("aws:lb/loadBalancer:LoadBalancer")}
+    keep_alive = []
+    for task in run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        for container in json.loads(task.inputs["containerDefinitions"]):
+            env = {e["name"]: e["value"] for e in container["environment"]}
+            keep_alive += [int(env[v]) for v in ("VLLM_HTTP_TIMEOUT_KEEP_ALIVE", ROUTER_KEEP_ALIVE_ENV) if v in env]
+    assert idles == {600}, label
+    targets = len(run.of_type("aws:lb/targetGroup:TargetGroup"))
+    assert keep_alive == [600 + KEEP_ALIVE_MARGIN_SECONDS] * targets, label

@@ -167,7 +167,8 @@ def test_missing_repository_and_wrong_types_and_typos_are_reported():
         "deepseek-cloud-ci:regions: wrong type "
         "(got us-east-1; allowed: a list of AWS regions such as us-east-1; [] = any)",
         "deepseek-cloud-ci:stateBuckt: unknown key (got stateBuckt; allowed: repository, stateBucket, stateKmsKey, "
-        "oidcProviderArn, permissionsBoundaryArn, allowedEnvironments, regions); did you mean 'stateBucket'?",
+        "oidcProviderArn, permissionsBoundaryArn, allowedEnvironments, extraStacks, regions); "
+        "did you mean 'stateBucket'?",
     ]
 
 
@@ -217,9 +218,10 @@ def test_project_file_declares_every_key_once_with_a_description():
         "oidcProviderArn": "",
         "permissionsBoundaryArn": "",
         "allowedEnvironments": ["dev", "staging", "prod"],
+        "extraStacks": [],
         "regions": [],
     }
-    for key in ("allowedEnvironments", "regions"):
+    for key in ("allowedEnvironments", "extraStacks", "regions"):
         assert declared[f"{CI_NAMESPACE}:{key}"]["type"] == "array"
         assert declared[f"{CI_NAMESPACE}:{key}"]["items"] == {"type": "string"}
     assert (CI_DIR / "requirements.txt").read_text().split() == ["-r", "../requirements.txt"]

@@ -153,7 +153,11 @@ def planned(stack: str, preview: bool = False) -> ProgramRun:
 
 
 def task_definition_params(run: ProgramRun) -> dict[str, Any]:
-    td = run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs
+    """The model server's task definition (a stack with one ModelService)."""
+    return _task_definition_params(run.one("aws:ecs/taskDefinition:TaskDefinition", under="ModelService").inputs)
+
+
+def _task_definition_params(td: dict[str, Any]) -> dict[str, Any]:
     return integral(
         {
             "family": td["family"],
@@ -162,16 +166,32 @@ def task_definition_params(run: ProgramRun) -> dict[str, Any]:
             "networkMode": td["networkMode"],
             "requiresCompatibilities": td["requiresCompatibilities"],
             "runtimePlatform": td["runtimePlatform"],
+            **({"cpu": td["cpu"], "memory": td["memory"]} if "cpu" in td else {}),
             "containerDefinitions": td["containerDefinitions"]
             if is_unknown(td["containerDefinitions"])
             else json.loads(td["containerDefinitions"]),
-            "volumes": [{"name": v["name"], "host": {"sourcePath": v["hostPath"]}} for v in td.get("volumes", [])],
+            "volumes": [  # a Fargate task's volume is task storage (no host path)
+                {"name": v["name"], **({"host": {"sourcePath": v["hostPath"]}} if "hostPath" in v else {})}
+                for v in td.get("volumes", [])
+            ],
         }
     )
 
 
-def service_params(run: ProgramRun) -> dict[str, Any]:
-    svc = run.one("aws:ecs/service:Service").inputs
+# CreateService member <- the provider's input, for the members a service may leave unset (the router's
+# Fargate service has no capacity provider or placement).
+OPTIONAL_SERVICE_MEMBERS = {
+    "capacityProviderStrategy": "capacityProviderStrategies",
+    "placementStrategy": "orderedPlacementStrategies",
+    "launchType": "launchType",
+    "healthCheckGracePeriodSeconds": "healthCheckGracePeriodSeconds",
+    "enableECSManagedTags": "enableEcsManagedTags",
+    "propagateTags": "propagateTags",
+    "availabilityZoneRebalancing": "availabilityZoneRebalancing",
+}
+
+
+def _service_params(svc: dict[str, Any]) -> dict[str, Any]:
     net = svc["networkConfiguration"]
     return integral(
         {
@@ -180,8 +200,7 @@ def service_params(run: ProgramRun) -> dict[str, Any]:
             "taskDefinition": svc["taskDefinition"],
             "loadBalancers": svc["loadBalancers"],
             "desiredCount": svc["desiredCount"],
-            "capacityProviderStrategy": svc["capacityProviderStrategies"],
-            "placementStrategy": svc["orderedPlacementStrategies"],
+            **{api: svc[key] for api, key in OPTIONAL_SERVICE_MEMBERS.items() if svc.get(key) not in (None, [])},
             "deploymentConfiguration": {
                 "deploymentCircuitBreaker": svc["deploymentCircuitBreaker"],
                 "maximumPercent": svc["deploymentMaximumPercent"],
@@ -194,27 +213,42 @@ def service_params(run: ProgramRun) -> dict[str, Any]:
                     "assignPublicIp": "ENABLED" if net["assignPublicIp"] else "DISABLED",
                 }
             },
-            "healthCheckGracePeriodSeconds": svc["healthCheckGracePeriodSeconds"],
-            "enableECSManagedTags": svc["enableEcsManagedTags"],
-            "propagateTags": svc["propagateTags"],
-            "availabilityZoneRebalancing": svc["availabilityZoneRebalancing"],
         }
     )
 
 
+def service_params(run: ProgramRun) -> dict[str, Any]:
+    return _service_params(run.one("aws:ecs/service:Service").inputs)
+
+
 def scaling_params(run: ProgramRun) -> tuple[dict[str, Any], dict[str, Any]]:
-    inputs = dict(run.one("aws:appautoscaling/target:Target").inputs)
+    """The one scalable target and policy (a stack with one ModelService)."""
+    return _scaling_params(
+        run.one("aws:appautoscaling/target:Target").inputs, run.one("aws:appautoscaling/policy:Policy").inputs
+    )
+
+
+def _scaling_params(target_inputs: dict[str, Any], policy_inputs: dict[str, Any]) -> tuple[dict, dict]:
+    inputs = dict(target_inputs)
     tags = inputs.pop("tags", None)  # a map of tag values: keep its keys as they are
     target = as_api(inputs)
     if tags:
         target["Tags"] = tags
-    policy = as_api(run.one("aws:appautoscaling/policy:Policy").inputs)
+    policy = as_api(policy_inputs)
     policy["PolicyName"] = "requests"  # autonamed by the provider
     return target, policy
 
 
 def mixed_instances_policy(run: ProgramRun) -> dict[str, Any]:
     return as_api(run.one("aws:autoscaling/group:Group").inputs["mixedInstancesPolicy"])
+
+
+# A tiered stack (Pulumi.hybrid.yaml) declares one of each per tier (a ModelService each) and the router's
+# task, service and scaling on Fargate: every one of them is checked.
+def every(run: ProgramRun, token: str) -> list[dict[str, Any]]:
+    found = [r.inputs for r in run.of_type(token)]
+    assert found, token
+    return found
 
 
 # --- the validator itself can fail ---------------------------------------------------------------
@@ -254,30 +288,36 @@ def test_validator_catches_bad_enum_type_and_documented_enum() -> None:
 
 @pytest.mark.parametrize(("stack", "preview"), PLANS)
 def test_task_definition_matches_register_task_definition(stack: str, preview: bool) -> None:
-    params = task_definition_params(planned(stack, preview))
-    # In a preview the containers embed role and secret ARNs AWS has not assigned: the whole JSON is unknown.
-    assert is_unknown(params["containerDefinitions"]) if preview else len(params["containerDefinitions"]) == 1
-    assert shape_problems(params, input_shape("ecs", "RegisterTaskDefinition")) == []
+    for td in every(planned(stack, preview), "aws:ecs/taskDefinition:TaskDefinition"):
+        params = _task_definition_params(td)
+        # In a preview the containers embed role and secret ARNs AWS has not assigned: the whole JSON is unknown.
+        assert is_unknown(params["containerDefinitions"]) if preview else len(params["containerDefinitions"]) == 1
+        assert shape_problems(params, input_shape("ecs", "RegisterTaskDefinition")) == []
 
 
 @pytest.mark.parametrize(("stack", "preview"), PLANS)
 def test_service_matches_create_service(stack: str, preview: bool) -> None:
-    assert shape_problems(service_params(planned(stack, preview)), input_shape("ecs", "CreateService")) == []
+    for svc in every(planned(stack, preview), "aws:ecs/service:Service"):
+        assert shape_problems(_service_params(svc), input_shape("ecs", "CreateService")) == []
 
 
 @pytest.mark.parametrize(("stack", "preview"), PLANS)
 def test_capacity_provider_matches_create_capacity_provider(stack: str, preview: bool) -> None:
-    cp = planned(stack, preview).one("aws:ecs/capacityProvider:CapacityProvider").inputs
-    params = integral({"name": "gpu", "autoScalingGroupProvider": cp["autoScalingGroupProvider"]})
-    assert shape_problems(params, input_shape("ecs", "CreateCapacityProvider")) == []
+    for cp in every(planned(stack, preview), "aws:ecs/capacityProvider:CapacityProvider"):
+        params = integral({"name": "gpu", "autoScalingGroupProvider": cp["autoScalingGroupProvider"]})
+        assert shape_problems(params, input_shape("ecs", "CreateCapacityProvider")) == []
 
 
 @pytest.mark.parametrize(("stack", "preview"), PLANS)
 def test_autoscaling_target_and_policy_match_application_autoscaling(stack: str, preview: bool) -> None:
     run = planned(stack, preview)
-    target, policy = scaling_params(run)
-    assert shape_problems(target, input_shape("application-autoscaling", "RegisterScalableTarget")) == []
-    assert shape_problems(policy, input_shape("application-autoscaling", "PutScalingPolicy")) == []
+    targets = every(run, "aws:appautoscaling/target:Target")
+    policies = every(run, "aws:appautoscaling/policy:Policy")
+    assert len(targets) == len(policies)
+    for target_inputs, policy_inputs in zip(targets, policies, strict=True):
+        target, policy = _scaling_params(target_inputs, policy_inputs)
+        assert shape_problems(target, input_shape("application-autoscaling", "RegisterScalableTarget")) == []
+        assert shape_problems(policy, input_shape("application-autoscaling", "PutScalingPolicy")) == []
     for action in run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction"):
         params = as_api(action.inputs)
         params["ScheduledActionName"] = params.pop("Name")  # pulumi `name` is the API's ScheduledActionName
@@ -286,10 +326,11 @@ def test_autoscaling_target_and_policy_match_application_autoscaling(stack: str,
 
 @pytest.mark.parametrize(("stack", "preview"), PLANS)
 def test_mixed_instances_policy_matches_create_auto_scaling_group(stack: str, preview: bool) -> None:
-    mip = mixed_instances_policy(planned(stack, preview))
-    assert mip["LaunchTemplate"]["Overrides"], "no instance type overrides"
-    shape = member_shape("autoscaling", "CreateAutoScalingGroup", "MixedInstancesPolicy")
-    assert shape_problems(mip, shape) == []
+    for group in every(planned(stack, preview), "aws:autoscaling/group:Group"):
+        mip = as_api(group["mixedInstancesPolicy"])
+        assert mip["LaunchTemplate"]["Overrides"], "no instance type overrides"
+        shape = member_shape("autoscaling", "CreateAutoScalingGroup", "MixedInstancesPolicy")
+        assert shape_problems(mip, shape) == []
 
 
 # --- IAM ---------------------------------------------------------------------------------------------
@@ -375,4 +416,5 @@ def test_preview_leaves_unknown_only_what_aws_assigns(stack: str) -> None:
     run = planned(stack, preview=True)
     found = {t: sorted({p for r in run.of_type(t) for p in unknown_paths(r.inputs)}) for t in PREVIEW_UNKNOWNS}
     assert found == PREVIEW_UNKNOWNS
-    assert unknown_paths(task_definition_params(planned(stack))) == []  # the full plan knows everything
+    for td in every(planned(stack), "aws:ecs/taskDefinition:TaskDefinition"):  # the full plan knows everything
+        assert unknown_paths(_task_definition_params(td)) == []

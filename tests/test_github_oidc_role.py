@@ -22,6 +22,8 @@ from components.ci.github_oidc_role import (
     MANAGED_POLICY_LIMIT,
     GithubOidcRole,
     GithubOidcRoleArgs,
+    deploy_policies,
+    environment_prefixes,
     validate,
 )
 
@@ -505,6 +507,39 @@ def test_bad_args_raise_one_error_listing_every_problem():
     ]
     assert all(e["reason"] for e in raised.value.errors)
     assert "owner/name" in raised.value.errors[0]["reason"]
+
+
+def test_an_extra_stack_joins_its_environments_role_only():
+    args = GithubOidcRoleArgs(repository=REPO, extra_stacks=(("hybrid", "staging"),), state_bucket="acme-state")
+    assert environment_prefixes(args, "staging") == (
+        "ds-staging-",
+        "ds-hybrid-",
+        "deepseek/staging/",
+        "deepseek/hybrid/",
+    )
+    assert environment_prefixes(args, "dev") == ("ds-dev-", "deepseek/dev/")
+    staging = json.dumps(deploy_policies(args, "aws", ACCOUNT, "staging"))
+    assert "acme-state/.pulumi/stacks/deepseek-cloud/hybrid.json*" in staging and "role/ds-hybrid-*" in staging
+    assert "hybrid" not in json.dumps(deploy_policies(args, "aws", ACCOUNT, "dev"))
+    assert all(
+        len(json.dumps(doc, separators=(",", ":"))) <= MANAGED_POLICY_LIMIT
+        for doc in deploy_policies(args, "aws", ACCOUNT, "staging").values()
+    )
+
+
+def test_bad_extra_stacks_are_refused():
+    bad = GithubOidcRoleArgs(
+        repository=REPO, extra_stacks=(("prod", "staging"), ("hybrid", "qa"), ("x", "dev"), ("x", "prod"))
+    )
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        validate(bad)
+    assert [e["property_path"] for e in raised.value.errors] == ["extra_stacks[0]", "extra_stacks[1]", "extra_stacks"]
+    # Three stacks more for staging: its policies would pass IAM's managed policy size quota.
+    crowded = GithubOidcRoleArgs(repository=REPO, extra_stacks=tuple((f"tier{i}", "staging") for i in range(3)))
+    with pytest.raises(pulumi.InputPropertiesError) as raised:
+        validate(crowded)
+    reasons = [e["reason"] for e in raised.value.errors]
+    assert reasons and all(r.startswith("environment staging's deploy policy") for r in reasons), reasons
 
 
 def test_wildcard_ref_is_refused():

@@ -69,8 +69,19 @@ def stack_needs(stack: str, account: str, boundary: str | None) -> list:
 # --- the shipped stacks are covered -------------------------------------------------------------------
 
 
-def test_the_shipped_stacks_are_dev_staging_prod():
-    assert SHIPPED == ["dev", "prod", "staging"]
+def environment_of(stack: str) -> str:
+    """The deploy role a stack's job assumes: its environment (GitHub environment = deepseek-cloud:environment)."""
+    return stack_config(stack)["deepseek-cloud:environment"]
+
+
+def test_the_shipped_stacks_and_the_roles_that_deploy_them():
+    assert {s: environment_of(s) for s in SHIPPED} == {
+        "dev": "dev",
+        "hybrid": "staging",  # not named like its environment: ci/Pulumi.example.yaml extraStacks hybrid:staging
+        "prod": "prod",
+        "staging": "staging",
+    }
+    assert example_config()["deepseek-cloud-ci:extraStacks"] == json.dumps(["hybrid:staging"])
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
@@ -78,7 +89,20 @@ def test_the_stacks_deploy_role_allows_everything_pike_says_it_needs(ci_run, sta
     boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
     wanted = stack_needs(stack, account_of(ci_run), boundary)
     assert len(wanted) > 500  # every resource's create/read/update/delete/tag calls, not a handful
-    assert missing(deploy_policies(ci_run, stack), wanted) == []
+    assert missing(deploy_policies(ci_run, environment_of(stack)), wanted) == []
+
+
+def test_a_stack_named_otherwise_is_deployable_only_by_its_environments_role_and_only_when_listed(ci_run):
+    """hybrid (environment staging): the staging role without extraStacks, and the dev role, are refused
+    what hybrid declares under its own names (ds-hybrid-…, deepseek/hybrid/…) and its state files."""
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    wanted = stack_needs("hybrid", account_of(ci_run), boundary)
+    unlisted = {**example_config(), "deepseek-cloud-ci:extraStacks": "[]"}
+    bare = run_program("example", config=unlisted, main=ROOT / "ci" / "__main__.py", project="deepseek-cloud-ci")
+    refused = {line.split(" on ")[0] for line in missing(deploy_policies(bare, "staging"), wanted)}
+    assert {"iam:CreateRole", "ecs:CreateService", "logs:CreateLogGroup", "secretsmanager:CreateSecret"} <= refused
+    refused = {line.split(" on ")[0] for line in missing(deploy_policies(ci_run, "dev"), wanted)}
+    assert {"iam:CreateRole", "ecs:CreateService", "kms:ScheduleKeyDeletion"} <= refused
 
 
 def test_the_issues_named_misses_are_needed_and_now_allowed(ci_run):
@@ -264,12 +288,14 @@ def test_evaluator_conditions():
 # ECS: execution, task, GPU instance, VPC flow-log delivery, weight-sync execution and task; EKS: cluster,
 # system nodes, Karpenter and its nodes, VPC flow-log delivery.
 ROLES = {"ecs": 6, "eks": 5}
+# A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task.
+TIER_ROLES = {"hybrid": 5}
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
-    roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]]
+    roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]] + TIER_ROLES.get(stack, 0)
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
     assert len(with_boundary) == len(without) == roles
@@ -312,7 +338,7 @@ def test_the_preview_and_deploy_roles_allow_the_programs_lookups(ci_run, stack):
         "ssm:GetParameter",
     } <= actions
     assert missing(preview_policies(ci_run), wanted) == []
-    assert missing(deploy_policies(ci_run, stack), wanted) == []
+    assert missing(deploy_policies(ci_run, environment_of(stack)), wanted) == []
 
 
 def test_removing_a_lookup_action_makes_the_check_fail(ci_run):

@@ -259,6 +259,7 @@ ARN_IS_AN_INPUT = {"aws:cloudwatch/eventTarget:EventTarget", "aws:sns/topicPolic
 
 # Types the provider gives no ARN output at all.
 HAS_NO_ARN = {
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter",  # metric filters have no ARN (PutMetricFilter returns none)
     "aws:ec2/natGateway:NatGateway",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",

@@ -80,12 +80,23 @@ def test_policy_pack_still_fails_a_bad_prod_pool_in_preview():
 @pytest.mark.parametrize("stack", ECS_STACKS)
 def test_alarm_coverage_on_a_preview_follows_the_unknown_values_to_their_resource(stack):
     run = shared_run(stack, preview=True)
-    target_group = run.one("aws:lb/targetGroup:TargetGroup")
-    assert target_group.outputs["arnSuffix"] == SENTINEL  # AWS assigns it: unknown in a preview
+    target_groups = run.of_type("aws:lb/targetGroup:TargetGroup")  # a tiered stack: one per tier + the router's
+    assert target_groups and all(tg.outputs["arnSuffix"] == SENTINEL for tg in target_groups)  # AWS assigns it
     assert coverage_gaps(run.registrations) == []
-    # Without the alarms, the same preview has both gaps: the check is not vacuous on unknowns.
+    # Without the alarms, the same preview has every gap: the check is not vacuous on unknowns.
     no_alarms = [r for r in run.registrations if r.type != "aws:cloudwatch/metricAlarm:MetricAlarm"]
-    assert coverage_gaps(no_alarms) == [
-        f"target group ds-{stack}-vllm-tg (arnSuffix unknown): no alarm's TargetGroup is computed from it",
-        f"GPU pool ds-{stack}-vllm-pool-asg (name unknown): no alarm's AutoScalingGroupName is computed from it",
-    ]
+    assert sorted(coverage_gaps(no_alarms)) == sorted(
+        [
+            *(
+                f"target group {tg.name} (arnSuffix unknown): no alarm's TargetGroup is computed from it"
+                for tg in target_groups
+            ),
+            *(
+                f"GPU pool {asg.name} (name unknown): no alarm's AutoScalingGroupName is computed from it"
+                for asg in run.of_type("aws:autoscaling/group:Group")
+            ),
+        ]
+    )
+    extra = [t.name for t in shared_run(stack).program_globals["context"].tiers]
+    router = ["rtr"] if extra else []
+    assert [tg.name for tg in target_groups] == [f"ds-{stack}-{n}-tg" for n in ["vllm", *extra, *router]]

@@ -14,6 +14,7 @@ from offline.harness import shared_run, stack_names
 from tests.test_lock import LOCK, lock_pins
 
 GPU_AMI = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+CPU_AMI = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
 # What each shipped stack's plan shows: subnet AZs, launch template AMI, and the GPUs of each pool type.
 PLAN_FACTS = {
@@ -30,6 +31,13 @@ PLAN_FACTS = {
     "prod": (
         ["us-east-1a", "us-east-1b", "us-east-1c"],
         {"ami-0ca77a28d8801702a"},
+        {"g6e.12xlarge": "4× NVIDIA L40S 45 GiB", "g6e.24xlarge": "4× NVIDIA L40S 45 GiB"},
+    ),
+    # Tiered (hybrid): the default tier's GPU pool on the GPU AMI, the CPU tier on the standard ECS AMI
+    # (components/ecs/capacity.py CPU_AMI_PARAMETER); pool_sizing is the default tier's GPU pool.
+    "hybrid": (
+        ["us-east-1a", "us-east-1b"],
+        {"ami-0ca77a28d8801702a", "ami-05fb4f257abd42992"},
         {"g6e.12xlarge": "4× NVIDIA L40S 45 GiB", "g6e.24xlarge": "4× NVIDIA L40S 45 GiB"},
     ),
     # EKS: the system node group's launch template names no AMI (EKS picks the AL2023 AMI by amiType) and
@@ -76,6 +84,7 @@ def test_region_facts():
     assert recorded.availability_zones("eu-west-1") == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
     assert recorded.ssm_parameter("us-east-1", GPU_AMI) == "ami-0ca77a28d8801702a"
     assert recorded.ssm_parameter("eu-west-1", GPU_AMI) == "ami-05db4db06e751ab89"
+    assert recorded.ssm_parameter("us-east-1", CPU_AMI) == "ami-05fb4f257abd42992"
     assert len(recorded.regions()) == 34
 
 
@@ -88,4 +97,18 @@ def test_instance_facts(instance_type: str):
     assert [(g["Name"], g["Count"], g["MemoryInfo"]["SizeInMiB"]) for g in data["GpuInfo"]["Gpus"]] == [
         (gpu, count, gpu_memory)
     ]
+    assert recorded.instance_type_azs("us-east-1", instance_type) == azs
+
+
+# A CPU tier's instance (Pulumi.hybrid.yaml): vCPUs and memory size it (stacks/tiers.py), no GPUs.
+CPU_INSTANCE_FACTS = {"c7i.12xlarge": (48, 98304, "Intel", (*L40S_AZS, "us-east-1f"))}
+
+
+@pytest.mark.parametrize("instance_type", sorted(CPU_INSTANCE_FACTS))
+def test_cpu_instance_facts(instance_type: str):
+    vcpus, memory, maker, azs = CPU_INSTANCE_FACTS[instance_type]
+    data = recorded.instance_types()[instance_type]
+    assert data["VCpuInfo"]["DefaultVCpus"] == vcpus
+    assert data["MemoryInfo"]["SizeInMiB"] == memory
+    assert "GpuInfo" not in data and data["ProcessorInfo"]["Manufacturer"] == maker
     assert recorded.instance_type_azs("us-east-1", instance_type) == azs

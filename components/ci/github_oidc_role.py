@@ -136,6 +136,11 @@ class GithubOidcRoleArgs:
     # One deploy role each: only jobs declaring `environment: <name>` may assume it (reviewers on the
     # environment gate it), and it manages the stack named <name>.
     allowed_environments: tuple[str, ...] = ("dev", "staging", "prod")
+    # Further stacks a deploy role manages, as (stack, environment) pairs: a stack whose
+    # `deepseek-cloud:environment` is not its name (Pulumi.hybrid.yaml: ("hybrid", "staging")). Its names
+    # ("ds-<stack>-", "deepseek/<stack>/") and state files join that environment's role; its resources carry
+    # that environment's tag. () = each role manages the stack named like its environment only.
+    extra_stacks: tuple[tuple[str, str], ...] = ()
     # Pull requests (same-repo branches; forks get no token) may assume the read-only preview role.
     pull_request_previews: bool = True
     # The account's existing GitHub provider ARN to adopt (there can be only one per account); "" = create it.
@@ -208,9 +213,19 @@ def subjects(args: GithubOidcRoleArgs, role: str) -> list[str]:
     return [f"{repo}:environment:{env}"]
 
 
+def role_stacks(args: GithubOidcRoleArgs, env: str) -> tuple[str, ...]:
+    """The stacks environment `env`'s deploy role manages: the one named `env`, then its extra_stacks."""
+    return (env, *(stack for stack, environment in args.extra_stacks if environment == env))
+
+
 def environment_prefixes(args: GithubOidcRoleArgs, env: str) -> tuple[str, ...]:
-    """The managed name prefixes narrowed to one stack: "ds-" → "ds-prod-", "deepseek/" → "deepseek/prod/"."""
-    return tuple(f"{p}{env}/" if p.endswith("/") else f"{p}{env}-" for p in args.managed_name_prefixes)
+    """The managed name prefixes narrowed to the role's stacks: "ds-" → "ds-prod-", "deepseek/" →
+    "deepseek/prod/" (and "ds-hybrid-", "deepseek/hybrid/" for an extra stack of that environment)."""
+    return tuple(
+        f"{p}{stack}/" if p.endswith("/") else f"{p}{stack}-"
+        for p in args.managed_name_prefixes
+        for stack in role_stacks(args, env)
+    )
 
 
 def trust_policy(provider_arn: str, allowed_subjects: list[str]) -> dict:
@@ -254,10 +269,14 @@ def _state_statements(args: GithubOidcRoleArgs, partition: str, account: str, en
                     "StateObjects",
                     ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
                     [
-                        f"{bucket}/.pulumi/stacks/{project}/{env}.json*",
-                        f"{bucket}/.pulumi/history/{project}/{env}/*",
-                        f"{bucket}/.pulumi/backups/{project}/{env}/*",
-                        f"{bucket}/.pulumi/locks/*{project}/{env}/*",
+                        path
+                        for stack in role_stacks(args, env)
+                        for path in (
+                            f"{bucket}/.pulumi/stacks/{project}/{stack}.json*",
+                            f"{bucket}/.pulumi/history/{project}/{stack}/*",
+                            f"{bucket}/.pulumi/backups/{project}/{stack}/*",
+                            f"{bucket}/.pulumi/locks/*{project}/{stack}/*",
+                        )
                     ],
                 )
             )
@@ -294,6 +313,9 @@ def preview_policy(args: GithubOidcRoleArgs, partition: str, account: str) -> di
 
 # The deploy role's rights, split by theme into managed policies: together they exceed IAM's 10,240-character
 # budget for a role's inline policies, and each theme stays under the 6,144 a managed policy may hold.
+# Statements per managed policy (each at most MANAGED_POLICY_LIMIT): a stack in extra_stacks adds its names to
+# most statements, so log groups, image repositories and web ACLs sit in the smaller parts (validate checks
+# every part's size with the longest partition).
 DEPLOY_POLICY_PARTS = {
     "read": (
         "ReadStackServices",
@@ -303,6 +325,7 @@ DEPLOY_POLICY_PARTS = {
         "StateLayout",
         "StateObjects",
         "StateSecrets",
+        "LogGroups",
     ),
     "network": (
         "Ec2Build",
@@ -317,13 +340,10 @@ DEPLOY_POLICY_PARTS = {
         "EcsServing",
         "GpuAutoScalingGroups",
         "ReplicaAutoscaling",
-        "LogGroups",
         "Alarms",
         "EventRules",
         "AlarmTopics",
         "ProjectSecrets",
-        "ImageRepositories",
-        "WebAcls",
         "WritesWithoutResourceScope",
         "DeployReads",
     ),
@@ -338,6 +358,8 @@ DEPLOY_POLICY_PARTS = {
         "IamPassProjectRoles",
         "IamServiceLinkedRoles",
         "NoChangesToCiRoles",
+        "ImageRepositories",
+        "WebAcls",
     ),
 }
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
@@ -922,12 +944,35 @@ def validate(args: GithubOidcRoleArgs) -> None:
             "tag keys are 1-128 characters and can't start with 'aws:'",
         )
         problems.check(isinstance(value, str) and len(value) <= 256, f"tags.{key}", "tag values are at most 256 chars")
+    extra = [stack for stack, _ in args.extra_stacks]
+    for i, (stack, environment) in enumerate(args.extra_stacks):
+        problems.check(
+            bool(_ENVIRONMENT.match(stack)) and stack not in args.allowed_environments,
+            f"extra_stacks[{i}]",
+            f"must be a stack name that is not an environment's own stack (got {stack!r})",
+        )
+        problems.check(
+            environment in args.allowed_environments,
+            f"extra_stacks[{i}]",
+            f"must name one of allowed_environments {list(args.allowed_environments)!r} (got {environment!r})",
+        )
+    problems.check(len(set(extra)) == len(extra), "extra_stacks", f"one environment deploys each stack (got {extra!r})")
     problems.check(
         len(set(args.allowed_environments)) == len(args.allowed_environments),
         "allowed_environments",
         f"each environment gets one deploy role: list each once (got {list(args.allowed_environments)!r})",
     )
     if not problems.errors:
+        # IAM rejects a managed policy over its quota: each extra stack lengthens the role's policies.
+        for env in args.allowed_environments:
+            for part, doc in deploy_policies(args, "aws-us-gov", "123456789012", env).items():
+                size = len("".join(json.dumps(doc).split()))
+                problems.check(
+                    size <= MANAGED_POLICY_LIMIT,
+                    "extra_stacks",
+                    f"environment {env}'s deploy policy {part} would be {size} characters, over IAM's"
+                    f" {MANAGED_POLICY_LIMIT}: give it fewer extra stacks",
+                )
         # Only meaningful once every subject is well formed: IAM rejects trust policies over its quota.
         longest_arn = f"arn:aws-us-gov:iam::123456789012:oidc-provider/{GITHUB_OIDC_HOST}"
         size = len(json.dumps(trust_policy(longest_arn, subjects(args, "preview")), separators=(",", ":")))

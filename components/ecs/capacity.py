@@ -24,6 +24,8 @@ GIB = 1024**3
 # AWS's public SSM parameter: the current ECS GPU-optimized Amazon Linux 2023 AMI (NVIDIA driver,
 # NVIDIA container toolkit, ECS agent). Read at plan time so the plan shows which AMI it launches.
 GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+# The same AMI without the NVIDIA stack, for CPU pools (a cpu tier).
+CPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
 # Root volume budget. The AMI's own snapshot is 30 GiB (aws/amazon-ecs-ami: block_device_size_gb
 # default 30); the launch template may grow it but never shrink it.
@@ -85,6 +87,7 @@ class GpuNodePoolArgs:
     extra_user_data: str = ""  # shell lines run after the ECS agent config (e.g. the CloudWatch agent)
     extra_instance_policy_arns: tuple[str, ...] = ()  # managed policies those lines need
     permissions_boundary_arn: str = ""  # the instance role's permissions boundary; "" = none
+    gpu: bool = True  # False: a CPU pool (a cpu tier): ami_parameter names the standard ECS AMI, no GPU support
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -293,7 +296,7 @@ def _user_data(cluster: str, args: GpuNodePoolArgs) -> str:
     """/etc/ecs/ecs.config for the ECS agent (read by ecs-init at boot)."""
     settings = {
         "ECS_CLUSTER": cluster,
-        "ECS_ENABLE_GPU_SUPPORT": "true",  # advertise the GPUs so tasks can reserve them
+        **({"ECS_ENABLE_GPU_SUPPORT": "true"} if args.gpu else {}),  # advertise the GPUs so tasks can reserve them
         "ECS_ENABLE_SPOT_INSTANCE_DRAINING": "true",  # drain tasks on the 2-minute spot notice
         # Tags are pinned, so a cached image is the right image: skip re-pulling ~12 GB on restarts.
         "ECS_IMAGE_PULL_BEHAVIOR": "prefer-cached",

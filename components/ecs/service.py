@@ -93,13 +93,16 @@ class ModelServiceArgs:
     # components/shared/model_bucket.py read_policy). Unused when the server loads from the Hub.
     model_bucket_arn: pulumi.Input[str] = ""
     model_prefix: str = ""
+    # A tier behind the router (tiered serving): its Endpoint is an internal ALB in the private subnets.
+    internal: bool = False
 
 
 def endpoint_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = None, **more: Any) -> EndpointArgs:
     """The service's Endpoint: public subnets, vLLM's port, the load balancer settings of `args`."""
     return EndpointArgs(
         vpc_id=args.vpc_id,
-        subnet_ids=args.public_subnet_ids,
+        subnet_ids=args.private_subnet_ids if args.internal else args.public_subnet_ids,
+        internal=args.internal,
         target_port=vllm.PORT,
         allowed_cidrs=args.allowed_cidrs,
         certificate_arn=args.certificate_arn,

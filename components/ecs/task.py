@@ -32,11 +32,18 @@ def container_definitions(
             "essential": True,
             "command": vllm.serve_args(server),  # the image's entrypoint is `vllm serve`
             "portMappings": [{"containerPort": vllm.PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
-            "resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}],
+            **(
+                {"resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}]}
+                if server.device != "cpu"
+                else {}
+            ),
             "memoryReservation": server.memory_reservation_mib,
             "user": vllm.CONTAINER_USER,
             "readonlyRootFilesystem": True,
-            "environment": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive_seconds, server).items()],
+            "environment": [
+                {"name": k, "value": v}
+                for k, v in {**vllm.environment(keep_alive_seconds, server), **vllm.cpu_environment(server)}.items()
+            ],
             "secrets": [
                 {"name": vllm.API_KEY_ENV, "valueFrom": api_key_arn},
                 {"name": vllm.HF_TOKEN_ENV, "valueFrom": hf_token_arn},

@@ -91,6 +91,10 @@ class EndpointArgs:
     deletion_protection: bool = False  # ALB deletion protection, retained log bucket without force_destroy
     protect: bool = False  # the access-log bucket protected and retained (prod)
     access_log_retention_days: int = 90
+    # Internal (tiered serving: a tier behind the router): private subnets, no CIDR ingress (the router adds
+    # its security group's rule), HTTP only inside the VPC.
+    internal: bool = False
+    health_check_path: str = vllm.HEALTH_PATH
     # The component these resources were declared under before this one existed (ModelService): each
     # carries Alias(parent=moved_from), so its URN resolves to the old one and nothing is replaced.
     moved_from: pulumi.Resource | None = None
@@ -134,7 +138,7 @@ class Endpoint(pulumi.ComponentResource):
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
-            internal=False,
+            internal=args.internal,
             subnets=args.subnet_ids,
             security_groups=[security_group.id],
             drop_invalid_header_fields=True,  # no request smuggling through malformed headers (ELB.4)
@@ -206,7 +210,7 @@ class Endpoint(pulumi.ComponentResource):
             load_balancing_algorithm_type="least_outstanding_requests",
             health_check={
                 "enabled": True,
-                "path": vllm.HEALTH_PATH,
+                "path": args.health_check_path,
                 "port": "traffic-port",
                 "protocol": "HTTP",
                 "matcher": "200",

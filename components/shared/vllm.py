@@ -73,6 +73,9 @@ class VllmServer:
     startup_seconds: int = 300  # estimate_startup_seconds(...)
     stop_timeout_seconds: int = 30  # SIGTERM→SIGKILL; vLLM exits in seconds once drained
     extra_args: tuple[str, ...] = ()
+    # "cpu": vLLM's CPU backend (its own image): no GPUs, the KV cache in host memory (cpu_kv_cache_gib)
+    device: str = "cuda"
+    cpu_kv_cache_gib: int = 0  # VLLM_CPU_KVCACHE_SPACE
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,14 @@ CONTAINER_HEALTH = HealthTiming(interval_seconds=30, timeout_seconds=5, unhealth
 def serve_args(server: VllmServer) -> list[str]:
     """The arguments after `vllm serve` (the image's entrypoint); the model is positional (`--model` is
     deprecated there)."""
+    if server.device == "cpu":  # no GPU flags; the KV cache size comes from VLLM_CPU_KVCACHE_SPACE
+        return [
+            server.hf_model_id,
+            "--served-model-name", server.served_model_name,
+            "--max-model-len", str(server.max_model_len),
+            "--port", str(PORT),
+            *server.extra_args,
+        ]  # fmt: skip
     return [
         server.model_uri if server.load_from == "s3" else server.hf_model_id,
         "--served-model-name", server.served_model_name,
@@ -124,6 +135,14 @@ def environment(keep_alive: int, server: VllmServer | None = None) -> dict[str, 
         env[STREAMER_CONCURRENCY_ENV] = str(server.streamer_concurrency)
         env["AWS_REGION"] = server.region
     return env
+
+
+def cpu_environment(server: VllmServer) -> dict[str, str]:
+    """vLLM CPU backend settings (vLLM docs, CPU installation, "Related runtime environment variables"):
+    the KV cache in GiB of host memory, and OpenMP threads bound to the task's cores automatically."""
+    if server.device != "cpu":
+        return {}
+    return {"VLLM_CPU_KVCACHE_SPACE": str(server.cpu_kv_cache_gib), "VLLM_CPU_OMP_THREADS_BIND": "auto"}
 
 
 def probe_command() -> list[str]:
