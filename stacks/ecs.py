@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pulumi import Output
+
 from components.ecs.autoscaling import ScheduledCapacity
 from components.ecs.capacity import GpuNodePoolArgs, SpotMix
 from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
@@ -51,6 +53,24 @@ def deployment_minimum_healthy_percent(ctx: StackContext) -> int:
     return 100 if slots >= 2 * ctx.config.scaling.max_replicas else 50
 
 
+def vllm_server(ctx: StackContext, load_mib_per_s: int) -> VllmServer:
+    """What one replica runs, the same on every platform for the same model and GPU (ECS and EKS call this)."""
+    cfg = ctx.config
+    reservation = memory_reservation_mib(ctx)
+    return VllmServer(
+        image=cfg.serving.image,
+        hf_model_id=ctx.model.hf_id,
+        served_model_name=cfg.model.served_model_name or ctx.model.key,
+        tensor_parallel_size=ctx.sizing.tensor_parallel_size,
+        pipeline_parallel_size=ctx.sizing.nodes_per_replica,
+        max_model_len=cfg.model.max_model_len,
+        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+        memory_reservation_mib=reservation,
+        shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
+        startup_seconds=estimate_startup_seconds(weights_bytes(ctx), load_mib_per_s),
+    )
+
+
 def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
     """Declare the ECS platform; return its stack outputs and the endpoint the observability layer watches."""
     cfg = ctx.config
@@ -74,7 +94,6 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             ),
         )
 
-    weights = weights_bytes(ctx)
     pool_args = GpuNodePoolArgs(
         instance_types=tuple(pool.instance_types),
         architectures=tuple(f.architectures[0] for f in ctx.instances),
@@ -88,25 +107,14 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             spot_allocation_strategy=pool.spot.spot_allocation_strategy,
         ),
         root_volume_gib=pool.root_volume_gib,
-        weights_bytes=weights,
+        weights_bytes=weights_bytes(ctx),
         reserved_memory_mib=AGENT_RESERVED_MIB,
         # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
         extra_user_data=agent_user_data(),
         extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
     )
-    reservation = memory_reservation_mib(ctx)
-    server = VllmServer(
-        image=serving.image,
-        hf_model_id=ctx.model.hf_id,
-        served_model_name=cfg.model.served_model_name or ctx.model.key,
-        tensor_parallel_size=ctx.sizing.tensor_parallel_size,
-        max_model_len=cfg.model.max_model_len,
-        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
-        memory_reservation_mib=reservation,
-        shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
-        startup_seconds=estimate_startup_seconds(weights, pool_args.root_volume_throughput_mibps),
-    )
+    server = vllm_server(ctx, pool_args.root_volume_throughput_mibps)
     service = ModelService(
         f"{ctx.short_name}-vllm",
         ModelServiceArgs(
@@ -144,7 +152,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         ),
     )
     nodes = service.node_pool
-    web_acl = build_web_acl(ctx, service)
+    web_acl = build_web_acl(ctx, service.load_balancer_arn)
     outputs: dict[str, Any] = {
         "endpointUrl": service.endpoint_url,
         "clusterName": service.cluster_name,
@@ -172,15 +180,15 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
     return outputs, endpoint
 
 
-def build_web_acl(ctx: StackContext, service: ModelService) -> WebAcl | None:
-    """The WAF web ACL on the service's load balancer, when serving.waf says so (auto: prod only)."""
+def build_web_acl(ctx: StackContext, load_balancer_arn: Output[str]) -> WebAcl | None:
+    """The WAF web ACL on the stack's load balancer, when serving.waf says so (auto: prod only)."""
     waf = ctx.config.serving.waf
     if not waf.enabled_in(ctx.config.environment):
         return None
     return WebAcl(
         f"{ctx.short_name}-waf",
         WebAclArgs(
-            resource_arn=service.load_balancer_arn,
+            resource_arn=load_balancer_arn,
             rate_limit_per_5min=waf.rate_limit_per5_min,
             max_body_bytes=waf.max_body_bytes or body_limit_bytes(ctx.config.model.max_model_len),
             count_rules=tuple(waf.count_rules),

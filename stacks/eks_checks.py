@@ -32,10 +32,7 @@ def eks_problems(sections: dict[str, Any], aws_known: bool) -> list[Problem]:
 def eks_warnings(cfg: Any) -> list[str]:
     if cfg.platform != "eks":
         return []
-    warnings = [
-        "platform eks: the vLLM workload on EKS is not built yet (issue 12); this stack declares the "
-        "cluster, Karpenter and the GPU NodePools"
-    ]
+    warnings = []
     if not cfg.eks.endpoint_public_access:
         warnings.append(
             "eks.endpointPublicAccess is false: the API server is reachable only from inside the VPC, so "

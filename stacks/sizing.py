@@ -151,6 +151,16 @@ class Sizing:
     max_concurrent_sequences: int
     fits: bool
     reason: str = ""
+    nodes_per_replica: int = 1  # > 1: TP within each node, one pipeline stage per node (EKS LeaderWorkerSet)
+
+    @property
+    def layout(self) -> str:
+        """Nodes × GPUs and the parallelism, e.g. "2 × p5.48xlarge (16 GPUs): TP 8 × PP 2"."""
+        gpus = self.tensor_parallel_size * self.nodes_per_replica
+        return (
+            f"{self.nodes_per_replica} × {self.instance_type} ({gpus} GPUs): "
+            f"TP {self.tensor_parallel_size} × PP {self.nodes_per_replica}"
+        )
 
     def as_plan(self) -> dict:
         """The plan's JSON shape (camelCase)."""
@@ -173,6 +183,8 @@ class Sizing:
             "maxConcurrentSequences": self.max_concurrent_sequences,
             "fits": self.fits,
             "reason": self.reason,
+            "nodesPerReplica": self.nodes_per_replica,
+            "layout": self.layout,
         }
 
 
