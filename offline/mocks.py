@@ -170,6 +170,9 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
                 for d in (data.get("InstanceStorageInfo") or {}).get("Disks", [])
             ],
             "totalInstanceStorage": (data.get("InstanceStorageInfo") or {}).get("TotalSizeInGB", 0),
+            "efaSupported": data.get("NetworkInfo", {}).get("EfaSupported", False),
+            "efaMaximumInterfaces": data.get("NetworkInfo", {}).get("EfaInfo", {}).get("MaximumEfaInterfaces", 0),
+            "maximumNetworkCards": data.get("NetworkInfo", {}).get("MaximumNetworkCards", 1),
         }
 
     def _availability_zones(self, a: dict) -> dict:

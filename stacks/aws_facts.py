@@ -38,6 +38,8 @@ class InstanceFacts:
     memory_mib: int
     architectures: tuple[str, ...]
     gpu: GpuFacts | None
+    efa_interfaces: int = 0  # EFA interfaces it supports (0: no EFA)
+    network_cards: int = 1
 
     @property
     def family(self) -> str:
@@ -78,6 +80,8 @@ def instance_type(name: str) -> InstanceFacts | None:
         memory_mib=result.memory_size,
         architectures=tuple(result.supported_architectures),
         gpu=gpu,
+        efa_interfaces=(result.efa_maximum_interfaces or 0) if result.efa_supported else 0,
+        network_cards=result.maximum_network_cards or 1,
     )
 
 

@@ -323,6 +323,10 @@ def gpu_capacity_args(
         kms_key_arn=key.key_arn,
         ami_alias=versions.ami_alias(),
         root_volume_gib=pool.root_volume_gib or root_volume_gib(weights_bytes(ctx)),
+        cluster_placement=ctx.sizing.nodes_per_replica > 1,
+        efa_network_cards=min(f.network_cards for f in ctx.instances)
+        if ctx.sizing.nodes_per_replica > 1 and all(f.efa_interfaces for f in ctx.instances)
+        else 0,
         device_plugin_chart=versions.DEVICE_PLUGIN_CHART,
         device_plugin_repo=versions.DEVICE_PLUGIN_REPO,
         device_plugin_version=versions.DEVICE_PLUGIN_VERSION,

@@ -233,3 +233,72 @@ def test_workload_refuses_a_drain_longer_than_the_spot_notice():
     )
     with pytest.raises(Exception, match="spot notice"):
         _validate(args)
+
+
+# -- DeepSeek-R1 across two nodes (eks-r1) ----------------------------------------------------------
+
+
+def test_r1_is_sized_across_two_p5_nodes():
+    sizing = shared_run("eks-r1").program_globals["context"].sizing
+    assert sizing.fits and sizing.nodes_per_replica == 2 and sizing.tensor_parallel_size == 8
+    assert sizing.layout == "2 × p5.48xlarge (16 GPUs): TP 8 × PP 2"
+
+
+def test_r1_replica_is_a_leader_worker_set_group_with_tp_within_and_pp_across_nodes():
+    lws = k8s("LeaderWorkerSet", "eks-r1")
+    template = lws["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2 and template["restartPolicy"] == "RecreateGroupOnPodRestart"
+    assert lws["metadata"]["annotations"] == {
+        "leaderworkerset.sigs.k8s.io/exclusive-topology": "topology.kubernetes.io/zone"
+    }
+    (leader,) = template["leaderTemplate"]["spec"]["containers"]
+    (worker,) = template["workerTemplate"]["spec"]["containers"]
+    args = leader["args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == "8"
+    assert args[args.index("--pipeline-parallel-size") + 1] == "2"
+    assert leader["resources"]["limits"]["nvidia.com/gpu"] == worker["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert "ray_address=$LWS_LEADER_ADDRESS" in worker["command"][2] and "ports" not in worker
+    scaled = k8s("ScaledObject", "eks-r1")["spec"]["scaleTargetRef"]
+    assert scaled == {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "name": "vllm"}
+    assert k8s("Service", "eks-r1")["spec"]["selector"] == {"app.kubernetes.io/name": "vllm", "role": "leader"}
+
+
+def test_r1_nodes_get_a_cluster_placement_group_and_efa_interfaces():
+    run = shared_run("eks-r1")
+    group = run.one("aws:ec2/placementGroup:PlacementGroup")
+    assert engine_inputs(group)["strategy"] == "cluster"
+    spec = k8s("EC2NodeClass", "eks-r1")["spec"]
+    assert spec["placementGroupSelector"] == {"name": group.outputs["name"]}
+    interfaces = spec["networkInterfaces"]
+    assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}
+    assert [i["interfaceType"] for i in interfaces[1:]] == ["efa-only"] * 31  # p5.48xlarge: 32 network cards
+
+
+def test_r1_objects_are_valid():
+    from tests.test_eks_validation import by_bucket, kubernetes_version, validate_custom
+
+    buckets = by_bucket("eks-r1")
+    assert "LeaderWorkerSet" in {o["kind"] for o in buckets["custom"]}
+    for obj in buckets["custom"]:
+        validate_custom(obj)
+    import kubernetes_validate
+
+    for obj in buckets["builtin"]:
+        kubernetes_validate.validate(obj, f"{kubernetes_version('eks-r1')}.0", strict=True)
+
+
+def test_r1_cost_counts_both_nodes_per_replica():
+    from stacks.cost import estimate
+
+    run = shared_run("eks-r1")
+    hour = estimate(run.program_globals["context"], run.registrations)["replicaHour"]
+    assert hour["nodesPerReplica"] == 2
+    assert hour["onDemand"] > 2 * 55.04  # two p5.48xlarge at us-east-1 on-demand, plus their root volumes
+
+
+def test_ecs_refuses_r1_and_names_the_eks_layout():
+    from offline.harness import run_program
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"platform eks across nodes: 2 × p5\.48xlarge \(16 GPUs\): TP 8 × PP 2"):
+        run_program("eks-r1", {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}})

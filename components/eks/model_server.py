@@ -28,6 +28,7 @@ from components.shared.validation import ArgsProblems
 TGB_API = "elbv2.k8s.aws/v1beta1"
 SPC_API = "secrets-store.csi.x-k8s.io/v1"
 LWS_API = "leaderworkerset.x-k8s.io/v1"
+EXCLUSIVE_TOPOLOGY = "leaderworkerset.sigs.k8s.io/exclusive-topology"
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ class EksModelServer(pulumi.ComponentResource):
                 f"{name}-lws",
                 api_version=LWS_API,
                 kind="LeaderWorkerSet",
-                metadata=meta,
+                # One group per zone, all its pods in it (LWS "exclusive placement"): with the NodeClass's
+                # cluster placement group the group's nodes are close; a second group waits for another zone.
+                metadata={**meta, "annotations": {EXCLUSIVE_TOPOLOGY: "topology.kubernetes.io/zone"}},
                 spec=workload.leader_worker_spec(w, args.initial_replicas),
                 opts=pulumi.ResourceOptions.merge(opts, keda_owns),
             )
