@@ -257,7 +257,10 @@ def test_evaluator_conditions():
 
 
 # ECS: execution, task, GPU instance, VPC flow-log delivery; EKS: cluster, system nodes, Karpenter and its nodes.
-ROLES = {"ecs": 4, "eks": 4}
+ROLES = {
+    "ecs": 4,
+    "eks": 7,
+}  # eks: cluster, system nodes, Karpenter controller + nodes, vLLM secrets, LB controller, KEDA
 
 
 @pytest.mark.parametrize("stack", stack_names())
