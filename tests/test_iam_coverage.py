@@ -262,8 +262,8 @@ def test_evaluator_conditions():
 
 
 # ECS: execution, task, GPU instance, VPC flow-log delivery, weight-sync execution and task; EKS: cluster,
-# system nodes, Karpenter and its nodes, VPC flow-log delivery.
-ROLES = {"ecs": 6, "eks": 5}
+# system nodes, Karpenter and its nodes, VPC flow-log delivery, vLLM secrets, LB controller, KEDA.
+ROLES = {"ecs": 6, "eks": 8}
 
 
 @pytest.mark.parametrize("stack", stack_names())
