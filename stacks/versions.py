@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kubernetes minor versions a stack may pin (eks.kubernetesVersion). A version is listed only when
-# (1) EKS offers it: 1.34 released on EKS 2025-10-06, standard support to 2026-12-02; 1.35 released
-# 2026-01-28, standard support to 2027-03-27 (endoflife.date/amazon-eks);
+# (1) EKS offers it in standard support for a while yet: 1.35 released 2026-01-28, standard support to
+# 2027-03-27 (endoflife.date/amazon-eks, EKS user guide "Kubernetes version lifecycle": 14 months standard).
+# 1.34 (standard support to 2026-12-02, i.e. tomorrow on 2026-12-01) is dropped: a cluster created on it
+# would enter paid extended support and fail Security Hub EKS.2 a day later;
 # (2) the pinned Karpenter supports it: 1.14.x supports 1.26-1.36
 # (aws/karpenter-provider-aws hack/docs/compatibilitymatrix_gen/compatibility.yaml @ v1.14.1);
 # (3) every managed add-on below has a sourced version for it. 1.36 is on EKS (kube-proxy and CoreDNS
@@ -46,12 +48,6 @@ class AddonVersions:
 # stack, confirm with `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>`:
 # EKS refuses a version it does not offer for the cluster version (CreateAddon InvalidParameterException).
 ADDON_VERSIONS: dict[str, AddonVersions] = {
-    "1.34": AddonVersions(
-        vpc_cni="v1.21.1-eksbuild.8",
-        coredns="v1.13.2-eksbuild.11",
-        kube_proxy="v1.34.6-eksbuild.13",
-        pod_identity_agent="v1.3.9-eksbuild.3",
-    ),
     "1.35": AddonVersions(
         vpc_cni="v1.21.1-eksbuild.8",
         coredns="v1.14.3-eksbuild.3",

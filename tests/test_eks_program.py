@@ -159,6 +159,8 @@ def test_cost_counts_control_plane_system_nodes_and_gpu_range():
     ("overrides", "path", "reason"),
     [
         ({"deepseek-cloud:eks.kubernetesVersion": "1.29"}, "eks.kubernetesVersion", "unknown Kubernetes version"),
+        # Standard support ends 2026-12-02 (EKS version calendar, endoflife.date/amazon-eks): not offered.
+        ({"deepseek-cloud:eks.kubernetesVersion": "1.34"}, "eks.kubernetesVersion", "unknown Kubernetes version"),
         ({"deepseek-cloud:eks.publicAccessCidrs": []}, "eks.publicAccessCidrs", "open to everyone"),
         ({"deepseek-cloud:model.loadFrom": "s3"}, "model.loadFrom", "load the weights from the Hugging Face Hub"),
         (

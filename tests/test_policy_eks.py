@@ -174,7 +174,11 @@ def test_planned_cluster_version_is_in_standard_support_and_an_old_one_fails():
     assert props["version"] == "1.35"
     assert run_resource("eks-supported-version", CLUSTER, props) == []
     (violation,) = run_resource("eks-supported-version", CLUSTER, {**props, "version": "1.30"})
-    assert "Kubernetes 1.30 is not in EKS standard support (1.34, 1.35, 1.36)" in violation
+    assert "Kubernetes 1.30 is not in EKS standard support (1.35, 1.36)" in violation
+    # 1.34's standard support ends 2026-12-02 (endoflife.date/amazon-eks): a cluster created now would
+    # leave it a day later.
+    (violation,) = run_resource("eks-supported-version", CLUSTER, {**props, "version": "1.34"})
+    assert "Kubernetes 1.34 is not in EKS standard support" in violation
 
 
 def test_node_group_counts_as_an_autoscaling_group():
