@@ -309,3 +309,16 @@ def test_ecs_refuses_r1_and_names_the_eks_layout():
 
     with pytest.raises(ConfigError, match=r"platform eks across nodes: 2 × p5\.48xlarge \(16 GPUs\): TP 8 × PP 2"):
         run_program("eks-r1", {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}})
+
+
+def test_keda_may_query_only_the_stacks_amp_workspace():
+    run = shared_run(STACK)
+    workspace = run.one("aws:amp/workspace:Workspace").outputs
+    (policy,) = [
+        json.loads(r.outputs["policy"])
+        for r in run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if "aps:QueryMetrics" in r.outputs["policy"]
+    ]
+    (query,) = [s for s in policy["Statement"] if s["Action"] == "aps:QueryMetrics"]
+    assert query["Resource"] == workspace["arn"]
+    assert query["Resource"].startswith("arn:aws:aps:us-east-1:") and ":workspace/ws-" in query["Resource"]
