@@ -19,7 +19,7 @@ STACKS = recorded_stacks()
 
 def test_baseline_covers_every_shipped_stack():
     assert {"dev", "staging", "prod"} <= set(STACKS)
-    assert STACKS == stack_names()  # eks-r1 recorded when it shipped (issue 12)
+    assert stack_names() == STACKS  # eks-r1 recorded when it shipped (issue 12)
     assert len(read_baseline("prod")) == 98
 
 
