@@ -235,6 +235,12 @@ ARNS: dict[str, Callable[[Subject], dict[str, Any]]] = {
         )
     },
     "aws:sqs/queue:Queue": lambda s: {"arn": s.arn("sqs", s.name)},
+    # aps workspace/${WorkspaceId}, scraper/${ScraperId} (Service Authorization Reference); the workspace id
+    # is the resource id (ws-…, offline/mocks.py _ID_PREFIX), so the ARN, the id and the query endpoint agree.
+    "aws:amp/workspace:Workspace": lambda s: {"arn": s.arn("aps", f"workspace/{s.id}")},
+    "aws:amp/scraper:Scraper": lambda s: {"arn": s.arn("aps", f"scraper/s-{s.uuid}")},
+    # ec2 placement-group/${PlacementGroupName}.
+    "aws:ec2/placementGroup:PlacementGroup": lambda s: {"arn": s.arn("ec2", f"placement-group/{s.name}")},
 }
 
 

@@ -32,7 +32,12 @@ PIKE_DIR = ROOT / "tests" / "data" / "pike"
 AUTONAME_SUFFIX = "1a2b3c4"  # Pulumi's autonaming appends "-" and 7 random hex characters
 WAF_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"  # web ACL ARNs end in name/id (AWS WAF developer guide)
 # Pulumi type tokens mirror Terraform names (aws:lb/listener:Listener = aws_lb_listener) except these.
-TERRAFORM_TYPE_OVERRIDES = {"aws:lb/loadBalancer:LoadBalancer": "aws_lb"}
+TERRAFORM_TYPE_OVERRIDES = {
+    "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
+    # pulumi-aws names the AMP module `amp`; terraform-provider-aws names its types aws_prometheus_*.
+    "aws:amp/workspace:Workspace": "aws_prometheus_workspace",
+    "aws:amp/scraper:Scraper": "aws_prometheus_scraper",
+}
 CREATE_VERBS = ("Create", "Allocate", "Run", "Register", "Request")
 ROLE_SHAPING = {"iam:createrole", "iam:putrolepolicy", "iam:attachrolepolicy", "iam:putrolepermissionsboundary"}
 

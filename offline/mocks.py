@@ -43,6 +43,7 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
     "aws:kms/key:Key": "",
+    "aws:amp/workspace:Workspace": "ws-",
 }
 
 # S3 bucket types whose `bucket` (name) output is computed when the program does not set it.
@@ -72,6 +73,10 @@ _EXTRA_OUTPUTS = {
         "vpcConfig": {"clusterSecurityGroupId": f"sg-{d[:17]}"},
     },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, d, i, region: {"latestVersion": 1},
+    # AMP's query endpoint for a workspace (AMP user guide, "Query your Prometheus metrics"): ends with "/".
+    "aws:amp/workspace:Workspace": lambda n, d, i, region: {
+        "prometheusEndpoint": f"https://aps-workspaces.{region}.amazonaws.com/workspaces/ws-{d}/"
+    },
     "aws:sqs/queue:Queue": lambda n, d, i, region: {
         "url": f"https://sqs.{region}.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{n}"
     },
@@ -189,6 +194,8 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
                 }
                 for c in data.get("NetworkInfo", {}).get("NetworkCards", [])
             ],
+            "efaSupported": data.get("NetworkInfo", {}).get("EfaSupported", False),
+            "efaMaximumInterfaces": data.get("NetworkInfo", {}).get("EfaInfo", {}).get("MaximumEfaInterfaces", 0),
         }
 
     def _availability_zones(self, a: dict) -> dict:

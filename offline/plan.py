@@ -412,8 +412,13 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
         f"{idle['spotInstances']} spot): {idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
         f"(leaves out {', '.join(idle['excludes'])})"
     )
+    where = (
+        f"one replica = {rh['layout']}"
+        if rh.get("nodesPerReplica", 1) > 1
+        else f"{rh['replicasPerInstance']} replica(s) per {rh['instanceType']}"
+    )
     console.print(
-        f"replica-hour ({rh['replicasPerInstance']} replica(s) per {rh['instanceType']}): {rh['onDemand']} on-demand, "
+        f"replica-hour ({where}): {rh['onDemand']} on-demand, "
         f"{rh['spot']} spot, {rh['atSpotMix']} at the spot mix ({rh['spotMixAt']})"
     )
     per_million = c.get("perMillionOutputTokens")

@@ -453,13 +453,15 @@ def seed_claims(est: dict, tco: dict, workload: Workload) -> dict[str, Any]:
             "shareNeeded": round(routing, 4) if routing else None,
             "savingAtStatedShare": round(1 - tier["monthly"] / tco["cloud"]["atSpotMix"]["monthly"], 4),
         },
-        "a100Cny1p8M": seed
-        and {
+        # Only when the seed server holds the model (671B does not fit 8 × A100 80 GB): no figures otherwise.
+        "a100Cny1p8M": {
             "capexUsd": seed["capexUsd"],
             "breakEvenUtilisationVsP4deOnDemand": seed.get("breakEvenUtilisation", {}).get("vsSameHardwareOnDemand"),
             "breakEvenUtilisationVsStack": seed.get("breakEvenUtilisation", {}).get("vsStackAtSpotMix"),
             "utilisationAtWorkload": seed.get("utilisationAtWorkload"),
-        },
+        }
+        if seed and seed.get("fits")
+        else None,
         "qps50PerA100": {
             "bestMeasuredRequestsPerSecondPerGpu": round(best["requestsPerSecond"] / best["gpus"], 2),
             "bestRow": best["id"],

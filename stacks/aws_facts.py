@@ -44,6 +44,8 @@ class InstanceFacts:
     network_performance: str = ""
     baseline_gbps: float = 0.0
     peak_gbps: float = 0.0
+    efa_interfaces: int = 0  # EFA interfaces it supports (0: no EFA)
+    network_cards: int = 1
 
     @property
     def family(self) -> str:
@@ -85,6 +87,8 @@ def instance_type(name: str) -> InstanceFacts | None:
         architectures=tuple(result.supported_architectures),
         gpu=gpu,
         **_network(result),
+        efa_interfaces=(result.efa_maximum_interfaces or 0) if result.efa_supported else 0,
+        network_cards=result.maximum_network_cards or 1,
     )
 
 

@@ -43,7 +43,9 @@ def build_stack(ctx: StackContext) -> dict[str, Any]:
         # Alarms and the dashboard watch whatever the platform serves through its ServingEndpoint.
         outputs.update(build_observability(ctx, endpoint))
     elif ctx.config.platform == "eks":
-        outputs.update(build_eks(ctx, network))
+        eks_outputs, endpoint = build_eks(ctx, network)
+        outputs.update(eks_outputs)
+        outputs.update(build_observability(ctx, endpoint))
     for warning in ctx.warnings:
         pulumi.log.warn(warning)
     return outputs

@@ -36,7 +36,7 @@ from stacks.catalog import ModelSpec, load_catalog
 from stacks.eks_checks import eks_problems, eks_warnings
 from stacks.errors import NAMESPACE, ConfigError, Problem, allowed_list, did_you_mean, show
 from stacks.names import stack_name_problems
-from stacks.sizing import Sizing, fitting_alternatives, size_pool
+from stacks.sizing import Sizing, fitting_alternatives, size_across_nodes, size_pool
 from stacks.yaml_files import read_yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
@@ -940,6 +940,9 @@ def _sizing_problems(
         )
         return p, ()
     sizings = tuple(size_pool(model, instances, mcfg.max_model_len, mcfg.gpu_memory_utilization))
+    across = _across_nodes(model, instances, mcfg) if any(not s.fits for s in sizings) else None
+    if across and sections.get("platform") == "eks":
+        sizings = across  # a LeaderWorkerSet group per replica (components/eks/workload.py)
     misfits = [s for s in sizings if not s.fits]
     if misfits:
         from stacks.cost import load_prices
@@ -961,6 +964,7 @@ def _sizing_problems(
             f"no instance type that the policy pack allows ({', '.join(allowed_gpu_families())}) and {region} "
             "offers fits; lower model.maxModelLen"
         )
+        multi = f"; or platform eks across nodes: {across[0].layout}" if across else ""
         for s in misfits:
             i = pool.instance_types.index(s.instance_type)
             p.append(
@@ -968,11 +972,11 @@ def _sizing_problems(
                     f"gpuPool.instanceTypes[{i}]",
                     f"{model.key} does not fit: {s.reason}",
                     s.instance_type,
-                    allowed or nothing,
+                    (allowed or nothing) + multi,
                 )
             )
-    elif scaling and scaling.max_replicas > pool.max_size * min(s.replicas_per_instance for s in sizings):
-        hosts = pool.max_size * min(s.replicas_per_instance for s in sizings)
+    elif scaling and scaling.max_replicas > _replica_slots(pool.max_size, sizings):
+        hosts = _replica_slots(pool.max_size, sizings)
         p.append(
             Problem(
                 "scaling.maxReplicas",
@@ -1019,6 +1023,20 @@ def _weights_and_image_problems(sections: dict[str, Any], model: ModelSpec | Non
                 )
             )
     return problems
+
+
+def _across_nodes(model: ModelSpec, instances: tuple[InstanceFacts, ...], mcfg: Any) -> tuple[Sizing, ...] | None:
+    """Every pool type sized across nodes (EKS multi-node), when all of them fit that way with one layout."""
+    found = [size_across_nodes(model, i, mcfg.max_model_len, mcfg.gpu_memory_utilization) for i in instances]
+    if not found or any(s is None for s in found) or len({s.nodes_per_replica for s in found}) != 1:
+        return None
+    return tuple(s for s in found if s is not None)
+
+
+def _replica_slots(max_size: int, sizings: tuple[Sizing, ...]) -> int:
+    """Replicas maxSize instances hold: several per instance, or one per group of nodes."""
+    nodes = max(s.nodes_per_replica for s in sizings)
+    return max_size // nodes if nodes > 1 else max_size * min(s.replicas_per_instance for s in sizings)
 
 
 def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:

@@ -347,6 +347,7 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
     od_max, spot_max = split(pool.max_size)
     mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
     replicas = max(1, ctx.sizing.replicas_per_instance)
+    nodes = ctx.sizing.nodes_per_replica  # > 1: one replica is a group of that many instances (EKS)
     return {
         "currency": "USD",
         "pricesCapturedOn": prices.captured_on,
@@ -375,10 +376,12 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         "replicaHour": {
             "instanceType": pool.instance_types[0],
             "replicasPerInstance": replicas,
+            "nodesPerReplica": nodes,
+            "layout": ctx.sizing.layout,
             "instanceHourlyAtSpotMix": round(mix_instance_hourly, 4),
-            "onDemand": round((od_price + volume_hourly) / replicas, 4),
-            "spot": round((spot_price + volume_hourly) / replicas, 4),
-            "atSpotMix": round(mix_instance_hourly / replicas, 4),
+            "onDemand": round((od_price + volume_hourly) * nodes / replicas, 4),
+            "spot": round((spot_price + volume_hourly) * nodes / replicas, 4),
+            "atSpotMix": round(mix_instance_hourly * nodes / replicas, 4),
             "spotMixAt": f"maxSize {pool.max_size}: {od_max} on-demand / {spot_max} spot",
         },
         "notes": notes,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pulumi import Output
+
 from components.ecs.autoscaling import ScheduledCapacity
 from components.ecs.capacity import GpuNodePoolArgs, SpotMix
 from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
@@ -114,6 +116,28 @@ def build_flow_logs(ctx: StackContext, network: Network, key: StackKey) -> None:
     )
 
 
+def vllm_server(ctx: StackContext, image: Any, bucket: ModelBucket | None = None) -> VllmServer:
+    """What one replica runs, the same on every platform for the same model and GPU (ECS and EKS call this;
+    components/shared/vllm.py turns it into `vllm serve` arguments)."""
+    cfg = ctx.config
+    reservation = memory_reservation_mib(ctx)
+    return VllmServer(
+        image=image,
+        hf_model_id=ctx.model.hf_id,
+        served_model_name=cfg.model.served_model_name or ctx.model.key,
+        tensor_parallel_size=ctx.sizing.tensor_parallel_size,
+        pipeline_parallel_size=ctx.sizing.nodes_per_replica,
+        max_model_len=cfg.model.max_model_len,
+        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
+        memory_reservation_mib=reservation,
+        shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
+        # From container start (ECS counts the grace from there; EKS sizes the startup probe): weight load +
+        # engine start.
+        startup_seconds=math.ceil(cold_start.fresh(ctx).container),
+        **streamer_server_args(ctx, bucket),
+    )
+
+
 def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
     """Declare the ECS platform; return its stack outputs and the endpoint the observability layer watches."""
     cfg = ctx.config
@@ -126,7 +150,6 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
 
     build_flow_logs(ctx, network, key)
 
-    weights = weights_bytes(ctx)
     pool_args = GpuNodePoolArgs(
         instance_types=tuple(pool.instance_types),
         architectures=tuple(f.architectures[0] for f in ctx.instances),
@@ -140,29 +163,16 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             spot_allocation_strategy=pool.spot.spot_allocation_strategy,
         ),
         root_volume_gib=pool.root_volume_gib,
-        weights_bytes=weights,
+        weights_bytes=weights_bytes(ctx),
         reserved_memory_mib=AGENT_RESERVED_MIB,
         # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
         extra_user_data=agent_user_data(),
         extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
         permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
     )
-    reservation = memory_reservation_mib(ctx)
     image = build_image(ctx, key)
     bucket = build_model_bucket(ctx, key)
-    server = VllmServer(
-        image=image.image_ref,
-        hf_model_id=ctx.model.hf_id,
-        served_model_name=cfg.model.served_model_name or ctx.model.key,
-        tensor_parallel_size=ctx.sizing.tensor_parallel_size,
-        max_model_len=cfg.model.max_model_len,
-        gpu_memory_utilization=cfg.model.gpu_memory_utilization,
-        memory_reservation_mib=reservation,
-        shared_memory_mib=min(SHM_CAP_MIB, reservation // 2),
-        # From container start (ECS counts the grace from there): weight load + engine start.
-        startup_seconds=math.ceil(cold_start.fresh(ctx).container),
-        **streamer_server_args(ctx, bucket),
-    )
+    server = vllm_server(ctx, image.image_ref, bucket)
     tiered = ctx.config.tiers.enabled
     service = ModelService(
         f"{ctx.short_name}-vllm",
@@ -209,7 +219,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         from stacks.ecs_tiers import build_tiers
 
         public = build_tiers(ctx, network, key, service)
-    web_acl = build_web_acl(ctx, public)
+    web_acl = build_web_acl(ctx, public.load_balancer_arn)
     sync_outputs = build_weights_sync(ctx, key, network, image, bucket, service)
     outputs: dict[str, Any] = {
         "endpointUrl": public.endpoint_url,
@@ -286,15 +296,15 @@ def build_weights_sync(
     }
 
 
-def build_web_acl(ctx: StackContext, service: ModelService) -> WebAcl | None:
-    """The WAF web ACL on the service's load balancer, when serving.waf says so (auto: prod only)."""
+def build_web_acl(ctx: StackContext, load_balancer_arn: Output[str]) -> WebAcl | None:
+    """The WAF web ACL on the stack's load balancer, when serving.waf says so (auto: prod only)."""
     waf = ctx.config.serving.waf
     if not waf.enabled_in(ctx.config.environment):
         return None
     return WebAcl(
         f"{ctx.short_name}-waf",
         WebAclArgs(
-            resource_arn=service.load_balancer_arn,
+            resource_arn=load_balancer_arn,
             rate_limit_per_5min=waf.rate_limit_per5_min,
             max_body_bytes=waf.max_body_bytes or body_limit_bytes(ctx.config.model.max_model_len),
             count_rules=tuple(waf.count_rules),

@@ -1,6 +1,7 @@
-"""The EKS platform (part 1): the stack key, the cluster with its system nodes, Karpenter and the GPU
-NodePools, translated from the validated stack context into component arguments. The vLLM workload, its
-load balancer binding and autoscaling come with issue 12 (this builder then returns a ServingEndpoint)."""
+"""The EKS platform: the stack key, the cluster with its system nodes, Karpenter and the GPU NodePools
+(part 1), and the vLLM workload behind the same Endpoint as ECS, its controllers and queue-depth
+autoscaling (part 2), translated from the validated stack context into component arguments. Returns the
+stack outputs and the ServingEndpoint the alarms and dashboard watch."""
 
 from __future__ import annotations
 
@@ -11,15 +12,35 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.ecs.capacity import root_volume_gib  # node disk: image + weights, the same on EKS
+from components.eks.addons import Chart, ServingAddons, ServingAddonsArgs
+from components.eks.autoscaling import (
+    QueueAutoscaling,
+    QueueAutoscalingArgs,
+    VllmMetrics,
+    VllmMetricsArgs,
+    cron_windows,
+)
 from components.eks.cluster import EksCluster, EksClusterArgs
 from components.eks.gpu_capacity import GpuCapacity, GpuCapacityArgs
 from components.eks.karpenter import Karpenter, KarpenterArgs
+from components.eks.model_server import LWS_API, EksModelServer, EksModelServerArgs
 from components.eks.system_node_group import SystemNodeGroupArgs
+from components.eks.workload import Workload
+from components.shared.endpoint import Endpoint, EndpointArgs
 from components.shared.kms_key import StackKey, StackKeyArgs
+from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs
 from components.shared.network import Network
 from stacks import versions
 from stacks.config import StackContext
-from stacks.ecs import LOG_RETENTION_DAYS, build_flow_logs, weights_bytes
+from stacks.ecs import (
+    ACCESS_LOG_DAYS,
+    LOG_RETENTION_DAYS,
+    build_flow_logs,
+    build_web_acl,
+    vllm_server,
+    weights_bytes,
+)
+from stacks.serving import ServingEndpoint
 
 K8S_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 SERVING_NAMESPACE = "deepseek-serving"
@@ -31,8 +52,8 @@ def deployer_arn() -> str:
     return aws.iam.get_session_context(arn=identity.arn).issuer_arn
 
 
-def build_eks(ctx: StackContext, network: Network) -> dict[str, Any]:
-    """Declare the EKS platform; return its stack outputs."""
+def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
+    """Declare the EKS platform; return its stack outputs and the endpoint the observability layer watches."""
     cfg = ctx.config
     key = StackKey(
         f"{ctx.short_name}-key",
@@ -48,20 +69,11 @@ def build_eks(ctx: StackContext, network: Network) -> dict[str, Any]:
         # The NodePool and EC2NodeClass kinds exist only once the chart has installed Karpenter's CRDs.
         opts=pulumi.ResourceOptions(depends_on=[karpenter.release]),
     )
-    k8s.core.v1.Namespace(
-        f"{ctx.short_name}-serving-ns",
-        metadata={
-            "name": SERVING_NAMESPACE,
-            # Pod Security Admission: the vLLM pods (issue 12) must meet "baseline"; "restricted" is reported.
-            "labels": {
-                "pod-security.kubernetes.io/enforce": "baseline",
-                "pod-security.kubernetes.io/warn": "restricted",
-                "pod-security.kubernetes.io/audit": "restricted",
-            },
-        },
-        opts=pulumi.ResourceOptions(provider=cluster.provider),
-    )
-    return {
+    namespace = serving_namespace(ctx, cluster)
+    endpoint = build_endpoint(ctx, network, cluster)
+    serving = build_serving(ctx, network, cluster, key, endpoint, namespace)
+    web_acl = build_web_acl(ctx, endpoint.load_balancer_arn)
+    outputs = {
         "clusterName": cluster.cluster_name,
         "clusterEndpoint": cluster.endpoint,
         "karpenterNodeRoleName": karpenter.node_role_name,
@@ -69,7 +81,196 @@ def build_eks(ctx: StackContext, network: Network) -> dict[str, Any]:
         "gpuNodePools": list(gpu.node_pool_names),
         "servingNamespace": SERVING_NAMESPACE,
         "versions": versions.as_plan(cfg.eks.kubernetes_version),
+        "endpointUrl": endpoint.url,
+        **serving,
     }
+    if web_acl is not None:
+        outputs["webAclArn"] = web_acl.web_acl_arn
+    return outputs, ServingEndpoint(
+        platform="eks",
+        load_balancer_arn_suffix=endpoint.load_balancer_arn_suffix,
+        target_group_arn_suffix=endpoint.target_group_arn_suffix,
+        target_group_name=endpoint.target_group_name,
+        asg_name=None,  # Karpenter launches GPU nodes directly (CreateFleet): no Auto Scaling group
+        asg_arn=None,
+        gpu_pool_min_size=0,
+        min_replicas=cfg.scaling.min_replicas,
+        kms_key_arn=key.key_arn,
+    )
+
+
+def serving_namespace(ctx: StackContext, cluster: EksCluster) -> k8s.core.v1.Namespace:
+    return k8s.core.v1.Namespace(
+        f"{ctx.short_name}-serving-ns",
+        metadata={
+            "name": SERVING_NAMESPACE,
+            "labels": {
+                # Pod Security Admission: the vLLM pods meet "restricted" (warned and audited) and must meet
+                # "baseline" (enforced).
+                "pod-security.kubernetes.io/enforce": "baseline",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+                # The Load Balancer Controller adds a readiness gate per TargetGroupBinding: a rolling update
+                # waits until the new pod passes the ALB's health check (LBC docs, "Pod readiness gate").
+                "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+            },
+        },
+        opts=pulumi.ResourceOptions(provider=cluster.provider),
+    )
+
+
+def build_endpoint(ctx: StackContext, network: Network, cluster: EksCluster) -> Endpoint:
+    """The same Pulumi-declared ALB as ECS (components/shared/endpoint.py); pods are its ip targets."""
+    serving = ctx.config.serving
+    return Endpoint(
+        f"{ctx.short_name}-vllm",
+        EndpointArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.public_subnet_ids,
+            target_security_group_id=cluster.cluster_security_group_id,  # pods use their node's group
+            allowed_cidrs=tuple(str(c) for c in serving.allowed_cidrs),
+            certificate_arn=serving.certificate_arn,
+            http_redirect_listener=not ctx.is_prod,  # prod: HTTPS only (ELB.18)
+            deletion_protection=ctx.is_prod,
+            protect=ctx.is_prod,
+            access_log_retention_days=ACCESS_LOG_DAYS[ctx.config.environment],
+        ),
+    )
+
+
+def build_serving(
+    ctx: StackContext,
+    network: Network,
+    cluster: EksCluster,
+    key: StackKey,
+    endpoint: Endpoint,
+    namespace: k8s.core.v1.Namespace,
+) -> dict[str, Any]:
+    """The model's secrets, the controllers, the autoscaling and the replicas; returns their outputs."""
+    multi_node = ctx.sizing.nodes_per_replica > 1
+    secrets = ModelSecrets(f"{ctx.short_name}-secrets", model_secrets_args(ctx, key))
+    work = Workload(
+        server=vllm_server(ctx, ctx.config.serving.image),
+        namespace=SERVING_NAMESPACE,
+        drain_seconds=EndpointArgs.deregistration_delay_seconds,
+        idle_timeout_seconds=EndpointArgs.idle_timeout_seconds,
+        nodes_per_replica=ctx.sizing.nodes_per_replica,
+    )
+    metrics = VllmMetrics(
+        f"{ctx.short_name}-metrics",
+        VllmMetricsArgs(
+            cluster_arn=cluster.cluster_arn,
+            subnet_ids=network.private_subnet_ids,
+            security_group_ids=(cluster.cluster_security_group_id,),  # the nodes' group: pods on port 8000
+            namespace=SERVING_NAMESPACE,
+            pod_selector=work.labels,
+            tags=dict(ctx.tags),
+        ),
+        cluster.provider,
+    )
+    addons = ServingAddons(
+        f"{ctx.short_name}-addons",
+        serving_addons_args(ctx, network, multi_node, metrics.workspace_arn),
+        cluster.provider,
+    )
+    after = pulumi.ResourceOptions(depends_on=[namespace, *addons.releases, *endpoint.listeners])
+    server = EksModelServer(
+        f"{ctx.short_name}-model",
+        model_server_args(ctx, cluster, key, secrets, endpoint, work),
+        cluster.provider,
+        opts=after,
+    )
+    QueueAutoscaling(
+        f"{ctx.short_name}-scaling",
+        autoscaling_args(ctx, endpoint, work, metrics.query_url, LWS_API if multi_node else "apps/v1"),
+        cluster.provider,
+        opts=pulumi.ResourceOptions(depends_on=[server, *addons.releases]),
+    )
+    return {
+        "apiKeySecretArn": secrets.api_key_arn,
+        "hfTokenSecretArn": secrets.hf_token_arn,
+        "prometheusWorkspaceArn": metrics.workspace_arn,
+        "workload": f"{SERVING_NAMESPACE}/{server.workload_name}",
+        "layout": ctx.sizing.layout,
+    }
+
+
+def model_secrets_args(ctx: StackContext, key: StackKey) -> ModelSecretsArgs:
+    serving = ctx.config.serving
+    return ModelSecretsArgs(
+        api_key_secret_arn=serving.api_key_secret_arn,
+        hf_token_secret_arn=serving.hf_token_secret_arn,
+        name_prefix=f"deepseek/{ctx.stack}",
+        kms_key_arn=key.key_arn,
+        recovery_window_days={"prod": 30, "staging": 7}.get(ctx.config.environment, 0),
+        protect=ctx.is_prod,
+    )
+
+
+def serving_addons_args(
+    ctx: StackContext, network: Network, multi_node: bool, workspace_arn: pulumi.Output[str]
+) -> ServingAddonsArgs:
+    v = versions
+    return ServingAddonsArgs(
+        cluster_name=ctx.short_name,
+        region=ctx.region,
+        vpc_id=network.vpc_id,
+        lb_controller=Chart(v.LB_CONTROLLER_CHART, v.LB_CONTROLLER_VERSION, v.LB_CONTROLLER_REPO),
+        csi_driver=Chart(v.CSI_DRIVER_CHART, v.CSI_DRIVER_VERSION, v.CSI_DRIVER_REPO),
+        csi_aws_provider=Chart(v.ASCP_CHART, v.ASCP_VERSION, v.ASCP_REPO),
+        keda=Chart(v.KEDA_CHART, v.KEDA_VERSION, v.KEDA_REPO),
+        lws=Chart(v.LWS_CHART, v.LWS_VERSION) if multi_node else None,
+        prometheus_workspace_arn=workspace_arn,
+        permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+    )
+
+
+def model_server_args(
+    ctx: StackContext,
+    cluster: EksCluster,
+    key: StackKey,
+    secrets: ModelSecrets,
+    endpoint: Endpoint,
+    work: Workload,
+) -> EksModelServerArgs:
+    serving = ctx.config.serving
+    return EksModelServerArgs(
+        workload=work,
+        cluster_name=ctx.short_name,
+        region=ctx.region,
+        initial_replicas=ctx.config.scaling.min_replicas,
+        api_key_secret_arn=secrets.api_key_arn,
+        hf_token_secret_arn=secrets.hf_token_arn,
+        secret_grants=tuple(secrets.grants),
+        kms_key_arns=(key.key_arn, *serving.secrets_kms_key_arns),
+        target_group_arn=endpoint.target_group_arn,
+        load_balancer_security_group_id=endpoint.security_group_id,
+        node_security_group_id=cluster.cluster_security_group_id,
+        permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+    )
+
+
+def autoscaling_args(
+    ctx: StackContext, endpoint: Endpoint, work: Workload, query_url: pulumi.Output[str], api: str
+) -> QueueAutoscalingArgs:
+    scaling = ctx.config.scaling
+    floor = min([scaling.min_replicas, *(r.min_replicas for r in scaling.schedule)])
+    kind = "LeaderWorkerSet" if api == LWS_API else "Deployment"
+    return QueueAutoscalingArgs(
+        namespace=SERVING_NAMESPACE,
+        target={"apiVersion": api, "kind": kind, "name": work.name},
+        query_url=query_url,
+        region=ctx.region,
+        metric=scaling.metric,
+        target_queue_depth=scaling.target_queue_depth_per_replica,
+        target_qps=scaling.target_qps_per_replica,
+        min_replicas=floor,
+        max_replicas=scaling.max_replicas,
+        scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+        load_balancer_arn_suffix=endpoint.load_balancer_arn_suffix,
+        target_group_arn_suffix=endpoint.target_group_arn_suffix,
+        schedule=cron_windows([(r.name, r.cron, r.min_replicas) for r in scaling.schedule]),
+    )
 
 
 def build_cluster(ctx: StackContext, network: Network, key: StackKey) -> EksCluster:
@@ -130,6 +331,10 @@ def gpu_capacity_args(
         kms_key_arn=key.key_arn,
         ami_alias=versions.ami_alias(),
         root_volume_gib=pool.root_volume_gib or root_volume_gib(weights_bytes(ctx)),
+        cluster_placement=ctx.sizing.nodes_per_replica > 1,
+        efa_network_cards=min(f.network_cards for f in ctx.instances)
+        if ctx.sizing.nodes_per_replica > 1 and all(f.efa_interfaces for f in ctx.instances)
+        else 0,
         device_plugin_chart=versions.DEVICE_PLUGIN_CHART,
         device_plugin_repo=versions.DEVICE_PLUGIN_REPO,
         device_plugin_version=versions.DEVICE_PLUGIN_VERSION,

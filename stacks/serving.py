@@ -1,6 +1,6 @@
 """What a serving platform hands to the parts that watch it (alarms, dashboard, policy checks).
 
-Every platform builder (ECS now, EKS later) returns a ServingEndpoint, so observability is wired the
+Every platform builder (ECS, EKS) returns a ServingEndpoint, so observability is wired the
 same way whatever serves the model.
 """
 
@@ -17,8 +17,8 @@ class ServingEndpoint:
     load_balancer_arn_suffix: pulumi.Output[str]  # CloudWatch dimension LoadBalancer
     target_group_arn_suffix: pulumi.Output[str]  # CloudWatch dimension TargetGroup
     target_group_name: str  # logical name of the target group resource (plan/policy matching)
-    asg_name: pulumi.Output[str]  # CloudWatch dimension AutoScalingGroupName
-    asg_arn: pulumi.Output[str]
+    asg_name: pulumi.Output[str] | None  # CloudWatch dimension AutoScalingGroupName; None on EKS (Karpenter)
+    asg_arn: pulumi.Output[str] | None
     gpu_pool_min_size: int
     min_replicas: int
     cluster_name: pulumi.Output[str] | None = None  # ECS: ClusterName dimension

@@ -65,6 +65,7 @@ Constants, each derived from the published start-up logs in tests/data/vllm_publ
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -151,6 +152,16 @@ class Sizing:
     max_concurrent_sequences: int
     fits: bool
     reason: str = ""
+    nodes_per_replica: int = 1  # > 1: TP within each node, one pipeline stage per node (EKS LeaderWorkerSet)
+
+    @property
+    def layout(self) -> str:
+        """Nodes × GPUs and the parallelism, e.g. "2 × p5.48xlarge (16 GPUs): TP 8 × PP 2"."""
+        gpus = self.tensor_parallel_size * self.nodes_per_replica
+        return (
+            f"{self.nodes_per_replica} × {self.instance_type} ({gpus} GPUs): "
+            f"TP {self.tensor_parallel_size} × PP {self.nodes_per_replica}"
+        )
 
     def as_plan(self) -> dict:
         """The plan's JSON shape (camelCase)."""
@@ -173,6 +184,8 @@ class Sizing:
             "maxConcurrentSequences": self.max_concurrent_sequences,
             "fits": self.fits,
             "reason": self.reason,
+            "nodesPerReplica": self.nodes_per_replica,
+            "layout": self.layout,
         }
 
 
@@ -194,6 +207,7 @@ def size_at(
     engine: Engine = V1,
     cuda_total_bytes: float | None = None,
     usage: str = "openai",
+    nodes: int = 1,
 ) -> Sizing:
     """Sizing of `model` on `instance` at one tensor-parallel degree. `cuda_total_bytes` is the per-GPU
     total CUDA reports when a log printed it; otherwise AWS's GPU memory × CUDA_VISIBLE_FRACTION. `usage` is
@@ -203,13 +217,13 @@ def size_at(
     gpu_mib = gpu.memory_mib if gpu else 0
     device = cuda_total_bytes if cuda_total_bytes is not None else gpu_mib * MIB * CUDA_VISIBLE_FRACTION
     weights = model.weight_bytes
-    per_gpu_weights = weights / tp
+    per_gpu_weights = weights / (tp * nodes)  # PP: each node holds 1/nodes of the layers
     budget = device * gpu_memory_utilization
     tokens_profiled, seqs = engine.scheduler_defaults(device, gpu.name if gpu else "", max_model_len, usage)
     peak = profiling_peak_bytes(model, tokens_profiled, seqs, engine)
     overhead = (NON_TORCH_GIB + engine.cuda_graph_gib) * GIB + peak
     kv_memory = budget - per_gpu_weights - overhead
-    per_token = kv_bytes_per_token(model, tp)
+    per_token = math.ceil(kv_bytes_per_token(model, tp) / nodes)  # a GPU caches its stage's layers only
     tokens = int(kv_memory // per_token) if kv_memory > 0 else 0
     reason = ""
     if not instance.has_nvidia_gpu:
@@ -233,19 +247,41 @@ def size_at(
         gpus_per_instance=gpu_count,
         gpu_memory_gib=gpu_mib / 1024,
         tensor_parallel_size=tp,
-        replicas_per_instance=gpu_count // tp if gpu_count else 0,
+        replicas_per_instance=(gpu_count // tp if gpu_count else 0) if nodes == 1 else 1,
         weights_gib=weights / GIB,
         weights_per_gpu_gib=per_gpu_weights / GIB,
         runtime_overhead_gib=round(overhead / GIB, 2),
         kv_cache_bytes_per_token=kv_bytes_per_token(model),
-        kv_cache_gib=max(kv_memory, 0) * tp / GIB,
+        kv_cache_gib=max(kv_memory, 0) * tp * nodes / GIB,
         kv_cache_tokens=tokens,
         max_model_len=max_model_len,
         gpu_memory_utilization=gpu_memory_utilization,
         max_concurrent_sequences=tokens // max_model_len,
         fits=not reason,
         reason=reason,
+        nodes_per_replica=nodes,
     )
+
+
+MAX_NODES_PER_REPLICA = 4
+
+
+def size_across_nodes(
+    model: ModelSpec, instance: InstanceFacts, max_model_len: int, gpu_memory_utilization: float
+) -> Sizing | None:
+    """When one instance cannot hold the model: the fewest nodes (2..MAX_NODES_PER_REPLICA) that can, at TP =
+    the instance's GPUs and PP = nodes (vLLM's multi-node layout: TP within a node, PP across nodes).
+    None when even that many do not fit."""
+    if instance.gpu is None or not instance.has_nvidia_gpu:
+        return None
+    tp = instance.gpu.count
+    for nodes in range(2, MAX_NODES_PER_REPLICA + 1):
+        if model.num_layers < nodes:
+            break
+        attempt = size_at(model, instance, tp, max_model_len, gpu_memory_utilization, nodes=nodes)
+        if attempt.fits:
+            return attempt
+    return None
 
 
 def size(model: ModelSpec, instance: InstanceFacts, max_model_len: int, gpu_memory_utilization: float) -> Sizing:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kubernetes minor versions a stack may pin (eks.kubernetesVersion). A version is listed only when
-# (1) EKS offers it: 1.34 released on EKS 2025-10-06, standard support to 2026-12-02; 1.35 released
-# 2026-01-28, standard support to 2027-03-27 (endoflife.date/amazon-eks);
+# (1) EKS offers it in standard support for a while yet: 1.35 released 2026-01-28, standard support to
+# 2027-03-27 (endoflife.date/amazon-eks, EKS user guide "Kubernetes version lifecycle": 14 months standard).
+# 1.34 (standard support to 2026-12-02, i.e. tomorrow on 2026-12-01) is dropped: a cluster created on it
+# would enter paid extended support and fail Security Hub EKS.2 a day later;
 # (2) the pinned Karpenter supports it: 1.14.x supports 1.26-1.36
 # (aws/karpenter-provider-aws hack/docs/compatibilitymatrix_gen/compatibility.yaml @ v1.14.1);
 # (3) every managed add-on below has a sourced version for it. 1.36 is on EKS (kube-proxy and CoreDNS
@@ -46,12 +48,6 @@ class AddonVersions:
 # stack, confirm with `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>`:
 # EKS refuses a version it does not offer for the cluster version (CreateAddon InvalidParameterException).
 ADDON_VERSIONS: dict[str, AddonVersions] = {
-    "1.34": AddonVersions(
-        vpc_cni="v1.21.1-eksbuild.8",
-        coredns="v1.13.2-eksbuild.11",
-        kube_proxy="v1.34.6-eksbuild.13",
-        pod_identity_agent="v1.3.9-eksbuild.3",
-    ),
     "1.35": AddonVersions(
         vpc_cni="v1.21.1-eksbuild.8",
         coredns="v1.14.3-eksbuild.3",
@@ -94,4 +90,42 @@ def as_plan(kubernetes_version: str) -> dict[str, object]:
         "karpenter": KARPENTER_VERSION,
         "nvidiaDevicePlugin": DEVICE_PLUGIN_VERSION,
         "gpuAmiAlias": ami_alias(),
+        **serving_addons(),
+    }
+
+
+# --- Serving add-ons (issue 12). Each is the newest release tag of its repository in the snapshot fetched
+# 2026-12-01; the CRDs and default values of these exact tags are kept in tests/data (SOURCE files there).
+# AWS Load Balancer Controller: chart eks/aws-load-balancer-controller 3.5.0 = app v3.5.0 (helm/.../Chart.yaml
+# at tag v3.5.0, commit 11eb202c97e4ae2ee45e0658c4cde9a4b59f33d4); IAM policy vendored from the same tag.
+LB_CONTROLLER_CHART = "aws-load-balancer-controller"
+LB_CONTROLLER_REPO = "https://aws.github.io/eks-charts"
+LB_CONTROLLER_VERSION = "3.5.0"
+# Secrets Store CSI driver v1.6.0 (commit 4960f9637c51ad9cb9ef264481bc6d9a98bf1f1c) and its AWS provider
+# (ASCP) chart 3.1.1 (commit 5f47771b11645e19c11057dc690d3012f7a2345d). The ASCP chart's own driver
+# dependency floats ("^1"), so it is switched off and the driver installed from its own pinned chart.
+CSI_DRIVER_CHART = "secrets-store-csi-driver"
+CSI_DRIVER_REPO = "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
+CSI_DRIVER_VERSION = "1.6.0"
+ASCP_CHART = "secrets-store-csi-driver-provider-aws"
+ASCP_REPO = "https://aws.github.io/secrets-store-csi-driver-provider-aws"
+ASCP_VERSION = "3.1.1"
+# KEDA 2.20.2: chart kedacore/keda 2.20.2 (kedacore/charts tag v2.20.2, cbb9bb8ce0809dc9048f72302f7c09765d66ed56),
+# CRDs from kedacore/keda tag v2.20.2 (68a5b5028f35b22d50597c69819ab32c4e92f21a).
+KEDA_CHART = "keda"
+KEDA_REPO = "https://kedacore.github.io/charts"
+KEDA_VERSION = "2.20.2"
+# LeaderWorkerSet v0.10.0 (commit 2161f38ff333f9e24d3c44adef7cd5d9787cac00): chart oci://registry.k8s.io/lws/charts/lws,
+# version 0.10.0 (the project's "Install by Helm" docs at that tag). Installed only for multi-node stacks.
+LWS_CHART = "oci://registry.k8s.io/lws/charts/lws"
+LWS_VERSION = "0.10.0"
+
+
+def serving_addons() -> dict[str, str]:
+    return {
+        "awsLoadBalancerController": LB_CONTROLLER_VERSION,
+        "secretsStoreCsiDriver": CSI_DRIVER_VERSION,
+        "secretsStoreAwsProvider": ASCP_VERSION,
+        "keda": KEDA_VERSION,
+        "leaderWorkerSet": LWS_VERSION,
     }

@@ -5,22 +5,32 @@ from __future__ import annotations
 from offline.harness import run_program, shared_run
 
 
-def test_eks_platform_declares_the_cluster_and_gpu_capacity_until_eks_serving_lands():
+def test_eks_platform_declares_the_cluster_gpu_capacity_serving_and_observability():
     run_program("prod")  # a full ECS stack first: its outputs must not leak into the next run
-    run = run_program("dev", overrides={"deepseek-cloud:platform": "eks"})
+    # EKS has no model bucket yet: its pods load from the Hub (stacks/eks_checks.py).
+    run = run_program("dev", overrides={"deepseek-cloud:platform": "eks", "deepseek-cloud:model.loadFrom": "hub"})
     assert sorted(run.outputs) == [
+        "alarmNames",
+        "alarmTopicArn",
+        "apiKeySecretArn",
         "clusterEndpoint",
         "clusterName",
+        "dashboardName",
+        "endpointUrl",
         "gpuNodePools",
+        "hfTokenSecretArn",
         "interruptionQueueName",
         "karpenterNodeRoleName",
+        "layout",
         "privateSubnetIds",
+        "prometheusWorkspaceArn",
         "publicSubnetIds",
         "region",
         "servingNamespace",
         "sizing",
         "versions",
         "vpcId",
+        "workload",
     ]
     assert len(run.of_type("aws:eks/cluster:Cluster")) == 1
     assert run.of_type("aws:ecs/cluster:Cluster") == []

@@ -392,6 +392,31 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         stack="eks-dev",
         config=EKS_DEV,
     ),
+    # EKS serving (issue 12): the ScaledObject takes the scaling section as parsed.
+    ("QueueAutoscaling", "'metric'", "'queueDepth or qps'"): Case(
+        {"deepseek-cloud:scaling.metric": "cpu"},
+        "deepseek-cloud:scaling.metric: not an allowed value",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("QueueAutoscaling", "'minReplicas'", "'0 to maxReplicas'"): Case(
+        {"deepseek-cloud:scaling.minReplicas": 5},
+        "deepseek-cloud:scaling.minReplicas: larger than scaling.maxReplicas",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("QueueAutoscaling", "'targetQueueDepth'", "'above 0'"): Case(
+        {"deepseek-cloud:scaling.targetQueueDepthPerReplica": 0},
+        "deepseek-cloud:scaling.targetQueueDepthPerReplica: out of range",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
+    ("QueueAutoscaling", "'targetQps'", "'above 0'"): Case(
+        {"deepseek-cloud:scaling.targetQpsPerReplica": 0},
+        "deepseek-cloud:scaling.targetQpsPerReplica: out of range",
+        stack="eks-dev",
+        config=EKS_DEV,
+    ),
 }
 
 # Checks on args the builder (stacks/ecs.py, stacks/observability.py, stacks/build.py) always derives.
@@ -458,6 +483,35 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("Karpenter", "'region'", "'required'"): "aws:region, required and checked by the config layer",
     ("Karpenter", "'replicas'", "'1 to 3'"): "min(2, eks.systemPool.size); the schema keeps size at 1 or more",
     ("SystemNodeGroup", "'rootVolumeGib'", "'the AL2023 AMI needs 20 GiB or more'"): DEFAULTED,
+    # EKS serving builder (stacks/eks.py build_serving; issue 12)
+    ("EksModelServer", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("EksModelServer", "'kmsKeyArns'", "'at least the stack key'"): (
+        "the builder always passes the stack key's ARN (plus serving.secretsKmsKeyArns)"
+    ),
+    ("EksModelServer", "'secretGrants'", "'the API key and HF token secrets'"): (
+        "ModelSecrets always yields both grants (created or adopted secrets)"
+    ),
+    (
+        "EksModelServer",
+        "'workload.drainSeconds'",
+        "f'drain plus stop timeout must finish inside the {workload.SPOT_NOTICE_SECONDS} s spot notice'",
+    ): "EndpointArgs' deregistration delay and VllmServer's stop timeout, both defaulted (no config key)",
+    (
+        "EksModelServer",
+        "'workload.nodesPerReplica'",
+        '"equals the server\'s pipeline-parallel size (one pipeline stage per node)"',
+    ): "both come from the sizing's nodes_per_replica (stacks/ecs.py vllm_server, stacks/eks.py)",
+    ("EksModelServer", "'workload.nodesPerReplica'", "'at least 1'"): "the sizing's nodes per replica, 1 or more",
+    ("EksModelServer", "'workload.server.tensorParallelSize'", "'at least 1'"): "the sizing's degree, 1 or more",
+    ("QueueAutoscaling", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("QueueAutoscaling", "'target'", "'apiVersion, kind and name'"): (
+        "stacks/eks.py targets its own Deployment or LeaderWorkerSet"
+    ),
+    ("ServingAddons", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("ServingAddons", "f'{key}.chart'", "'required'"): "stacks/versions.py serving_addons() chart names",
+    ("ServingAddons", "f'{key}.version'", "'an exact x.y.z chart version'"): (
+        "stacks/versions.py pins each serving add-on chart to an exact release"
+    ),
     ("WebAcl", "'resourceArn'", "'is required (the load balancer to protect)'"): "the ECS builder passes its ALB",
     ("WebAcl", "'metricPrefix'", "'letters, digits and #:.-/_ only'"): (
         "the stack's short name ds-<stack>, which stacks/names.py limits to letters, digits and hyphens"

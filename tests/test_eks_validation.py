@@ -27,12 +27,32 @@ DATA = Path(__file__).resolve().parent / "data"
 CRDS = {
     ("karpenter.sh/v1", "NodePool"): DATA / "crds" / "karpenter.sh_nodepools.yaml",
     ("karpenter.k8s.aws/v1", "EC2NodeClass"): DATA / "crds" / "karpenter.k8s.aws_ec2nodeclasses.yaml",
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"): DATA / "crds" / "elbv2.k8s.aws_targetgroupbindings.yaml",
+    ("keda.sh/v1alpha1", "ScaledObject"): DATA / "crds" / "keda.sh_scaledobjects.yaml",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): DATA / "crds" / "keda.sh_triggerauthentications.yaml",
+    ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): DATA
+    / "crds"
+    / "leaderworkerset.x-k8s.io_leaderworkersets.yaml",
+    ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"): DATA
+    / "crds"
+    / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml",
 }
 CHART_VALUES = {
     (versions.KARPENTER_CHART, versions.KARPENTER_VERSION): DATA / "charts" / "karpenter-1.14.1-values.yaml",
     (versions.DEVICE_PLUGIN_CHART, versions.DEVICE_PLUGIN_VERSION): DATA
     / "charts"
     / "nvidia-device-plugin-0.20.0-values.yaml",
+    (versions.LB_CONTROLLER_CHART, versions.LB_CONTROLLER_VERSION): DATA
+    / "charts"
+    / "aws-load-balancer-controller-3.5.0-values.yaml",
+    (versions.CSI_DRIVER_CHART, versions.CSI_DRIVER_VERSION): DATA
+    / "charts"
+    / "secrets-store-csi-driver-1.6.0-values.yaml",
+    (versions.ASCP_CHART, versions.ASCP_VERSION): DATA
+    / "charts"
+    / "secrets-store-csi-driver-provider-aws-3.1.1-values.yaml",
+    (versions.KEDA_CHART, versions.KEDA_VERSION): DATA / "charts" / "keda-2.20.2-values.yaml",
+    (versions.LWS_CHART, versions.LWS_VERSION): DATA / "charts" / "lws-0.10.0-values.yaml",
 }
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -49,6 +69,7 @@ def _wire(value: Any) -> Any:
 
 
 def k8s_objects(stack: str = "eks-dev") -> list[tuple[str, dict[str, Any]]]:
+    """(type, object) of every Kubernetes resource of `stack`, in the apiVersion/kind/metadata/spec shape."""
     run = shared_run(stack)
     return [(r.type, _wire(engine_inputs(r))) for r in run.registrations if r.type.startswith("kubernetes:")]
 
@@ -82,9 +103,9 @@ def unknown_value_keys(ours: Any, defaults: Any, path: str = "") -> list[str]:
     return unknown
 
 
-def by_bucket() -> dict[str, list[dict[str, Any]]]:
+def by_bucket(stack: str = "eks-dev") -> dict[str, list[dict[str, Any]]]:
     buckets: dict[str, list[dict[str, Any]]] = {"release": [], "custom": [], "builtin": []}
-    for type_, obj in k8s_objects():
+    for type_, obj in k8s_objects(stack):
         if type_ == RELEASE:
             buckets["release"].append(obj)
         elif (obj.get("apiVersion"), obj.get("kind")) in CRDS:
@@ -94,15 +115,35 @@ def by_bucket() -> dict[str, list[dict[str, Any]]]:
     return buckets
 
 
+BUILTIN_KINDS = [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Deployment",
+    "Namespace",
+    "PodDisruptionBudget",
+    "Service",
+    "ServiceAccount",
+]
+CUSTOM_KINDS = [
+    "EC2NodeClass",
+    "NodePool",
+    "ScaledObject",
+    "SecretProviderClass",
+    "TargetGroupBinding",
+    "TriggerAuthentication",
+]
+
+
 def test_every_kubernetes_object_is_checked_by_one_validator():
     buckets = by_bucket()
-    assert len(buckets["release"]) == 2  # Karpenter, NVIDIA device plugin
-    assert sorted(o["kind"] for o in buckets["custom"]) == ["EC2NodeClass", "NodePool"]
-    assert [o["kind"] for o in buckets["builtin"]] == ["Namespace"]
+    # Karpenter, NVIDIA device plugin, LB controller, CSI driver, its AWS provider, KEDA
+    assert len(buckets["release"]) == 6
+    assert sorted(o["kind"] for o in buckets["custom"]) == CUSTOM_KINDS
+    assert sorted(o["kind"] for o in buckets["builtin"]) == BUILTIN_KINDS
     assert sum(len(v) for v in buckets.values()) == len(k8s_objects())
 
 
-@pytest.mark.parametrize("index", range(1))
+@pytest.mark.parametrize("index", range(len(BUILTIN_KINDS)))
 def test_builtin_objects_are_strictly_valid_for_the_pinned_version(index):
     obj = by_bucket()["builtin"][index]
     kubernetes_validate.validate(obj, f"{kubernetes_version()}.0", strict=True)
@@ -117,7 +158,7 @@ def test_strict_validation_fails_on_an_unknown_field_and_a_missing_schema():
         kubernetes_validate.validate(by_bucket()["custom"][0], f"{kubernetes_version()}.0", strict=True)
 
 
-def test_nodepool_and_ec2nodeclass_match_the_upstream_crd_schema():
+def test_custom_resources_match_the_upstream_crd_schema():
     for obj in by_bucket()["custom"]:
         validate_custom(obj)
 
@@ -237,7 +278,8 @@ def cel_violations(obj: dict[str, Any]) -> list[str]:
 
 def test_cel_rules_that_touch_our_specs_hold():
     for obj in by_bucket()["custom"]:
-        assert cel_violations(obj) == [], obj["kind"]
+        if obj["kind"] in ("NodePool", "EC2NodeClass"):
+            assert cel_violations(obj) == [], obj["kind"]
 
 
 def test_the_hand_translated_cel_rules_can_fail():

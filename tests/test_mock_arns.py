@@ -252,6 +252,12 @@ ARN_OF: dict[str, ArnOf] = {
         output="associationArn",
     ),
     "aws:sqs/queue:Queue": ArnOf("sqs", "queue", {"QueueName": out("name")}),
+    # The workspace id the ARN names is the one in its query endpoint (.../workspaces/<id>/).
+    "aws:amp/workspace:Workspace": ArnOf(
+        "aps", "workspace", {"WorkspaceId": lambda r: r.outputs["prometheusEndpoint"].rstrip("/").rsplit("/", 1)[-1]}
+    ),
+    "aws:amp/scraper:Scraper": ArnOf("aps", "scraper", {"ScraperId": lambda r: re.compile(rf"s-{UUID.pattern}")}),
+    "aws:ec2/placementGroup:PlacementGroup": ArnOf("ec2", "placement-group", {"PlacementGroupName": out("name")}),
 }
 
 # Types whose `arn` is an argument the program sets (the target's or topic's ARN), not one AWS assigns.
@@ -306,10 +312,21 @@ def registrations(runs: list[ProgramRun]) -> list[tuple[str, Registration]]:
 def test_kubernetes_objects_are_the_only_registrations_left_out(runs):
     left_out = {r.type for run in runs for r in run.registrations if r.custom and r.type.startswith(NOT_AWS)}
     assert left_out == {
+        "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
         "kubernetes:helm.sh/v3:Release",
         "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
         "kubernetes:karpenter.sh/v1:NodePool",
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        "kubernetes:keda.sh/v1alpha1:TriggerAuthentication",
+        "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet",
+        "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
         "pulumi:providers:kubernetes",
     }
 

@@ -100,7 +100,15 @@ def test_images_must_be_pinned(image, ok):
 
 def test_planned_helm_releases_are_pinned_and_a_range_fails():
     releases = [engine_inputs(r) for r in shared_run("eks-dev").of_type(RELEASE)]
-    assert len(releases) == 2
+    # Part 1: Karpenter, device plugin; part 2: LB controller, KEDA, Secrets Store CSI driver + AWS provider.
+    assert sorted((r["chart"], r["version"]) for r in releases) == [
+        ("aws-load-balancer-controller", "3.5.0"),
+        ("keda", "2.20.2"),
+        ("nvidia-device-plugin", "0.20.0"),
+        ("oci://public.ecr.aws/karpenter/karpenter", "1.14.1"),
+        ("secrets-store-csi-driver", "1.6.0"),
+        ("secrets-store-csi-driver-provider-aws", "3.1.1"),
+    ]
     for props in releases:
         assert run_resource("helm-chart-version-pinned", RELEASE, props) == []
     assert len(run_resource("helm-chart-version-pinned", RELEASE, {**releases[0], "version": "^1.14"})) == 1
@@ -174,7 +182,11 @@ def test_planned_cluster_version_is_in_standard_support_and_an_old_one_fails():
     assert props["version"] == "1.35"
     assert run_resource("eks-supported-version", CLUSTER, props) == []
     (violation,) = run_resource("eks-supported-version", CLUSTER, {**props, "version": "1.30"})
-    assert "Kubernetes 1.30 is not in EKS standard support (1.34, 1.35, 1.36)" in violation
+    assert "Kubernetes 1.30 is not in EKS standard support (1.35, 1.36)" in violation
+    # 1.34's standard support ends 2026-12-02 (endoflife.date/amazon-eks): a cluster created now would
+    # leave it a day later.
+    (violation,) = run_resource("eks-supported-version", CLUSTER, {**props, "version": "1.34"})
+    assert "Kubernetes 1.34 is not in EKS standard support" in violation
 
 
 def test_node_group_counts_as_an_autoscaling_group():

@@ -47,6 +47,7 @@ PLAN_FACTS = {
         {None},
         {"g6e.xlarge": "1× NVIDIA L40S 45 GiB", "g5.2xlarge": "1× NVIDIA A10G 22 GiB"},
     ),
+    "eks-r1": (["us-east-1a", "us-east-1b"], {None}, {"p5.48xlarge": "8× NVIDIA H100 80 GiB"}),
 }
 
 # DescribeInstanceTypes: vCPUs, memory MiB, (GPU, count, GPU memory MiB); DescribeInstanceTypeOfferings AZs.
@@ -58,6 +59,7 @@ INSTANCE_FACTS = {
     "g6e.12xlarge": (48, 393216, ("L40S", 4, 45776), L40S_AZS),
     "g6e.24xlarge": (96, 786432, ("L40S", 4, 45776), L40S_AZS),
     "g5.2xlarge": (8, 32768, ("A10G", 1, 22888), (*L40S_AZS, "us-east-1f")),
+    "p5.48xlarge": (192, 2097152, ("H100", 8, 81920), (*L40S_AZS, "us-east-1e", "us-east-1f")),
 }
 
 

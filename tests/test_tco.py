@@ -169,13 +169,25 @@ def test_make_tco_runs_for_every_shipped_stack_and_writes_valid_charts(stack, tm
     doc = json.loads(capsys.readouterr().out)
     assert doc["stack"] == stack and doc["cloud"]["atSpotMix"]["perMillionOutputTokens"] > 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [
-        "cost_vs_utilisation.png",
-        "cost_vs_utilisation.svg",
-        "per_million_by_model.png",
-        "per_million_by_model.svg",
-    ]
+    if stack == "eks-r1":  # 671B FP8 fits no 8-GPU on-prem server: no utilisation curve to draw
+        assert not any(p["fits"] for p in doc["onPrem"]) and "sensitivity" not in doc
+        assert doc["seedClaims"]["a100Cny1p8M"] is None
+        assert names == ["per_million_by_model.png", "per_million_by_model.svg"]
+    else:
+        assert names == [
+            "cost_vs_utilisation.png",
+            "cost_vs_utilisation.svg",
+            "per_million_by_model.png",
+            "per_million_by_model.svg",
+        ]
     for png in tmp_path.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for svg in tmp_path.glob("*.svg"):
         assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_make_tco_text_renders_a_stack_whose_model_fits_no_on_prem_server(capsys):
+    # eks-r1: the seed A100 server cannot hold R1, so the seed claim about it has no figures to print.
+    assert tco.main(["--stack", "eks-r1", "--no-charts"]) == 0
+    out = capsys.readouterr().out
+    assert "does not fit" in out and "8×A100 ¥1.8 M" not in out

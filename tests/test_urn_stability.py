@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from offline.harness import run_program, shared_run
+from offline.harness import run_program, shared_run, stack_names
 from offline.urns import EngineUrns, make_urn, missing, read_baseline, recorded_stacks
 
 STACKS = recorded_stacks()
 
 
-def test_baseline_covers_every_shipped_ecs_stack():
+def test_baseline_covers_every_shipped_stack():
     assert {"dev", "staging", "prod"} <= set(STACKS)
+    assert stack_names() == STACKS  # eks-r1 recorded when it shipped (issue 12)
     assert len(read_baseline("prod")) == 98
 
 

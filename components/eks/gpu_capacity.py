@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.shared.validation import ArgsProblems
@@ -60,6 +61,10 @@ class GpuCapacityArgs:
     expire_after: str = "168h"  # no GPU node lives longer, a stuck one included
     consolidate_after: str = "10m"  # an empty node waits this long for the next replica before it goes
     termination_grace_period: str = "1h"  # a drain never takes longer than this (then pods are deleted)
+    # Multi-node replicas (EKS LeaderWorkerSet): a cluster placement group for the nodes, and EFA interfaces
+    # on network cards 1..N-1 (Karpenter v1.14 EC2NodeClass networkInterfaces: "interface" | "efa-only").
+    cluster_placement: bool = False
+    efa_network_cards: int = 0
     device_plugin_chart: str = ""
     device_plugin_repo: str = ""
     device_plugin_version: str = ""
@@ -81,12 +86,18 @@ class GpuCapacity(pulumi.ComponentResource):
         _validate(args)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
         self.node_class_name = GPU_POOL
+        placement = None
+        if args.cluster_placement:
+            # One group's nodes close together (NCCL pipeline traffic); EC2 user guide, "Cluster placement groups".
+            placement = aws.ec2.PlacementGroup(
+                f"{name}-placement", strategy="cluster", opts=pulumi.ResourceOptions(parent=self)
+            ).name
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-nodeclass",
             api_version=NODECLASS_API,
             kind="EC2NodeClass",
             metadata={"name": GPU_POOL},
-            spec=node_class_spec(args),
+            spec=node_class_spec(args, placement),
             opts=k8s_opts,
         )
         pools = node_pools(args)
@@ -113,7 +124,22 @@ class GpuCapacity(pulumi.ComponentResource):
         self.register_outputs({"nodePools": list(self.node_pool_names), "nodeClass": self.node_class_name})
 
 
-def node_class_spec(args: GpuCapacityArgs) -> dict[str, Any]:
+def node_class_spec(args: GpuCapacityArgs, placement_group: pulumi.Input[str] | None = None) -> dict[str, Any]:
+    spec = _base_node_class_spec(args)
+    if placement_group is not None:
+        spec["placementGroupSelector"] = {"name": placement_group}
+    if args.efa_network_cards:
+        spec["networkInterfaces"] = [
+            {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"},
+            *(
+                {"networkCardIndex": card, "deviceIndex": 0, "interfaceType": "efa-only"}
+                for card in range(1, args.efa_network_cards)
+            ),
+        ]
+    return spec
+
+
+def _base_node_class_spec(args: GpuCapacityArgs) -> dict[str, Any]:
     return {
         "role": args.node_role_name,
         "amiSelectorTerms": [{"alias": args.ami_alias}],

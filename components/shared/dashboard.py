@@ -34,7 +34,7 @@ class DashboardArgs:
     region: str
     load_balancer_arn_suffix: pulumi.Input[str]
     target_group_arn_suffix: pulumi.Input[str]
-    asg_name: pulumi.Input[str]
+    asg_name: pulumi.Input[str] | None  # None: no Auto Scaling group (EKS: Karpenter nodes), no GPU pool panels
     cluster_name: pulumi.Input[str] | None = None  # with service_name: the replicas panel
     service_name: pulumi.Input[str] | None = None
     instance_types: tuple[str, ...] = ()  # picks the AWS/Usage vCPU classes for the spot/on-demand panel
@@ -50,7 +50,7 @@ class DashboardDimensions:
     region: str
     load_balancer: str
     target_group: str
-    asg_name: str
+    asg_name: str | None
     cluster_name: str | None = None
     service_name: str | None = None
     instance_types: tuple[str, ...] = ()
@@ -161,7 +161,6 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
     r, t = dims.region, thresholds
     lb = {"LoadBalancer": dims.load_balancer}
     lb_tg = {"LoadBalancer": dims.load_balancer, "TargetGroup": dims.target_group}
-    asg = {"AutoScalingGroupName": dims.asg_name}
     hidden = {"visible": False}
 
     panels = [
@@ -222,7 +221,16 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
                 ],
             )
         )
-    panels += [
+    if dims.asg_name:
+        panels += _gpu_pool_panels(r, t, {"AutoScalingGroupName": dims.asg_name})
+    panels += _usage_panels(r, dims.instance_types)
+    return {"widgets": _layout(panels, dims.alarm_arns, title)}
+
+
+def _gpu_pool_panels(r: str, t: AlarmThresholds, asg: dict[str, str]) -> list[dict[str, Any]]:
+    """GPU utilization and memory (CloudWatch agent, per ASG) and the pool's instances."""
+    hidden = {"visible": False}
+    return [
         _panel(
             "GPU utilization (%)",
             r,
@@ -256,8 +264,11 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
             ],
         ),
     ]
+
+
+def _usage_panels(r: str, instance_types: Sequence[str]) -> list[dict[str, Any]]:
     usage: list[list[Any]] = []
-    for letter in usage_classes(dims.instance_types):
+    for letter in usage_classes(instance_types):
         for option in ("Spot", "OnDemand"):
             qid = f"{letter.lower()}{option.lower()}"
             usage.append(
@@ -271,9 +282,10 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
                 )
             )
             usage.append(_expression(f"{qid}quota", f"SERVICE_QUOTA({qid})", f"{letter} {option} vCPU quota"))
-    if usage:
-        panels.append(_panel("Account GPU vCPUs: spot vs on-demand, with quotas", r, usage, stat="Maximum"))
+    return [_panel("Account GPU vCPUs: spot vs on-demand, with quotas", r, usage, stat="Maximum")] if usage else []
 
+
+def _layout(panels: list[dict[str, Any]], alarm_arns: tuple[str, ...], title: str) -> list[dict[str, Any]]:
     header = {
         "type": "text",
         "properties": {
@@ -290,7 +302,7 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
     for i, panel in enumerate(panels):
         x, y = (i % per_row) * PANEL_WIDTH, 2 + (i // per_row) * PANEL_HEIGHT
         widgets.append({**panel, "x": x, "y": y, "width": PANEL_WIDTH, "height": PANEL_HEIGHT})
-    if dims.alarm_arns:
+    if alarm_arns:
         y = 2 + -(-len(panels) // per_row) * PANEL_HEIGHT
         widgets.append(
             {
@@ -299,10 +311,10 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
                 "y": y,
                 "width": GRID_COLUMNS,
                 "height": 4,
-                "properties": {"title": "Alarms", "alarms": list(dims.alarm_arns)[:100]},
+                "properties": {"title": "Alarms", "alarms": list(alarm_arns)[:100]},
             }
         )
-    return {"widgets": widgets}
+    return widgets
 
 
 def _validate(name: str, args: DashboardArgs) -> None:

@@ -68,7 +68,9 @@ class AlarmTopic:
 class InferenceAlarmsArgs:
     load_balancer_arn_suffix: pulumi.Input[str]  # dimension LoadBalancer
     target_group_arn_suffix: pulumi.Input[str]  # dimension TargetGroup
-    asg_name: pulumi.Input[str]  # dimension AutoScalingGroupName; also filters launch-failure events
+    # Dimension AutoScalingGroupName; also filters launch-failure events. None: the GPU nodes are not an
+    # Auto Scaling group (EKS: Karpenter launches them), so no GPU pool / utilization alarms or launch rule.
+    asg_name: pulumi.Input[str] | None
     kms_key_arn: pulumi.Input[str] | None = None  # required when the topic is created
     cluster_name: pulumi.Input[str] | None = None  # with service_name: the ECS task-shortfall alarm
     service_name: pulumi.Input[str] | None = None
@@ -359,6 +361,8 @@ class InferenceAlarms(pulumi.ComponentResource):
 
     def _gpu_alarms(self) -> None:
         a, t = self._args, self._args.thresholds
+        if a.asg_name is None:
+            return
         asg = {"AutoScalingGroupName": a.asg_name}
         if a.gpu_pool_min_size > 0:
             self._alarm(
@@ -442,6 +446,14 @@ class InferenceAlarms(pulumi.ComponentResource):
         a = self._args
         if self.topic_arn is None:
             return  # a rule without a target only costs
+        if a.asg_name is not None:
+            self._launch_failure_rule()
+        if not a.spot:
+            return
+        self._spot_rules()
+
+    def _launch_failure_rule(self) -> None:
+        a = self._args
         self._rule(
             "gpu-launch-failed",
             "GPU pool could not launch an instance (capacity, quota or launch template).",
@@ -462,8 +474,9 @@ class InferenceAlarms(pulumi.ComponentResource):
             f"Do: if capacity/quota, add instance types or AZs or raise the vCPU quota. "
             f"Runbook: {a.runbook}#gpu-launch-failed",
         )
-        if not a.spot:
-            return
+
+    def _spot_rules(self) -> None:
+        a = self._args
         # EC2 spot events carry the instance, not its ASG: these rules see the whole account and region.
         self._rule(
             "spot-interruption",

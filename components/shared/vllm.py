@@ -65,13 +65,14 @@ class VllmServer:
     streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's default is 16)
     region: str = ""  # AWS_REGION for the streamer's S3 client (load_from s3)
     served_model_name: str = ""
-    tensor_parallel_size: int = 1  # = GPUs reserved per replica
+    tensor_parallel_size: int = 1  # = GPUs reserved per replica (per node when pipeline_parallel_size > 1)
+    pipeline_parallel_size: int = 1  # nodes per replica: TP within a node, PP across nodes (EKS only)
     max_model_len: int = 8192
     gpu_memory_utilization: float = 0.9
     memory_reservation_mib: int = 4096  # soft limit, used for placement; no hard limit (no OOM kill on load)
     shared_memory_mib: int = 8192  # /dev/shm: PyTorch/NCCL pass tensors between TP workers through it
     startup_seconds: int = 300  # estimate_startup_seconds(...)
-    stop_timeout_seconds: int = 30  # SIGTERM→SIGKILL; vLLM exits in seconds once drained
+    stop_timeout_seconds: int = 30  # SIGTERM→SIGKILL; vLLM drains for shutdown_timeout_seconds() of it
     extra_args: tuple[str, ...] = ()
     # "cpu": vLLM's CPU backend (its own image): no GPUs, the KV cache in host memory (cpu_kv_cache_gib)
     device: str = "cuda"
@@ -94,9 +95,23 @@ LOAD_BALANCER_HEALTH = HealthTiming(interval_seconds=15, timeout_seconds=5, heal
 CONTAINER_HEALTH = HealthTiming(interval_seconds=30, timeout_seconds=5, unhealthy_threshold=3)
 
 
+# Seconds between SIGTERM's deadline and SIGKILL kept for vLLM to exit after it stopped draining (KServe
+# computes --shutdown-timeout as the grace period minus the preStop sleep and such a margin; kserve#5496).
+SHUTDOWN_MARGIN_SECONDS = 5
+
+
+def shutdown_timeout_seconds(server: VllmServer) -> int:
+    """vLLM's --shutdown-timeout (vLLM ≥ 0.18, vllm PR #34730/#36666): on SIGTERM it refuses new requests
+    and lets in-flight ones finish for this long instead of aborting them. Both platforms send SIGTERM
+    only after the load balancer has drained the replica (ECS: deregistration delay; EKS: the preStop sleep
+    of the same length), then give the container stop_timeout_seconds before SIGKILL."""
+    return max(0, server.stop_timeout_seconds - SHUTDOWN_MARGIN_SECONDS)
+
+
 def serve_args(server: VllmServer) -> list[str]:
     """The arguments after `vllm serve` (the image's entrypoint); the model is positional (`--model` is
-    deprecated there)."""
+    deprecated there). Across nodes (pipeline_parallel_size > 1) the engine runs on a Ray cluster the
+    node pods form first (vLLM's multi-node serving docs; the LeaderWorkerSet vLLM example)."""
     if server.device == "cpu":  # no GPU flags; the KV cache size comes from VLLM_CPU_KVCACHE_SPACE
         return [
             server.hf_model_id,
@@ -105,14 +120,22 @@ def serve_args(server: VllmServer) -> list[str]:
             "--port", str(PORT),
             *server.extra_args,
         ]  # fmt: skip
+
+    multi_node = (
+        ["--pipeline-parallel-size", str(server.pipeline_parallel_size), "--distributed-executor-backend", "ray"]
+        if server.pipeline_parallel_size > 1
+        else []
+    )
     return [
         server.model_uri if server.load_from == "s3" else server.hf_model_id,
         "--served-model-name", server.served_model_name,
         "--tensor-parallel-size", str(server.tensor_parallel_size),
+        *multi_node,
         "--max-model-len", str(server.max_model_len),
         "--gpu-memory-utilization", str(server.gpu_memory_utilization),
         "--port", str(PORT),
         *(("--load-format", STREAMER_LOAD_FORMAT) if server.load_from == "s3" else ()),
+        "--shutdown-timeout", str(shutdown_timeout_seconds(server)),
         *server.extra_args,
     ]  # fmt: skip
 

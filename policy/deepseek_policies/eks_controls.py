@@ -21,9 +21,10 @@ EKS_CLUSTER = "aws:eks/cluster:Cluster"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 # Kubernetes minors in EKS standard support on 2026-12-01 (endoflife.date/amazon-eks, read 2026-12-01):
-# 1.34 until 2026-12-02, 1.35 until 2027-03-27, 1.36 released on EKS. Extended support fails EKS.2.
+# 1.35 until 2027-03-27, 1.36 released on EKS. Extended support fails EKS.2. 1.34's standard support ends
+# 2026-12-02: a cluster planned today would be in extended support tomorrow, so it is left out.
 # Operators update the list through policy config (standardSupportVersions) as EKS releases/retires minors.
-EKS_STANDARD_SUPPORT = ["1.34", "1.35", "1.36"]
+EKS_STANDARD_SUPPORT = ["1.35", "1.36"]
 HELM_RELEASES = ("kubernetes:helm.sh/v3:Release",)
 POD = "kubernetes:core/v1:Pod"
 # Controllers whose spec.template is a pod template (CronJob: spec.jobTemplate.spec.template).

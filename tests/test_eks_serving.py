@@ -1,0 +1,324 @@
+"""The vLLM workload on EKS (issue 12): same server as ECS, secrets never in a manifest, drain inside the
+spot notice, the shared Endpoint bound through a TargetGroupBinding, KEDA on the aggregated queue depth,
+and the EKS stack's alarms and dashboard checked against CloudWatch's API like ECS's."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from components.eks import autoscaling, workload
+from components.shared import vllm
+from offline.harness import engine_inputs, shared_run
+from stacks import cold_start
+from tests.test_dashboard import dashboard_problems
+from tests.test_inference_alarms import (
+    CLOUDWATCH,
+    EVENTS,
+    alarm_semantics,
+    api_problems,
+    put_composite_alarm_params,
+    put_metric_alarm_params,
+    put_rule_params,
+    put_targets_params,
+)
+
+STACK = "eks-dev"
+# eks-dev's model and GPUs served by ECS: only the platform and what ECS refuses (queue depth) change.
+AS_ECS = {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}}
+
+
+def k8s(kind: str, stack: str = STACK, overrides: dict | None = None) -> dict:
+    run = shared_run(stack, overrides)
+    (reg,) = [r for r in run.registrations if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
+    return engine_inputs(reg)
+
+
+def pod(stack: str = STACK) -> dict:
+    return k8s("Deployment", stack)["spec"]["template"]["spec"]
+
+
+def test_vllm_arguments_are_identical_on_ecs_and_eks_for_the_same_model_and_gpu():
+    ecs_run = shared_run(STACK, AS_ECS)
+    task = engine_inputs(ecs_run.one("aws:ecs/taskDefinition:TaskDefinition"))
+    (ecs_container,) = json.loads(task["containerDefinitions"])
+    (eks_container,) = pod()["containers"]
+    assert eks_container["args"] == ecs_container["command"]
+    # ECS runs the image built from images/vllm/Dockerfile (FROM this tag) by digest; EKS the pinned tag.
+    assert eks_container["image"] == "vllm/vllm-openai:v0.31.0"
+    assert "/deepseek/eks-dev/vllm@sha256:" in ecs_container["image"]
+    assert eks_container["args"][:2] == ["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "--served-model-name"]
+    env = {e["name"]: e["value"] for e in eks_container["env"]}
+    assert env == {e["name"]: e["value"] for e in ecs_container["environment"]}
+
+
+def test_pod_reserves_tp_gpus_on_gpu_nodes_non_root_read_only():
+    spec = pod()
+    (c,) = spec["containers"]
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"  # TP 1 for the 7B distill
+    assert c["args"][c["args"].index("--tensor-parallel-size") + 1] == "1"
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert spec["securityContext"]["runAsUser"] == int(vllm.CONTAINER_USER) == 2000
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/dev/shm", "/tmp", vllm.CACHE_ROOT, "/mnt/secrets"}
+
+
+def test_drain_fits_the_spot_notice_and_matches_the_load_balancer():
+    spec = pod()
+    (c,) = spec["containers"]
+    deregistration = engine_inputs(shared_run(STACK).one("aws:lb/targetGroup:TargetGroup"))["deregistrationDelay"]
+    assert c["lifecycle"]["preStop"]["sleep"]["seconds"] == deregistration == 80
+    assert spec["terminationGracePeriodSeconds"] == 80 + 30 < 120
+    assert c["args"][c["args"].index("--shutdown-timeout") + 1] == "25"
+
+
+def test_startup_probe_covers_the_load_estimate():
+    (c,) = pod()["containers"]
+    startup = c["startupProbe"]
+    assert startup["httpGet"] == {"path": "/health", "port": 8000}
+    window = startup["periodSeconds"] * startup["failureThreshold"]
+    # eks-dev: 15.23 GB checkpoint from the Hub on a fresh g6e.xlarge; the same per-phase estimate the plan
+    # prints (stacks/cold_start.py) sizes ECS's health-check grace.
+    estimate = math.ceil(cold_start.fresh(shared_run(STACK).program_globals["context"]).container)
+    assert estimate > 60
+    assert window >= vllm.health_check_grace_seconds(estimate) >= estimate
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_secrets_come_from_the_csi_driver_never_from_a_manifest():
+    (c,) = pod()["containers"]
+    assert all(e["name"] not in (vllm.API_KEY_ENV, vllm.HF_TOKEN_ENV) for e in c["env"])
+    assert c["command"][:2] == ["/bin/sh", "-c"] and "exec vllm serve" in c["command"][2]
+    spc = k8s("SecretProviderClass")["spec"]
+    assert spc["provider"] == "aws" and spc["parameters"]["usePodIdentity"] == "true"
+    assert "arn:aws:secretsmanager:us-east-1:" in spc["parameters"]["objects"]
+    run = shared_run(STACK)
+    kinds = {r.type for r in run.registrations}
+    assert "kubernetes:core/v1:Secret" not in kinds
+    association = next(
+        engine_inputs(r)
+        for r in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if engine_inputs(r)["serviceAccount"] == "vllm"
+    )
+    assert association["namespace"] == "deepseek-serving"
+
+
+def test_secrets_role_reads_the_two_secrets_only():
+    run = shared_run(STACK)
+    docs = [json.loads(engine_inputs(r)["policy"]) for r in run.of_type("aws:iam/rolePolicy:RolePolicy")]
+    doc = next(d for d in docs if d["Statement"][0].get("Sid") == "ReadTheTwoSecrets")
+    actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt"}
+    assert len(doc["Statement"][0]["Resource"]) == 2
+
+
+def test_target_group_binding_registers_pods_into_the_shared_endpoint():
+    run = shared_run(STACK)
+    tg = run.one("aws:lb/targetGroup:TargetGroup")
+    tgb = k8s("TargetGroupBinding")["spec"]
+    assert tgb["targetGroupARN"] == tg.outputs["arn"] and tgb["targetType"] == "ip"
+    assert engine_inputs(tg)["targetType"] == "ip"
+    assert tgb["serviceRef"] == {"name": "vllm", "port": 8000}
+    assert k8s("Service")["spec"]["selector"] == {"app.kubernetes.io/name": "vllm"}
+    assert k8s("PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+
+
+def test_scaled_object_scales_on_the_aggregated_queue_and_wakes_on_alb_503s():
+    spec = k8s("ScaledObject")["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vllm"}
+    assert spec["minReplicaCount"] == 0 and spec["maxReplicaCount"] == 2
+    queue, wake = spec["triggers"]
+    assert queue["type"] == "prometheus"
+    assert queue["metadata"]["query"] == 'sum(vllm:num_requests_waiting{namespace="deepseek-serving"})'
+    assert queue["metadata"]["threshold"] == "5"  # scaling.targetQueueDepthPerReplica default
+    assert queue["metadata"]["serverAddress"].startswith("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/")
+    assert not queue["metadata"]["serverAddress"].endswith("/")
+    assert wake["metadata"]["metricName"] == "HTTPCode_ELB_503_Count"
+    assert wake["metadata"]["activationTargetMetricValue"] == "0"
+    assert k8s("TriggerAuthentication")["spec"] == {"podIdentity": {"provider": "aws", "identityOwner": "keda"}}
+
+
+def test_qps_metric_on_eks_scales_on_alb_requests_per_replica():
+    overrides = {"deepseek-cloud:scaling": {"metric": "qps", "targetQpsPerReplica": 2}}
+    load = k8s("ScaledObject", overrides=overrides)["spec"]["triggers"][0]
+    assert load["type"] == "aws-cloudwatch" and load["metadata"]["metricName"] == "RequestCount"
+    assert load["metadata"]["targetMetricValue"] == "120"  # requests a minute per replica
+    assert load["metadata"]["dimensionName"] == "TargetGroup;LoadBalancer"
+
+
+def test_schedule_becomes_cron_windows():
+    schedule = [
+        {"name": "nights", "cron": "cron(0 19 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
+        {"name": "mornings", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 1, "maxReplicas": 2},
+    ]
+    spec = k8s("ScaledObject", overrides={"deepseek-cloud:scaling": {"schedule": schedule}})["spec"]
+    (cron,) = [t for t in spec["triggers"] if t["type"] == "cron"]
+    assert cron["metadata"] == {
+        "timezone": "Etc/UTC",
+        "start": "0 7 * * MON-FRI",
+        "end": "0 19 * * MON-FRI",
+        "desiredReplicas": "1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("aws_cron", "standard"),
+    [("cron(0 19 ? * MON-FRI *)", "0 19 * * MON-FRI"), ("cron(30 6 ? * 2-6 *)", "30 6 * * 1-5")],
+)
+def test_aws_cron_to_standard_cron(aws_cron, standard):
+    assert autoscaling.standard_cron(aws_cron) == standard
+
+
+def test_scraper_reads_vllm_metrics_into_the_workspace():
+    run = shared_run(STACK)
+    registration = run.one("aws:amp/scraper:Scraper")
+    scraper = engine_inputs(registration)
+    # Wired to the workspace's and the cluster's ARNs (their values come from offline/arns.py's mock ARNs).
+    assert run.one("aws:amp/workspace:Workspace").urn in registration.property_dependencies["destination"]
+    assert run.one("aws:eks/cluster:Cluster").urn in registration.property_dependencies["source"]
+    assert scraper["source"]["eks"]["securityGroupIds"] == [
+        run.one("aws:eks/cluster:Cluster").outputs["vpcConfig"]["clusterSecurityGroupId"]
+    ]
+    config = autoscaling.yaml.safe_load(scraper["scrapeConfiguration"])
+    (job,) = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["deepseek-serving"]}}]
+    assert job["metric_relabel_configs"][0]["regex"] == "vllm:.*"
+
+
+def test_eks_alarms_are_valid_cloudwatch_requests():
+    run = shared_run(STACK)
+    alarms = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    # No ASG on EKS: the ALB alarms only (eks-dev keeps no replica at night: no "no healthy host").
+    assert sorted(engine_inputs(a)["name"].rsplit("-alarms-", 1)[1] for a in alarms) == [
+        "5xx-rate",
+        "p99-latency",
+        "unhealthy-hosts",
+    ]
+    for reg in alarms:
+        params = put_metric_alarm_params(engine_inputs(reg))
+        assert api_problems(CLOUDWATCH, "PutMetricAlarm", params) + alarm_semantics(params) == [], reg.name
+    (composite,) = run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+    assert api_problems(CLOUDWATCH, "PutCompositeAlarm", put_composite_alarm_params(engine_inputs(composite))) == []
+    # The alarm component's rules (Karpenter's interruption rules are part 1's, autonamed by the engine).
+    rules = [r for r in run.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("ds-eks-dev-alarms-")]
+    assert sorted(r.name for r in rules) == ["ds-eks-dev-alarms-spot-interruption", "ds-eks-dev-alarms-spot-rebalance"]
+    for rule in rules:
+        assert api_problems(EVENTS, "PutRule", put_rule_params(engine_inputs(rule))) == [], rule.name
+    for target in run.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+        if target.name.startswith("ds-eks-dev-alarms-"):
+            assert api_problems(EVENTS, "PutTargets", put_targets_params(engine_inputs(target))) == [], target.name
+
+
+def test_eks_alarms_watch_the_shared_endpoints_target_group():
+    run = shared_run(STACK)
+    tg = run.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    p99 = next(a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.endswith("p99-latency"))
+    assert engine_inputs(p99)["dimensions"]["TargetGroup"] == tg
+
+
+def test_eks_dashboard_is_a_valid_body_without_asg_panels():
+    run = shared_run(STACK)
+    body = json.loads(engine_inputs(run.one("aws:cloudwatch/dashboard:Dashboard"))["dashboardBody"])
+    assert dashboard_problems(body) == []
+    titles = [w["properties"].get("title") for w in body["widgets"]]
+    assert "Requests per second" in titles and "GPU pool instances" not in titles
+
+
+def test_workload_refuses_a_drain_longer_than_the_spot_notice():
+    from components.eks.model_server import EksModelServerArgs, _validate
+
+    args = EksModelServerArgs(
+        workload=workload.Workload(drain_seconds=100),
+        region="us-east-1",
+        secret_grants=("a", "b"),
+        kms_key_arns=("k",),
+    )
+    with pytest.raises(Exception, match="spot notice"):
+        _validate(args)
+
+
+# -- DeepSeek-R1 across two nodes (eks-r1) ----------------------------------------------------------
+
+
+def test_r1_is_sized_across_two_p5_nodes():
+    sizing = shared_run("eks-r1").program_globals["context"].sizing
+    assert sizing.fits and sizing.nodes_per_replica == 2 and sizing.tensor_parallel_size == 8
+    assert sizing.layout == "2 × p5.48xlarge (16 GPUs): TP 8 × PP 2"
+
+
+def test_r1_replica_is_a_leader_worker_set_group_with_tp_within_and_pp_across_nodes():
+    lws = k8s("LeaderWorkerSet", "eks-r1")
+    template = lws["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2 and template["restartPolicy"] == "RecreateGroupOnPodRestart"
+    assert lws["metadata"]["annotations"] == {
+        "leaderworkerset.sigs.k8s.io/exclusive-topology": "topology.kubernetes.io/zone"
+    }
+    (leader,) = template["leaderTemplate"]["spec"]["containers"]
+    (worker,) = template["workerTemplate"]["spec"]["containers"]
+    args = leader["args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == "8"
+    assert args[args.index("--pipeline-parallel-size") + 1] == "2"
+    assert leader["resources"]["limits"]["nvidia.com/gpu"] == worker["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert "ray_address=$LWS_LEADER_ADDRESS" in worker["command"][2] and "ports" not in worker
+    scaled = k8s("ScaledObject", "eks-r1")["spec"]["scaleTargetRef"]
+    assert scaled == {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "name": "vllm"}
+    assert k8s("Service", "eks-r1")["spec"]["selector"] == {"app.kubernetes.io/name": "vllm", "role": "leader"}
+
+
+def test_r1_nodes_get_a_cluster_placement_group_and_efa_interfaces():
+    run = shared_run("eks-r1")
+    group = run.one("aws:ec2/placementGroup:PlacementGroup")
+    assert engine_inputs(group)["strategy"] == "cluster"
+    spec = k8s("EC2NodeClass", "eks-r1")["spec"]
+    assert spec["placementGroupSelector"] == {"name": group.outputs["name"]}
+    interfaces = spec["networkInterfaces"]
+    assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}
+    assert [i["interfaceType"] for i in interfaces[1:]] == ["efa-only"] * 31  # p5.48xlarge: 32 network cards
+
+
+def test_r1_objects_are_valid():
+    from tests.test_eks_validation import by_bucket, kubernetes_version, validate_custom
+
+    buckets = by_bucket("eks-r1")
+    assert "LeaderWorkerSet" in {o["kind"] for o in buckets["custom"]}
+    for obj in buckets["custom"]:
+        validate_custom(obj)
+    import kubernetes_validate
+
+    for obj in buckets["builtin"]:
+        kubernetes_validate.validate(obj, f"{kubernetes_version('eks-r1')}.0", strict=True)
+
+
+def test_r1_cost_counts_both_nodes_per_replica():
+    from stacks.cost import estimate
+
+    run = shared_run("eks-r1")
+    hour = estimate(run.program_globals["context"], run.registrations)["replicaHour"]
+    assert hour["nodesPerReplica"] == 2
+    assert hour["onDemand"] > 2 * 55.04  # two p5.48xlarge at us-east-1 on-demand, plus their root volumes
+
+
+def test_ecs_refuses_r1_and_names_the_eks_layout():
+    from offline.harness import run_program
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"platform eks across nodes: 2 × p5\.48xlarge \(16 GPUs\): TP 8 × PP 2"):
+        run_program("eks-r1", {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}})
+
+
+def test_keda_may_query_only_the_stacks_amp_workspace():
+    run = shared_run(STACK)
+    workspace = run.one("aws:amp/workspace:Workspace").outputs
+    (policy,) = [
+        json.loads(r.outputs["policy"])
+        for r in run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if "aps:QueryMetrics" in r.outputs["policy"]
+    ]
+    (query,) = [s for s in policy["Statement"] if s["Action"] == "aps:QueryMetrics"]
+    assert query["Resource"] == workspace["arn"]
+    assert query["Resource"].startswith("arn:aws:aps:us-east-1:") and ":workspace/ws-" in query["Resource"]
