@@ -179,3 +179,29 @@ def test_make_tco_runs_for_every_shipped_stack_and_writes_valid_charts(stack, tm
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for svg in tmp_path.glob("*.svg"):
         assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_tco_tiered_block_reads_the_stacks_tiers_when_present():
+    run = shared_run("hybrid")
+    doc = tco.report(run)
+    tier = doc["tiered"]
+    assert tier["source"].startswith("the stack's deepseek-cloud:tiers")
+    assert (tier["share"], tier["cheapModel"], tier["cheapInstanceType"]) == (
+        0.6,
+        "deepseek-r1-distill-qwen-1.5b",
+        "c7i.12xlarge",
+    )
+    assert tier["cheapReplicaHour"] == 2.142
+    # CPU tier throughput: 50 tok/s per stream (field notes, 48 vCPUs) × 4 streams (tiers.CPU_SEQUENCES)
+    assert tier["cheapThroughput"]["outputTokensPerSecond"] == 200.0
+    assert [r["name"] for r in tier["tiers"]] == ["large", "cpu"]
+    # the plan's blended line is the same computation
+    plan = plan_document(run)["cost"]["tiers"]["blended"]
+    assert plan["perMillionOutputTokens"] == tier["perMillionOutputTokens"]
+    assert plan["monthly"] == tier["monthly"]
+
+
+def test_tco_tiered_block_without_tiers_is_the_tco_yaml_stand_in():
+    tier = tco.report(shared_run("dev"))["tiered"]
+    assert tier["source"] == "stacks/tco.yaml tiered (a stand-in: the stack has no deepseek-cloud:tiers)"
+    assert tier["cheapInstanceType"] == "g6.xlarge"
