@@ -1,10 +1,11 @@
 """`make bench`: time `make plan` per stack beside its import baseline, and the test suite; write README's table.
 
 The baseline of a stack is a fresh interpreter importing exactly the provider SDK modules (`pulumi_aws`, and
-`pulumi_kubernetes` / `pulumi_docker_build` where the stack uses them) a plan of that stack leaves in `sys.modules` (derived from a plan run, never typed): what any program declaring those resources
-pays before it declares anything, `pulumi up` included. Plans and baselines run alternately, round by round,
-so load from other processes on the machine falls on both. Raw samples go to docs/bench.json; README's table
-between the bench markers is rendered from that file alone (tests/test_bench.py checks that).
+`pulumi_kubernetes` / `pulumi_docker_build` where the stack uses them) that a plan of that stack leaves in
+`sys.modules` (derived from a plan run, never typed): what any program declaring those resources pays before it
+declares anything, `pulumi up` included. Plans and baselines run alternately, round by round, so load from other
+processes on the machine falls on both. Raw samples go to docs/bench.json; README's table between the bench
+markers is rendered from that file alone (tests/test_bench.py checks that).
 """
 
 from __future__ import annotations

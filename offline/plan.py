@@ -101,6 +101,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     }
     # Added key (older readers ignore it): $ per 1M output tokens at the stacks/tco.yaml workload (`make tco`).
     doc["cost"]["perMillionOutputTokens"] = tco.plan_summary(ctx, doc["cost"])
+    if "tiers" in doc["cost"]:  # added key: the tiers' blended cost at their traffic mix
+        doc["cost"]["tiers"]["blended"] = tco.plan_tiers_blended(ctx, doc["cost"])
     policy = _policy(run, ctx.config.environment)
     if policy is not None:
         doc["policy"] = policy
@@ -409,7 +411,8 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
     idle, rh = c["idle"], c["replicaHour"]
     console.print(
         f"idle (no traffic, pool at minSize {idle['instances']}: {idle['onDemandInstances']} on-demand / "
-        f"{idle['spotInstances']} spot): {idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
+        f"{idle['spotInstances']} spot{'; extra tiers at capacity.minSize' if c.get('tiers') else ''}): "
+        f"{idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
         f"(leaves out {', '.join(idle['excludes'])})"
     )
     where = (
@@ -421,11 +424,51 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
         f"replica-hour ({where}): {rh['onDemand']} on-demand, "
         f"{rh['spot']} spot, {rh['atSpotMix']} at the spot mix ({rh['spotMixAt']})"
     )
+    if c.get("tiers"):
+        _render_tiers(console, c["tiers"])
     per_million = c.get("perMillionOutputTokens")
     if per_million:
         console.print(per_million_line(per_million), soft_wrap=True)  # one line: the PR summary greps it
     for note in c["notes"]:
         console.print(f"[dim]· {note}[/]")
+
+
+def _render_tiers(console, t: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Tiers (router: deepseek-cloud:tiers)")
+    for col in ("tier", "model", "capacity", "instance type", "replicas", "$/h per replica", "pricing", "traffic"):
+        table.add_column(col, justify="right" if col in ("replicas", "$/h per replica", "traffic") else "left")
+    for r in t["tiers"]:
+        table.add_row(
+            r["name"],
+            r["model"],
+            r["kind"],
+            r["instanceType"],
+            f"{r['replicas']['min']}–{r['replicas']['max']}",
+            f"{r['replicaHourly']:.4f}",
+            r["pricing"],
+            f"{r['trafficShare']:.0%}",
+        )
+    console.print(table)
+    for i, rule in enumerate(t["rules"], 1):
+        console.print(f"routing rule {i}: {rule}")
+    fallbacks = "; ".join(f"{k} → {', '.join(v)}" for k, v in t["fallbacks"].items())
+    console.print(f"fallbacks: {fallbacks or 'every tier to the others'}")
+    r = t["router"]
+    console.print(
+        f"router: {r['basis']} = {r['taskHourly']}/h per task, {r['replicas']['min']}–{r['replicas']['max']} tasks "
+        f"({r['source']})"
+    )
+    b = t.get("blended")
+    if b:
+        mix = ", ".join(f"{k} {v:.0%}" for k, v in b["trafficMix"].items())
+        console.print(
+            f"tiers blended ({mix}; {b['workload']}, {b['monthlyOutputTokens']:,} output tokens/month): "
+            f"{b['hourly']:,.4f}/h, {b['monthly']:,.2f}/month, "
+            f"$ per 1M output tokens {b['perMillionOutputTokens']:,.4f}",
+            soft_wrap=True,
+        )
 
 
 def per_million_line(p: dict[str, Any]) -> str:

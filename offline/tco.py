@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks import cost
+from stacks import tiers as tiers_mod
 from stacks.aws_facts import GpuFacts, InstanceFacts
 from stacks.catalog import ModelSpec, load_catalog
 from stacks.sizing import GIB, V1, Sizing, kv_bytes_per_token, size, size_at
@@ -311,7 +312,73 @@ def tier_price(est: dict, region: str, instance_type: str) -> float:
     return (1 - share) * od + share * spot
 
 
+def _share_workload(workload: Workload, share: float, output_tokens: int) -> Workload:
+    return Workload(
+        workload.requests_per_day * share,
+        workload.input_tokens,
+        output_tokens,
+        workload.active_hours,
+        workload.peak_to_average,
+        workload.tpot_ms,
+    )
+
+
+def _extra_tier_throughput(tier, workload: Workload) -> Throughput:
+    """Per-replica output tokens/s of an extra tier: CPU from its sizing (per-stream figure × the streams its KV
+    cache holds, assumed to add up without slowdown), GPU as any pool (measured or roofline)."""
+    if tier.kind == "cpu":
+        s = min(tier.cpu_sizing, key=lambda c: c.tokens_per_second)
+        streams = tiers_mod.CPU_SEQUENCES
+        basis = (
+            f"estimated: {s.tokens_per_second:.1f} tok/s per stream × {streams} streams (assumed linear); "
+            f"{s.tokens_per_second_basis}"
+        )
+        return Throughput(s.tokens_per_second * streams, "estimated", basis)
+    _, tput = throughput_on(tier.model, tier.instances[0].instance_type, workload, tier.max_model_len)
+    return tput
+
+
+def stack_tiered_block(ctx, est: dict, workload: Workload, big: dict, big_tps: float) -> dict[str, Any]:
+    """The blended cost of the stack's own tiers (deepseek-cloud:tiers) at the workload split by trafficShare:
+    each tier runs max(minReplicas, replicas for its share) in the active hours and minReplicas otherwise."""
+    t = est["tiers"]
+    rows, monthly, tokens = [], est["fixedMonthly"], 0.0
+    idle_hours = (24 - workload.active_hours) * DAYS_PER_MONTH
+    for row in t["tiers"]:
+        wl = _share_workload(workload, row["trafficShare"], workload.output_tokens)
+        if row["name"] == ctx.config.tiers.default_name:
+            tput = Throughput(big_tps, "stack", "the stack's replica throughput (key `throughput`)")
+            idle = big["replicasIdle"]
+        else:
+            tier = next(x for x in ctx.tiers if x.name == row["name"])
+            tput = _extra_tier_throughput(tier, wl)
+            idle = row["replicas"]["min"]
+        active = max(row["replicas"]["min"], math.ceil(wl.average_output_tps / tput.tokens_per_second))
+        hours = active * workload.active_hours * DAYS_PER_MONTH + idle * idle_hours
+        monthly += hours * row["replicaHourly"]
+        tokens += wl.monthly_output_tokens
+        rows.append(
+            {**row, "throughput": tput.as_dict(), "replicasActive": active, "replicaHoursPerMonth": round(hours, 1)}
+        )
+    cheap = max(rows[1:], key=lambda r: r["trafficShare"])
+    return {
+        "share": cheap["trafficShare"],
+        "cheapModel": cheap["model"],
+        "cheapInstanceType": cheap["instanceType"],
+        "cheapThroughput": cheap["throughput"],
+        "cheapReplicaHour": cheap["replicaHourly"],
+        "monthly": round(monthly, 2),
+        "hourly": round(monthly / HOURS, 4),
+        "perMillionOutputTokens": round(per_million(monthly, tokens), 4),
+        "tiers": rows,
+        "source": f"the stack's deepseek-cloud:tiers (trafficShare per tier) at the stacks/tco.yaml "
+        f"{ctx.config.environment} workload; fixed costs include the router and internal load balancers",
+    }
+
+
 def tiered_block(ctx, est: dict, model: ModelSpec, workload: Workload, big: dict, big_tps: float) -> dict[str, Any]:
+    if "tiers" in est:
+        return stack_tiered_block(ctx, est, workload, big, big_tps)
     t = inputs()["tiered"]
     cheap_model = load_catalog().models[t["cheapModel"]]
     cheap_wl = Workload(
@@ -347,7 +414,7 @@ def tiered_block(ctx, est: dict, model: ModelSpec, workload: Workload, big: dict
         "cheapReplicaHour": round(cheap_hour, 4),
         "monthly": round(monthly, 2),
         "perMillionOutputTokens": round(per_million(monthly, tokens), 4),
-        "source": "stacks/tco.yaml tiered (the stack has no tiers config yet)",
+        "source": "stacks/tco.yaml tiered (a stand-in: the stack has no deepseek-cloud:tiers)",
     }
 
 
@@ -547,6 +614,30 @@ def plan_summary(ctx, est: dict) -> dict[str, Any] | None:
         "atFullUtilisationSpotMix": cloud["atSpotMix"]["perMillionAtFullUtilisation"],
         "replicaOutputTokensPerSecond": round(tput.tokens_per_second, 1),
         "throughputKind": tput.kind,
+        "workload": "stacks/tco.yaml " + ctx.config.environment,
+        "monthlyOutputTokens": round(workload.monthly_output_tokens),
+    }
+
+
+def plan_tiers_blended(ctx, est: dict) -> dict[str, Any] | None:
+    """The plan's blended $/hour and $ per 1M output tokens of the stack's tiers at their traffic mix."""
+    model = load_catalog().resolve(ctx.config.model.name)
+    if model is None or "tiers" not in est:
+        return None
+    workload = workload_for(ctx.config.environment)
+    tput = replica_throughput(model, ctx.sizing, gpu_key(instance_facts(est["instanceType"])), workload)
+    idle = est["idle"]["instances"] * max(1, ctx.sizing.replicas_per_instance)
+    cloud = cloud_block(est, workload, tput.tokens_per_second, ctx.config.scaling.min_replicas, idle)
+    block = stack_tiered_block(ctx, est, workload, cloud, tput.tokens_per_second)
+    return {
+        "hourly": block["hourly"],
+        "monthly": block["monthly"],
+        "perMillionOutputTokens": block["perMillionOutputTokens"],
+        "trafficMix": {r["name"]: r["trafficShare"] for r in block["tiers"]},
+        "replicasActive": {r["name"]: r["replicasActive"] for r in block["tiers"]},
+        "outputTokensPerSecondPerReplica": {
+            r["name"]: r["throughput"]["outputTokensPerSecond"] for r in block["tiers"]
+        },
         "workload": "stacks/tco.yaml " + ctx.config.environment,
         "monthlyOutputTokens": round(workload.monthly_output_tokens),
     }

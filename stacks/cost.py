@@ -198,7 +198,9 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         )
     albs = count(resources, "aws:lb/loadBalancer:LoadBalancer")
     if albs:
-        items["loadBalancer"] = _item(albs * svc("albHourly")[0] * h, f"{albs} × hourly × {h}")
+        internal = internal_load_balancers(resources)
+        note = f" ({internal} internal)" if internal else ""
+        items["loadBalancer"] = _item(albs * svc("albHourly")[0] * h, f"{albs}{note} × hourly × {h}")
         lcu = usage["albLcuAverage"]
         items["loadBalancerCapacityUnits"] = _item(
             lcu * svc("albLcuHourly")[0] * h, f"{lcu} LCU average (assumed) × {h}", usage=True
@@ -210,6 +212,9 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
             clusters * svc("eksClusterHourly")[0] * h, f"{clusters} cluster × hourly × {h}"
         )
     items.update(system_node_items(ctx, resources, prices))
+    if getattr(ctx, "tiers", ()):
+        r = router_hourly(ctx, prices)
+        items["router"] = _item(r["hourly"] * h, f"{r['basis']} × {h}")
     keys, secrets = count(resources, "aws:kms/key:Key"), count(resources, "aws:secretsmanager/secret:Secret")
     items["kmsAndSecrets"] = _item(
         keys * svc("kmsKeyMonthly")[0] + secrets * svc("secretsManagerSecretMonthly")[0],
@@ -237,6 +242,94 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         gb = usage["logGBPerMonth"]
         items["logIngestion"] = _item(gb * svc("cloudwatchLogsIngestPerGB")[0], f"{gb} GB (assumed)", usage=True)
     return items
+
+
+def internal_load_balancers(resources: list) -> int:
+    return sum(
+        1 for r in resources if _type(r) == "aws:lb/loadBalancer:LoadBalancer" and _inputs(r).get("internal") is True
+    )
+
+
+def router_hourly(ctx, prices: Prices) -> dict[str, Any]:
+    """The tier router's Fargate tasks at tiers.router.minReplicas (Linux/x86, per vCPU-hour and GB-hour)."""
+    rcfg = ctx.config.tiers.router
+    vcpu, gb = rcfg.cpu / 1024, rcfg.memory_mib / 1024
+    per_vcpu, _ = prices.service(ctx.region, "fargateVcpuHourly")
+    per_gb, _ = prices.service(ctx.region, "fargateGbHourly")
+    task = vcpu * per_vcpu + gb * per_gb
+    return {
+        "replicas": {"min": rcfg.min_replicas, "max": rcfg.max_replicas},
+        "vcpu": vcpu,
+        "memoryGB": gb,
+        "taskHourly": round(task, 5),
+        "hourly": rcfg.min_replicas * task,
+        "basis": f"{rcfg.min_replicas} Fargate task(s) × ({vcpu:g} vCPU × {per_vcpu} + {gb:g} GB × {per_gb})",
+        "source": "pricing.yaml services fargateVcpuHourly/fargateGbHourly [O] (vantage.sh/blog/fargate-pricing)",
+    }
+
+
+def tier_instance_hourly(ctx, prices: Prices, instance_type: str, spot: bool) -> tuple[float, str]:
+    """An extra tier's instance-hour: its spot price when capacity.spot (on-demand when the snapshot has none)."""
+    od = prices.on_demand(ctx.region, instance_type)
+    if od is None:
+        return 0.0, f"no on-demand price for {instance_type} in {ctx.region}"
+    if spot and prices.spot(ctx.region, instance_type) is not None:
+        return prices.spot(ctx.region, instance_type), "spot"
+    return od, "on-demand"
+
+
+def _rule_text(rule) -> str:
+    if rule.match == "header":
+        return f"header {rule.header}: <tier>"
+    if rule.match == "promptTokens":
+        return f"model {{routerModel}} and prompt ≤ {rule.max_prompt_tokens} tokens → {rule.tier}"
+    return "model: <a tier's model name> → that tier"
+
+
+def tier_costs(ctx, est: dict, prices: Prices) -> dict[str, Any]:
+    """The tiers table (default tier first), the routing rules in order, the router, the traffic mix."""
+    tiers = ctx.config.tiers
+    rh = est["replicaHour"]
+    rows = [
+        {
+            "name": tiers.default_name,
+            "model": ctx.sizing.model,
+            "kind": "gpu",
+            "instanceType": rh["instanceType"],
+            "replicas": {"min": ctx.config.scaling.min_replicas, "max": ctx.config.scaling.max_replicas},
+            "replicasPerInstance": rh["replicasPerInstance"],
+            "replicaHourly": rh["atSpotMix"],
+            "pricing": f"the pool's spot mix ({rh['spotMixAt']})",
+            "trafficShare": tiers.default_traffic_share,
+        }
+    ]
+    floor = 0.0
+    for tier in ctx.tiers:
+        cap, itype = tier.config.capacity, tier.instances[0].instance_type
+        hourly, pricing = tier_instance_hourly(ctx, prices, itype, cap.spot)
+        per_replica = hourly / max(1, tier.replicas_per_instance)
+        floor += cap.min_size * hourly
+        rows.append(
+            {
+                "name": tier.name,
+                "model": tier.model.key,
+                "kind": tier.kind,
+                "instanceType": itype,
+                "replicas": {"min": tier.config.scaling.min_replicas, "max": tier.config.scaling.max_replicas},
+                "replicasPerInstance": tier.replicas_per_instance,
+                "replicaHourly": round(per_replica, 4),
+                "pricing": pricing,
+                "trafficShare": tier.config.traffic_share,
+            }
+        )
+    rules = [_rule_text(r).replace("{routerModel}", tiers.router_model) for r in tiers.rules]
+    return {
+        "tiers": rows,
+        "rules": rules,
+        "fallbacks": {k: list(v) for k, v in tiers.fallbacks.items()},
+        "router": {k: v for k, v in router_hourly(ctx, prices).items() if k != "hourly"},
+        "extraTiersMinHourly": round(floor, 4),
+    }
 
 
 def system_node_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any]]:
@@ -348,7 +441,7 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
     mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
     replicas = max(1, ctx.sizing.replicas_per_instance)
     nodes = ctx.sizing.nodes_per_replica  # > 1: one replica is a group of that many instances (EKS)
-    return {
+    out = {
         "currency": "USD",
         "pricesCapturedOn": prices.captured_on,
         "instanceType": pool.instance_types[0],
@@ -386,6 +479,12 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         },
         "notes": notes,
     }
+    if getattr(ctx, "tiers", ()):
+        # Added key (older readers ignore it). Idle includes the extra tiers' instances at capacity.minSize.
+        out["tiers"] = tier_costs(ctx, out, prices)
+        idle_hourly += out["tiers"]["extraTiersMinHourly"]
+        out["idle"].update(hourly=round(idle_hourly, 4), monthly=round(idle_hourly * HOURS_PER_MONTH, 2))
+    return out
 
 
 def nat_gateway_count(ctx) -> int:

@@ -8,9 +8,9 @@ from offline.harness import run_program, shared_run
 from stacks.errors import ConfigError
 
 
-def problems_for(overrides: dict) -> list[str]:
+def problems_for(overrides: dict, stack: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        run_program("dev", overrides=overrides)
+        run_program(stack, overrides=overrides)
     return [str(p) for p in caught.value.problems]
 
 

@@ -67,11 +67,15 @@ def test_regional_spot_is_the_median_of_the_standard_azs():
     # g4dn.12xlarge us-west-2: az1 1.6658, az2 1.7173, az3 1.7536 and Local Zone usw2-lax1-az1/az2 0.4694 each.
     # Standard AZs only -> 1.7173; with the Local Zone rows it would be 1.6658.
     assert PRICING["spotHourly"]["us-west-2"]["g4dn.12xlarge"] == 1.7173
+    # c7i.12xlarge us-east-1 (hybrid's cpu tier): az1 0.9484, az2 0.6992, az4 0.8255, az5 1.1382, az6 0.7209 -> 0.8255;
+    # with the Local Zone use1-atl2-az1 row (0.2677) it would be (0.7209 + 0.8255) / 2 = 0.7732.
+    assert PRICING["spotHourly"]["us-east-1"]["c7i.12xlarge"] == 0.8255
+    assert PRICING["onDemandHourly"]["us-east-1"]["c7i.12xlarge"] == 2.142
 
 
 def test_kept_csv_on_demand_prices_equal_the_on_demand_table():
     rows = pricing_snapshot.read_rows()
-    assert len(rows) == 205
+    assert len(rows) == 268
     for r in rows:
         assert PRICING["onDemandHourly"][r.region][r.instance_type] == r.on_demand, r
 
@@ -82,6 +86,16 @@ def test_every_shipped_pool_type_has_a_spot_price_in_its_region():
         region = stack_file["aws:region"]
         for itype in stack_file["deepseek-cloud:gpuPool"]["instanceTypes"]:
             assert cost.load_prices().spot(region, itype) is not None, (stack, itype)
+
+
+def test_every_tier_type_of_the_hybrid_stack_has_prices():
+    stack_file = read_yaml(ROOT / "Pulumi.hybrid.yaml")["config"]
+    region = stack_file["aws:region"]
+    types = [t for tier in stack_file["deepseek-cloud:tiers"]["extra"] for t in tier["capacity"]["instanceTypes"]]
+    assert types == ["c7i.12xlarge"]
+    for itype in [*types, *stack_file["deepseek-cloud:gpuPool"]["instanceTypes"]]:
+        assert cost.load_prices().spot(region, itype) is not None, itype
+        assert cost.load_prices().on_demand(region, itype) is not None, itype
 
 
 def test_missing_spot_price_is_priced_at_on_demand_with_a_note():

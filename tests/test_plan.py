@@ -222,3 +222,63 @@ def test_plan_tree_tells_apart_components_of_one_name():
     resources = json.loads(plan("--stack", "dev", "--format", "json").stdout)["resources"]
     alb = next(r for r in resources if r["type"] == "aws:lb/loadBalancer:LoadBalancer")
     assert (alb["parent"], alb["parentType"]) == ("ds-dev-vllm", "deepseek:edge:Endpoint")
+
+
+# --- tiered serving (Pulumi.hybrid.yaml) --------------------------------------------------------------------
+
+
+def test_hybrid_plan_json_has_the_tiers_table_rules_router_and_blended_cost():
+    doc = json.loads(plan("--stack", "hybrid", "--format", "json").stdout)
+    cost = doc["cost"]
+    for key in ("instanceType", "min", "max", "idle", "replicaHour", "fixedItemsMonthly"):  # shape kept
+        assert key in cost
+    t = cost["tiers"]
+    large, cpu = t["tiers"]
+    assert (large["name"], large["model"], large["kind"], large["instanceType"]) == (
+        "large",
+        "deepseek-r1-distill-qwen-32b",
+        "gpu",
+        "g6e.12xlarge",
+    )
+    assert large["replicas"] == {"min": 1, "max": 4} and large["replicaHourly"] == cost["replicaHour"]["atSpotMix"]
+    assert (cpu["name"], cpu["model"], cpu["kind"], cpu["instanceType"]) == (
+        "cpu",
+        "deepseek-r1-distill-qwen-1.5b",
+        "cpu",
+        "c7i.12xlarge",
+    )
+    # c7i.12xlarge us-east-1 on-demand 2.142 (pricing.yaml, skypilot v8); capacity.spot is false; 1 replica/host
+    assert cpu["replicas"] == {"min": 1, "max": 3} and cpu["replicaHourly"] == 2.142 and cpu["pricing"] == "on-demand"
+    assert t["rules"] == [
+        "model: <a tier's model name> → that tier",
+        "header x-deepseek-tier: <tier>",
+        "model auto and prompt ≤ 1000 tokens → cpu",
+    ]
+    # Router: 1 task of 1 vCPU / 2 GB: 0.04048 + 2 × 0.004445 = 0.04937/h; × 730 = 36.04/month
+    assert t["router"]["taskHourly"] == 0.04937
+    assert cost["fixedItemsMonthly"]["router"]["monthly"] == 36.04
+    # Three load balancers: the public router ALB and the two tiers' internal ALBs, 0.0225/h each
+    assert cost["fixedItemsMonthly"]["loadBalancer"] == {
+        "monthly": round(3 * 0.0225 * 730, 2),
+        "basis": "3 (2 internal) × hourly × 730",
+        "usage": False,
+    }
+    # Idle: the pool's minSize + fixed costs + the cpu tier's one c7i.12xlarge at capacity.minSize
+    assert t["extraTiersMinHourly"] == 2.142
+    b = t["blended"]
+    assert b["trafficMix"] == {"large": 0.4, "cpu": 0.6}
+    assert b["hourly"] == round(b["monthly"] / 730, 4)
+    assert b["perMillionOutputTokens"] == round(b["monthly"] / (b["monthlyOutputTokens"] / 1e6), 4)
+
+
+def test_hybrid_plan_text_shows_the_tiers_and_the_blended_line():
+    out = plan("--stack", "hybrid").stdout
+    assert "Tiers (router: deepseek-cloud:tiers)" in out
+    assert "routing rule 3: model auto and prompt ≤ 1000 tokens → cpu" in out
+    assert "fallbacks: cpu → large; large → cpu" in out
+    assert "tiers blended (large 40%, cpu 60%; stacks/tco.yaml staging" in out
+
+
+def test_stacks_without_tiers_have_no_tiers_cost():
+    doc = json.loads(plan("--stack", "dev", "--format", "json").stdout)
+    assert "tiers" not in doc["cost"] and "router" not in doc["cost"]["fixedItemsMonthly"]

@@ -191,3 +191,29 @@ def test_make_tco_text_renders_a_stack_whose_model_fits_no_on_prem_server(capsys
     assert tco.main(["--stack", "eks-r1", "--no-charts"]) == 0
     out = capsys.readouterr().out
     assert "does not fit" in out and "8×A100 ¥1.8 M" not in out
+
+
+def test_tco_tiered_block_reads_the_stacks_tiers_when_present():
+    run = shared_run("hybrid")
+    doc = tco.report(run)
+    tier = doc["tiered"]
+    assert tier["source"].startswith("the stack's deepseek-cloud:tiers")
+    assert (tier["share"], tier["cheapModel"], tier["cheapInstanceType"]) == (
+        0.6,
+        "deepseek-r1-distill-qwen-1.5b",
+        "c7i.12xlarge",
+    )
+    assert tier["cheapReplicaHour"] == 2.142
+    # CPU tier throughput: 50 tok/s per stream (field notes, 48 vCPUs) × 4 streams (tiers.CPU_SEQUENCES)
+    assert tier["cheapThroughput"]["outputTokensPerSecond"] == 200.0
+    assert [r["name"] for r in tier["tiers"]] == ["large", "cpu"]
+    # the plan's blended line is the same computation
+    plan = plan_document(run)["cost"]["tiers"]["blended"]
+    assert plan["perMillionOutputTokens"] == tier["perMillionOutputTokens"]
+    assert plan["monthly"] == tier["monthly"]
+
+
+def test_tco_tiered_block_without_tiers_is_the_tco_yaml_stand_in():
+    tier = tco.report(shared_run("dev"))["tiered"]
+    assert tier["source"] == "stacks/tco.yaml tiered (a stand-in: the stack has no deepseek-cloud:tiers)"
+    assert tier["cheapInstanceType"] == "g6.xlarge"
