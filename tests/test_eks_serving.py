@@ -259,6 +259,20 @@ def test_workload_refuses_a_drain_longer_than_the_spot_notice():
         _validate(args)
 
 
+def test_workload_refuses_s3_loading_without_a_model_uri():
+    from components.eks.model_server import EksModelServerArgs, _validate
+
+    def args(uri: str) -> EksModelServerArgs:
+        server = vllm.VllmServer(load_from="s3", model_uri=uri)
+        return EksModelServerArgs(
+            workload=workload.Workload(server=server), region="us-east-1", secret_grants=("a", "b"), kms_key_arns=("k",)
+        )
+
+    with pytest.raises(Exception, match=r"workload\.server\.modelUri"):
+        _validate(args(""))
+    _validate(args("s3://bucket/deepseek-ai/x/" + "0" * 40))
+
+
 # -- DeepSeek-R1 across two nodes (eks-r1) ----------------------------------------------------------
 
 
