@@ -26,8 +26,10 @@ from components.eks.karpenter import Karpenter, KarpenterArgs
 from components.eks.model_server import LWS_API, EksModelServer, EksModelServerArgs
 from components.eks.system_node_group import SystemNodeGroupArgs
 from components.eks.workload import Workload
-from components.shared.endpoint import Endpoint, EndpointArgs
+from components.shared.endpoint import S3_ACCESS_LOG_PREFIX, Endpoint, EndpointArgs
+from components.shared.image import ServingImage
 from components.shared.kms_key import StackKey, StackKeyArgs
+from components.shared.model_bucket import ModelBucket
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs
 from components.shared.network import Network
 from stacks import versions
@@ -36,6 +38,8 @@ from stacks.ecs import (
     ACCESS_LOG_DAYS,
     LOG_RETENTION_DAYS,
     build_flow_logs,
+    build_image,
+    build_model_bucket,
     build_web_acl,
     vllm_server,
     weights_bytes,
@@ -71,7 +75,11 @@ def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
     )
     namespace = serving_namespace(ctx, cluster)
     endpoint = build_endpoint(ctx, network, cluster)
-    serving = build_serving(ctx, network, cluster, key, endpoint, namespace)
+    # The same digest-pinned image and S3 model bucket as ECS (stacks/ecs.py); the GPU nodes pull from
+    # ECR with their node role's AmazonEC2ContainerRegistryPullOnly (components/eks/system_node_group.py).
+    image = build_image(ctx, key)
+    bucket = build_model_bucket(ctx, key)
+    serving = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket)
     web_acl = build_web_acl(ctx, endpoint.load_balancer_arn)
     outputs = {
         "clusterName": cluster.cluster_name,
@@ -145,12 +153,14 @@ def build_serving(
     key: StackKey,
     endpoint: Endpoint,
     namespace: k8s.core.v1.Namespace,
+    image: ServingImage,
+    bucket: ModelBucket | None,
 ) -> dict[str, Any]:
     """The model's secrets, the controllers, the autoscaling and the replicas; returns their outputs."""
     multi_node = ctx.sizing.nodes_per_replica > 1
     secrets = ModelSecrets(f"{ctx.short_name}-secrets", model_secrets_args(ctx, key))
     work = Workload(
-        server=vllm_server(ctx, ctx.config.serving.image),
+        server=vllm_server(ctx, image.image_ref, bucket),
         namespace=SERVING_NAMESPACE,
         drain_seconds=EndpointArgs.deregistration_delay_seconds,
         idle_timeout_seconds=EndpointArgs.idle_timeout_seconds,
@@ -187,12 +197,26 @@ def build_serving(
         opts=pulumi.ResourceOptions(depends_on=[server, *addons.releases]),
     )
     return {
+        **model_bucket_outputs(ctx, endpoint, server, bucket),
+        "imageRef": image.image_ref,
         "apiKeySecretArn": secrets.api_key_arn,
         "hfTokenSecretArn": secrets.hf_token_arn,
         "prometheusWorkspaceArn": metrics.workspace_arn,
         "workload": f"{SERVING_NAMESPACE}/{server.workload_name}",
         "layout": ctx.sizing.layout,
     }
+
+
+def model_bucket_outputs(
+    ctx: StackContext, endpoint: Endpoint, server: EksModelServer, bucket: ModelBucket | None
+) -> dict[str, Any]:
+    """Loading from S3: the bucket's access logs (into the Endpoint's access-log bucket, as on ECS) and the
+    pods' read grant on the model revision's prefix only (ModelBucket.grant on the Pod Identity role)."""
+    if bucket is None:
+        return {}
+    bucket.log_to(endpoint.access_log_bucket_id, f"{S3_ACCESS_LOG_PREFIX}{ctx.short_name}-models/")
+    bucket.grant(f"{ctx.short_name}-model-read-model", server.role_name)
+    return {"modelUri": bucket.model_uri}
 
 
 def model_secrets_args(ctx: StackContext, key: StackKey) -> ModelSecretsArgs:

@@ -21,7 +21,7 @@ def eks_problems(sections: dict[str, Any], aws_known: bool) -> list[Problem]:
     eks, pool = sections.get("eks"), sections.get("gpu_pool")
     if sections.get("platform") != "eks" or eks is None:
         return []
-    p = _version_problems(eks) + _endpoint_problems(eks, sections.get("environment")) + _weights_problems(sections)
+    p = _version_problems(eks) + _endpoint_problems(eks, sections.get("environment"))
     if pool is not None:
         p.extend(_pool_problems(pool))
     if aws_known:
@@ -39,22 +39,6 @@ def eks_warnings(cfg: Any) -> list[str]:
             "`pulumi up` (the Kubernetes provider) must run there (VPN, bastion or an in-VPC runner)"
         )
     return warnings
-
-
-def _weights_problems(sections: dict[str, Any]) -> list[Problem]:
-    """The model bucket, its sync task and the Run:ai streamer are declared on ECS only (stacks/ecs.py): an
-    EKS pod downloads the weights from the Hugging Face Hub, so model.loadFrom must say so."""
-    model = sections.get("model")
-    if model is None or model.load_from == "hub":
-        return []
-    return [
-        Problem(
-            "model.loadFrom",
-            "EKS pods load the weights from the Hugging Face Hub (no model bucket on EKS yet)",
-            model.load_from,
-            "hub",
-        )
-    ]
 
 
 def _version_problems(eks: Any) -> list[Problem]:

@@ -7,8 +7,8 @@ from offline.harness import run_program, shared_run
 
 def test_eks_platform_declares_the_cluster_gpu_capacity_serving_and_observability():
     run_program("prod")  # a full ECS stack first: its outputs must not leak into the next run
-    # EKS has no model bucket yet: its pods load from the Hub (stacks/eks_checks.py).
-    run = run_program("dev", overrides={"deepseek-cloud:platform": "eks", "deepseek-cloud:model.loadFrom": "hub"})
+    # dev's model.loadFrom s3 on EKS too: the ECR image by digest and the model bucket's URI are outputs.
+    run = run_program("dev", overrides={"deepseek-cloud:platform": "eks"})
     assert sorted(run.outputs) == [
         "alarmNames",
         "alarmTopicArn",
@@ -19,9 +19,11 @@ def test_eks_platform_declares_the_cluster_gpu_capacity_serving_and_observabilit
         "endpointUrl",
         "gpuNodePools",
         "hfTokenSecretArn",
+        "imageRef",
         "interruptionQueueName",
         "karpenterNodeRoleName",
         "layout",
+        "modelUri",
         "privateSubnetIds",
         "prometheusWorkspaceArn",
         "publicSubnetIds",

@@ -432,6 +432,10 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("ModelService", "'server.modelUri'", "'is required when loading from s3'"): (
         "stacks/ecs.py sets load_from s3 only together with the ModelBucket's model URI (streamer_server_args)"
     ),
+    ("EksModelServer", "'workload.server.modelUri'", "'required loading from s3'"): (
+        "stacks/eks.py builds the server with stacks/ecs.py vllm_server, which sets load_from s3 only together "
+        "with the ModelBucket's model URI (streamer_server_args)"
+    ),
     ("ModelService", "'modelBucketArn'", "'is required when the server loads from s3'"): (
         "stacks/ecs.py passes the ModelBucket's ARN whenever it sets load_from s3"
     ),

@@ -162,7 +162,6 @@ def test_cost_counts_control_plane_system_nodes_and_gpu_range():
         # Standard support ends 2026-12-02 (EKS version calendar, endoflife.date/amazon-eks): not offered.
         ({"deepseek-cloud:eks.kubernetesVersion": "1.34"}, "eks.kubernetesVersion", "unknown Kubernetes version"),
         ({"deepseek-cloud:eks.publicAccessCidrs": []}, "eks.publicAccessCidrs", "open to everyone"),
-        ({"deepseek-cloud:model.loadFrom": "s3"}, "model.loadFrom", "load the weights from the Hugging Face Hub"),
         (
             {"deepseek-cloud:environment": "prod", "deepseek-cloud:eks.publicAccessCidrs": ["0.0.0.0/0"]},
             "eks.publicAccessCidrs",
@@ -206,3 +205,11 @@ def test_preview_plans_and_passes_the_policy_pack():
     assert doc["outputs"]["clusterEndpoint"] == plan.KNOWN_AFTER_DEPLOY
     assert doc["outputs"]["clusterName"] == "ds-eks-dev"  # set by the program: known
     assert check_planned_resources(run, "dev")["mandatory"] == []
+
+
+def test_s3_loading_on_eks_needs_a_pinned_revision():
+    # eks-dev's 7B distill pins a revision: s3 (its default) plans. R1 pins none: s3 is refused on EKS as on ECS.
+    with pytest.raises(ConfigError) as err:
+        run_program("eks-r1", overrides={"deepseek-cloud:model.loadFrom": "s3"})
+    (line,) = [x for x in str(err.value).splitlines() if "deepseek-cloud:model.loadFrom:" in x]
+    assert "deepseek-r1 has no pinned revision in stacks/models.yaml" in line and "(got s3;" in line

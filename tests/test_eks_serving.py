@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -26,6 +27,7 @@ from tests.test_inference_alarms import (
 )
 
 STACK = "eks-dev"
+PREFIX_7B = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B/916b56a44061fd5cd7d6a8fb632557ed4f724f60"
 # eks-dev's model and GPUs served by ECS: only the platform and what ECS refuses (queue depth) change.
 AS_ECS = {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}}
 
@@ -42,16 +44,24 @@ def pod(stack: str = STACK) -> dict:
 
 def test_vllm_arguments_are_identical_on_ecs_and_eks_for_the_same_model_and_gpu():
     ecs_run = shared_run(STACK, AS_ECS)
-    task = engine_inputs(ecs_run.one("aws:ecs/taskDefinition:TaskDefinition"))
-    (ecs_container,) = json.loads(task["containerDefinitions"])
+    (task,) = [r for r in ecs_run.of_type("aws:ecs/taskDefinition:TaskDefinition") if r.name.endswith("-vllm-task")]
+    (ecs_container,) = json.loads(engine_inputs(task)["containerDefinitions"])
     (eks_container,) = pod()["containers"]
     assert eks_container["args"] == ecs_container["command"]
-    # ECS runs the image built from images/vllm/Dockerfile (FROM this tag) by digest; EKS the pinned tag.
-    assert eks_container["image"] == "vllm/vllm-openai:v0.31.0"
-    assert "/deepseek/eks-dev/vllm@sha256:" in ecs_container["image"]
-    assert eks_container["args"][:2] == ["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "--served-model-name"]
+    # Both run the image built from images/vllm/Dockerfile into the stack's ECR repository, by digest.
+    assert eks_container["image"] == ecs_container["image"]
+    assert re.fullmatch(
+        r"123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/deepseek/eks-dev/vllm@sha256:[0-9a-f]{64}",
+        eks_container["image"],
+    )
+    # eks-dev streams the pinned revision of the 7B distill from its model bucket (model.loadFrom: s3).
+    assert eks_container["args"][0].startswith("s3://")
+    assert eks_container["args"][0].endswith(f"/{PREFIX_7B}")
+    assert eks_container["args"][1] == "--served-model-name"
+    assert eks_container["args"][eks_container["args"].index("--load-format") + 1] == "runai_streamer"
     env = {e["name"]: e["value"] for e in eks_container["env"]}
     assert env == {e["name"]: e["value"] for e in ecs_container["environment"]}
+    assert env["RUNAI_STREAMER_CONCURRENCY"] == "16" and env["AWS_REGION"] == "us-east-1"
 
 
 def test_pod_reserves_tp_gpus_on_gpu_nodes_non_root_read_only():
@@ -82,11 +92,18 @@ def test_startup_probe_covers_the_load_estimate():
     startup = c["startupProbe"]
     assert startup["httpGet"] == {"path": "/health", "port": 8000}
     window = startup["periodSeconds"] * startup["failureThreshold"]
-    # eks-dev: 15.23 GB checkpoint from the Hub on a fresh g6e.xlarge; the same per-phase estimate the plan
-    # prints (stacks/cold_start.py) sizes ECS's health-check grace.
+    # eks-dev: 15.23 GB streamed from S3 on a fresh g6e.xlarge (6.09 s) + engine start 18.1 s = 24.19 s; the
+    # same per-phase estimate the plan prints (stacks/cold_start.py) sizes ECS's health-check grace.
     estimate = math.ceil(cold_start.fresh(shared_run(STACK).program_globals["context"]).container)
-    assert estimate > 60
-    assert window >= vllm.health_check_grace_seconds(estimate) >= estimate
+    assert estimate == 25
+    assert window >= vllm.health_check_grace_seconds(estimate) == 60
+    # From the Hub the download dominates: 181.3 s + 18.1 s.
+    hub = {"deepseek-cloud:model.loadFrom": "hub"}
+    hub_estimate = math.ceil(cold_start.fresh(shared_run(STACK, hub).program_globals["context"]).container)
+    assert hub_estimate == 200
+    (hub_c,) = k8s("Deployment", overrides=hub)["spec"]["template"]["spec"]["containers"]
+    hub_window = hub_c["startupProbe"]["periodSeconds"] * hub_c["startupProbe"]["failureThreshold"]
+    assert hub_window >= vllm.health_check_grace_seconds(hub_estimate) == 300
     assert c["readinessProbe"]["httpGet"]["path"] == "/health"
 
 
@@ -242,6 +259,20 @@ def test_workload_refuses_a_drain_longer_than_the_spot_notice():
         _validate(args)
 
 
+def test_workload_refuses_s3_loading_without_a_model_uri():
+    from components.eks.model_server import EksModelServerArgs, _validate
+
+    def args(uri: str) -> EksModelServerArgs:
+        server = vllm.VllmServer(load_from="s3", model_uri=uri)
+        return EksModelServerArgs(
+            workload=workload.Workload(server=server), region="us-east-1", secret_grants=("a", "b"), kms_key_arns=("k",)
+        )
+
+    with pytest.raises(Exception, match=r"workload\.server\.modelUri"):
+        _validate(args(""))
+    _validate(args("s3://bucket/deepseek-ai/x/" + "0" * 40))
+
+
 # -- DeepSeek-R1 across two nodes (eks-r1) ----------------------------------------------------------
 
 
@@ -322,3 +353,91 @@ def test_keda_may_query_only_the_stacks_amp_workspace():
     (query,) = [s for s in policy["Statement"] if s["Action"] == "aps:QueryMetrics"]
     assert query["Resource"] == workspace["arn"]
     assert query["Resource"].startswith("arn:aws:aps:us-east-1:") and ":workspace/ws-" in query["Resource"]
+
+
+# --- issue 13 on EKS: the digest-pinned ECR image and the S3 model bucket ---------------------------------
+
+
+def registration(run, type_token: str, name: str):
+    (found,) = [r for r in run.registrations if r.type == type_token and r.name == name]
+    return found
+
+
+def test_the_pod_identity_role_reads_the_model_revision_prefix_and_nothing_else():
+    run = shared_run(STACK)
+    bucket = registration(run, "aws:s3/bucket:Bucket", "ds-eks-dev-models-weights")
+    (key,) = run.of_type("aws:kms/key:Key")
+    role = registration(run, "aws:iam/role:Role", "ds-eks-dev-model-secrets")
+    grant = registration(run, "aws:iam/rolePolicy:RolePolicy", "ds-eks-dev-model-read-model")
+    assert grant.inputs["role"] == role.outputs["name"]
+    bucket_arn = bucket.outputs["arn"]
+    assert json.loads(grant.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "ReadTheModelRevision",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{PREFIX_7B}/*",
+        },
+        {
+            "Sid": "ListTheModelRevision",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [PREFIX_7B, f"{PREFIX_7B}/*"]}},
+        },
+        {
+            "Sid": "DecryptThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key.outputs["arn"],
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        },
+    ]
+    # The pods' role is the one the Pod Identity association binds to the vllm service account.
+    (association,) = [
+        r
+        for r in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if r.inputs["serviceAccount"] == "vllm"
+    ]
+    assert association.inputs["roleArn"] == role.outputs["arn"]
+    # The bucket's S3 server access logs go to the Endpoint's access-log bucket, as on ECS.
+    logging = registration(run, "aws:s3/bucketLogging:BucketLogging", "ds-eks-dev-models-weights")
+    assert logging.inputs["targetPrefix"] == "s3/ds-eks-dev-models/"
+    assert run.outputs["modelUri"] == f"s3://{bucket.outputs['bucket']}/{PREFIX_7B}"
+
+
+def test_gpu_nodes_can_pull_the_image_from_ecr():
+    run = shared_run(STACK)
+    node_role = registration(run, "aws:iam/role:Role", "ds-eks-dev-karpenter-node")
+    attached = {
+        r.inputs["policyArn"]
+        for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.inputs["role"] == node_role.outputs["name"]
+    }
+    # ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (AWS managed policy reference).
+    assert "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly" in attached
+
+
+def test_hub_loading_on_eks_declares_no_bucket_and_no_streamer():
+    run = shared_run(STACK, {"deepseek-cloud:model.loadFrom": "hub"})
+    assert run.of_type("aws:s3/bucket:Bucket") == [
+        b for b in run.of_type("aws:s3/bucket:Bucket") if "models" not in b.name
+    ]
+    (c,) = k8s("Deployment", overrides={"deepseek-cloud:model.loadFrom": "hub"})["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert c["args"][0] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
+    assert "--load-format" not in c["args"]
+    assert "RUNAI_STREAMER_CONCURRENCY" not in {e["name"] for e in c["env"]}
+    assert "/deepseek/eks-dev/vllm@sha256:" in c["image"]  # the ECR image either way
+
+
+def test_r1_runs_the_ecr_image_from_the_hub_as_it_pins_no_revision():
+    lws = k8s("LeaderWorkerSet", "eks-r1")["spec"]["leaderWorkerTemplate"]
+    for template in ("leaderTemplate", "workerTemplate"):
+        (c,) = lws[template]["spec"]["containers"]
+        assert re.fullmatch(
+            r".+\.dkr\.ecr\.us-east-1\.amazonaws\.com/deepseek/eks-r1/vllm@sha256:[0-9a-f]{64}", c["image"]
+        )
+    (leader,) = lws["leaderTemplate"]["spec"]["containers"]
+    assert leader["args"][0] == "deepseek-ai/DeepSeek-R1" and "--load-format" not in leader["args"]

@@ -1,6 +1,7 @@
 """EksModelServer: the vLLM replicas on EKS, registered into the shared Endpoint's target group.
 
-  ServiceAccount ── Pod Identity association ── role: read the two model secrets, nothing else
+  ServiceAccount ── Pod Identity association ── role: read the two model secrets (and, loading from S3,
+  the model revision's prefix: the stack grants it with ModelBucket.grant on `role_name`), nothing else
   SecretProviderClass (AWS provider) → CSI volume → files → exported by the container's wrapper
   Deployment (one node per replica) | LeaderWorkerSet (nodes_per_replica > 1) → Service (ClusterIP)
   TargetGroupBinding (AWS Load Balancer Controller) → the Endpoint's target group (target type ip)
@@ -50,6 +51,7 @@ class EksModelServerArgs:
 class EksModelServer(pulumi.ComponentResource):
     workload_name: str
     role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]  # the pods' Pod Identity role
 
     def __init__(
         self, name: str, args: EksModelServerArgs, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None
@@ -92,13 +94,18 @@ class EksModelServer(pulumi.ComponentResource):
         self._load_balancer_binding(name, args, meta, kube, child)
         self.workload_name = w.name
         self.role_arn = role.arn
+        self.role_name = role.name
         self.register_outputs({"workload": w.name, "namespace": w.namespace, "secretsRoleArn": role.arn})
 
     def _secrets_role(self, name: str, args: EksModelServerArgs, child: pulumi.ResourceOptions) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-secrets",
             assume_role_policy=json.dumps(pod_identity_trust()),
-            description="vLLM pods (EKS Pod Identity): read the API key and HF token secrets only",
+            description=(
+                "vLLM pods (EKS Pod Identity): read the API key and HF token secrets and the model revision in S3"
+                if args.workload.server.load_from == "s3"
+                else "vLLM pods (EKS Pod Identity): read the API key and HF token secrets only"
+            ),
             permissions_boundary=args.permissions_boundary_arn or None,
             opts=child,
         )
@@ -200,6 +207,9 @@ def _validate(args: EksModelServerArgs) -> None:
         w.grace_seconds < workload.SPOT_NOTICE_SECONDS,
         "workload.drainSeconds",
         f"drain plus stop timeout must finish inside the {workload.SPOT_NOTICE_SECONDS} s spot notice",
+    )
+    problems.check(
+        w.server.load_from != "s3" or bool(w.server.model_uri), "workload.server.modelUri", "required loading from s3"
     )
     problems.check(len(args.secret_grants) == 2, "secretGrants", "the API key and HF token secrets")
     problems.check(bool(args.kms_key_arns), "kmsKeyArns", "at least the stack key")

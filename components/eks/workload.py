@@ -1,7 +1,8 @@
 """The vLLM workload's Kubernetes objects (pure: dicts, tested and validated offline).
 
 The container runs exactly what ECS runs (components/shared/vllm.py: `vllm serve` arguments, environment,
-non-root user, read-only root filesystem, cache paths); only the platform plumbing differs:
+non-root user, read-only root filesystem, cache paths; with the weights in S3 the Run:ai streamer's
+`--load-format runai_streamer` and its environment); only the platform plumbing differs:
 
 - secrets: the Secrets Store CSI driver mounts the two Secrets Manager values as files (the AWS provider
   reads them with the pod's EKS Pod Identity), and a shell wrapper exports them before `exec vllm serve`,
@@ -101,7 +102,7 @@ def container(w: Workload, command: list[str], args: list[str], serving: bool = 
         "image": s.image,
         "command": command,
         "args": args,
-        "env": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive).items()],
+        "env": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive, s).items()],
         "resources": {
             "requests": {"cpu": w.cpu_request, "memory": f"{s.memory_reservation_mib}Mi", **limits},
             "limits": limits,  # no memory limit: as on ECS, no OOM kill while the weights load
