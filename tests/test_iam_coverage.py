@@ -370,3 +370,38 @@ def test_a_data_source_without_a_pike_file_says_which_file_to_add():
 
     with pytest.raises(LookupError, match=r"src/mapping/aws/data/<service>/aws_ec2_vpc_ipam_pool\.json"):
         data_source_type("aws:ec2/getVpcIpamPool:getVpcIpamPool")
+
+
+# --- EKS ----------------------------------------------------------------------------------------------------
+
+
+def test_eks_kubernetes_objects_are_left_to_the_cluster_api_and_the_rest_is_checked():
+    run = shared_run("eks-r1")
+    index = StackIndex(run.registrations, run.region, "111122223333")
+    skipped = {r.type for r in index.through_cluster_api}
+    assert {"kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"} <= skipped
+    assert all(t.startswith(("kubernetes:", "pulumi:providers:")) for t in skipped)
+    # The deployer's cluster-admin access entry (what the cluster API authorizes it by) is itself checked here.
+    assert {"aws_eks_access_entry", "aws_eks_access_policy_association", "aws_eks_cluster"} <= set(index.by_type)
+
+
+def test_removing_an_eks_action_or_another_environments_role_makes_the_check_fail(ci_run):
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    wanted = stack_needs("eks-r1", account_of(ci_run), boundary)
+    policies = deploy_policies(ci_run, "dev")
+    for action in (
+        "eks:CreateCluster",
+        "eks:CreateAccessEntry",
+        "sqs:CreateQueue",
+        "aps:CreateScraper",
+        "ec2:CreatePlacementGroup",
+        "kms:CreateGrant",
+        "iam:CreatePolicy",
+        "iam:PassRole",
+    ):
+        lines = missing(without_action(policies, action), [n for n in wanted if n.request.action == action])
+        assert lines and all(line.startswith(f"{action} on ") for line in lines), action
+    pass_to_pods = [n for n in wanted if n.request.context.get("iam:PassedToService") == "pods.eks.amazonaws.com"]
+    assert pass_to_pods
+    refused = {line.split(" on ")[0] for line in missing(deploy_policies(ci_run, "prod"), wanted)}
+    assert {"eks:DeleteCluster", "sqs:DeleteQueue", "iam:CreatePolicy", "eks:CreateNodegroup"} <= refused
