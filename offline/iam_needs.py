@@ -101,7 +101,17 @@ _EC2_KIND = {
     "aws_vpc_endpoint": "vpc-endpoint",
     "aws_launch_template": "launch-template",
 }
+EKS_UUID = "a1b2c3d4-0000-1111-2222-333344445555"  # node group, addon and access entry ARNs end in a UUID
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+# Kubernetes objects, Helm releases and the kubernetes provider are applied through the EKS cluster's API server
+# (Kubernetes RBAC), not AWS IAM: no IAM action authorizes them. The deployer's rights there come from the EKS
+# access entry the stack creates for it with AmazonEKSClusterAdminPolicy (components/eks/cluster.py _admin_access:
+# the deployer, stacks/eks.py deployer_arn; https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html,
+# https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html). What IAM must allow for that
+# is CreateAccessEntry/AssociateAccessPolicy (covered below) and eks:DescribeCluster for the kubeconfig.
+CLUSTER_API = ("kubernetes:", "pulumi:providers:")
 
 
 @dataclass
@@ -114,6 +124,7 @@ class StackIndex:
     partition: str = "aws"
 
     def __post_init__(self) -> None:
+        self.through_cluster_api = [r for r in self.registrations if r.type.startswith(CLUSTER_API)]
         self.registrations = [r for r in self.registrations if r.custom and r.type.startswith("aws:")]
         self.by_type: dict[str, list[Any]] = {}
         for reg in self.registrations:
@@ -141,13 +152,40 @@ class StackIndex:
             key = match.group(1)
             if key.startswith("name:"):
                 return self.name_of(key[len("name:") :])
+            if key.startswith("tag:"):  # {tag:<terraform type>:<key>}: that type's first resource's tag value
+                tf_type, tag = key[len("tag:") :].split(":", 1)
+                return _tags(self.by_type[tf_type][0]).get(tag, "")
             return {"partition": self.partition, "region": self.region, "account": self.account}[key]
 
         return re.sub(r"\{([a-z0-9_:]+)\}", sub, template)
 
+    def _eks(self, tf_type: str, reg: Any) -> str:
+        """EKS ARNs (Service Authorization Reference, Amazon EKS resource types, as in parliament's copy)."""
+        p, r, a = self.partition, self.region, self.account
+        inputs = reg.inputs or {}
+        cluster = inputs.get("clusterName") or self.name_of("aws_eks_cluster")
+        if tf_type == "aws_eks_cluster":
+            return f"arn:{p}:eks:{r}:{a}:cluster/{inputs.get('name') or self.name(reg)}"
+        if tf_type == "aws_eks_node_group":
+            group = (
+                inputs.get("nodeGroupName") or f"{inputs.get('nodeGroupNamePrefix') or reg.name + '-'}{AUTONAME_SUFFIX}"
+            )
+            return f"arn:{p}:eks:{r}:{a}:nodegroup/{cluster}/{group}/{EKS_UUID}"
+        if tf_type == "aws_eks_addon":
+            return f"arn:{p}:eks:{r}:{a}:addon/{cluster}/{inputs.get('addonName')}/{EKS_UUID}"
+        if tf_type == "aws_eks_pod_identity_association":
+            return f"arn:{p}:eks:{r}:{a}:podidentityassociation/{cluster}/a-0a1b2c3d4e5f60718"
+        # An access policy association is authorized on its access entry: access-entry/<cluster>/<type>/<account>/
+        # <name>/<uuid>, the type being role or user (AssociateAccessPolicy/DisassociateAccessPolicy: access-entry*).
+        principal = str(inputs.get("principalArn") or f"arn:{p}:iam::{a}:role/{reg.name}")
+        kind, _, name = principal.split(":", 5)[5].partition("/")
+        return f"arn:{p}:eks:{r}:{a}:access-entry/{cluster}/{kind}/{a}/{name.rsplit('/', 1)[-1]}/{EKS_UUID}"
+
     def arn(self, tf_type: str, reg: Any) -> str:
         p, r, a = self.partition, self.region, self.account
         n = self.name(reg)
+        if tf_type.startswith("aws_eks_"):
+            return self._eks(tf_type, reg)
         if tf_type in _EC2_KIND:
             kind = _EC2_KIND[tf_type]
             return f"arn:{p}:ec2:{r}:{a}:{kind}/{kind}-0a1b2c3d4e5f60718"
@@ -203,6 +241,14 @@ class StackIndex:
             "aws_ecr_lifecycle_policy": f"arn:{p}:ecr:{r}:{a}:repository/{repo}",
             "aws_sns_topic_policy": f"arn:{p}:sns:{r}:{a}:{topic}",
             "aws_sns_topic_subscription": f"arn:{p}:sns:{r}:{a}:{topic}",
+            "aws_iam_policy": f"arn:{p}:iam::{a}:policy/{n}",
+            "aws_sqs_queue": f"arn:{p}:sqs:{r}:{a}:{n}",
+            # The policy names its queue by URL (https://sqs.<region>.amazonaws.com/<account>/<name>).
+            "aws_sqs_queue_policy": f"arn:{p}:sqs:{r}:{a}:{str(inputs.get('queueUrl', '')).rsplit('/', 1)[-1]}",
+            # Workspaces and scrapers are named by random ids (ws-…, s-…), not by the stack's names.
+            "aws_prometheus_workspace": f"arn:{p}:aps:{r}:{a}:workspace/ws-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+            "aws_prometheus_scraper": f"arn:{p}:aps:{r}:{a}:scraper/s-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+            "aws_placement_group": f"arn:{p}:ec2:{r}:{a}:placement-group/{n}",
         }
         if tf_type.startswith("aws_s3_bucket"):
             return f"arn:{p}:s3:::{bucket}"
@@ -324,7 +370,10 @@ def needs(stack: StackIndex, pike_dir: Path = PIKE_DIR) -> list[Need]:
                 resources = [stack.arn(others[0], stack.by_type[others[0]][0])] if others else ["*"]
             for action in _catalogue_expand(listed):
                 for phase in _phases(action, put_creates):
-                    context = {**_context(stack, reg, action, phase, tags), **(fix.get("context") or {})}
+                    fixed = {
+                        k: stack.fill(v) if isinstance(v, str) else v for k, v in (fix.get("context") or {}).items()
+                    }
+                    context = {**_context(stack, reg, action, phase, tags), **fixed}
                     for resource in resources:
                         request = Request(action, resource, context)
                         key = (action.lower(), resource, phase, json.dumps(context, sort_keys=True))
@@ -391,19 +440,26 @@ def data_source_type(token: str, data_dir: Path = DATA_DIR) -> str:
     return found
 
 
-def _data_source_resource(token: str, args: Mapping[str, Any], region: str) -> str:
+def _data_source_resource(token: str, args: Mapping[str, Any], region: str, caller_role: str) -> str:
+    # aws_iam_session_context reads the caller's own role (GetRole) to learn its path
+    # (terraform-provider-aws internal/service/iam/session_context_data_source.go, findRoleByName).
+    if token == "aws:iam/getSessionContext:getSessionContext":
+        return caller_role
     if token == "aws:ssm/getParameter:getParameter":  # public parameters have no account in their ARN
         return f"arn:aws:ssm:{region}::parameter/{str(args.get('name', '')).lstrip('/')}"
     return "*"  # Describe*/List* calls without resource-level permissions
 
 
-def data_source_needs(invokes: Sequence[tuple[str, Mapping[str, Any]]], region: str) -> list[Need]:
-    """One request per action pike lists for each data source the program called (deduplicated)."""
+def data_source_needs(
+    invokes: Sequence[tuple[str, Mapping[str, Any]]], region: str, caller_role: str = "*"
+) -> list[Need]:
+    """One request per action pike lists for each data source the program called (deduplicated); `caller_role`
+    is the ARN of the role running the program (what a lookup of the caller itself names)."""
     out: dict[tuple[str, str], Need] = {}
     for token, args in invokes:
         tf_type = data_source_type(token)
         (entry,) = json.loads(data_source_files()[tf_type].read_text()) or [{}]
-        resource = _data_source_resource(token, args, region)
+        resource = _data_source_resource(token, args, region, caller_role)
         for action in (entry.get("plan") or []) + (entry.get("apply") or []):
             request = Request(action, resource, {"aws:RequestedRegion": region})
             out.setdefault(

@@ -281,9 +281,24 @@ def test_deploy_writes_are_scoped_to_the_project():
         "ecs-tasks.amazonaws.com",
         "ec2.amazonaws.com",
         "vpc-flow-logs.amazonaws.com",
+        "eks.amazonaws.com",  # the EKS cluster role
+        "pods.eks.amazonaws.com",  # EKS Pod Identity
     ]
     deny = by_sid["NoChangesToCiRoles"]
     assert deny["Effect"] == "Deny"
+    assert deny["NotAction"] == ["iam:GetRole"] and "Action" not in deny  # a CI role may only read itself
+    assert by_sid["ReadOwnRole"]["Resource"] == f"{iam}:role{CI_ROLE_PATH}*"
+    # EKS: clusters named "ds-prod" (no suffix) and what hangs under them; queues likewise.
+    eks = f"arn:aws:eks:*:{ACCOUNT}"
+    assert by_sid["EksClusters"]["Resource"] == [
+        f"{eks}:cluster/ds-prod",
+        f"{eks}:nodegroup/ds-prod/*",
+        f"{eks}:addon/ds-prod/*",
+        f"{eks}:access-entry/ds-prod/*",
+        f"{eks}:podidentityassociation/ds-prod/*",
+    ]
+    assert by_sid["Queues"]["Resource"] == [f"arn:aws:sqs:*:{ACCOUNT}:ds-prod", f"arn:aws:sqs:*:{ACCOUNT}:ds-prod-*"]
+    assert by_sid["KmsGrantsForAwsServices"]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
     assert deny["Resource"] == [f"{iam}:role{CI_ROLE_PATH}*", f"{iam}:policy{CI_ROLE_PATH}*"]
 
     # EC2 deletes and KMS key management need the owner tag; regional writes stay in the allowed regions.
@@ -400,10 +415,12 @@ def test_the_stacks_resource_names_fall_inside_the_deploy_scope():
         for arn in arns:
             # IAM's wildcard: * matches any run of characters, "/" included.
             assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns), (sid, arn, patterns)
-    # ...and the CI roles' own path falls outside every Allow.
+    # ...and the CI roles' own path falls outside every Allow but ReadOwnRole (iam:GetRole alone: the EKS
+    # stacks' get_session_context reads the caller's role).
     ci_role = f"arn:aws:iam::{ACCOUNT}:role/github-ci/ci-deploy-1a2b3c4"
+    assert by_sid["ReadOwnRole"]["Action"] == ["iam:GetRole"]
     for stmt in by_sid.values():
-        if stmt["Effect"] == "Allow" and stmt["Resource"] != "*":
+        if stmt["Effect"] == "Allow" and stmt["Resource"] != "*" and stmt["Sid"] != "ReadOwnRole":
             assert not any(fnmatch.fnmatchcase(ci_role, p) for p in as_list(stmt["Resource"])), stmt["Sid"]
 
 

@@ -31,9 +31,11 @@ from stacks.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 CI_EXAMPLE = ROOT / "ci" / "Pulumi.example.yaml"
-# The CI deploy roles (ci/) cover what the ECS stacks declare; EKS coverage (EKS, SQS, EventBridge, Pod
-# Identity actions) is not done yet (docs/eks.md "Not done"), so eks-* stacks are not checked here.
-SHIPPED = platform_stacks("ecs")
+# Every shipped stack, ECS and EKS: each deployed by its environment's role (eks-dev, eks-r1: dev, through
+# ci/Pulumi.example.yaml extraStacks). Of an EKS stack, the AWS resources are checked here; its Kubernetes
+# objects, Helm releases and kubernetes provider go through the cluster's API, not IAM (offline/iam_needs.py
+# CLUSTER_API).
+SHIPPED = platform_stacks("ecs") + platform_stacks("eks")
 BOUNDARY_KEY = "deepseek-cloud:iam.permissionsBoundaryArn"
 ROLE = "aws:iam/role:Role"
 
@@ -53,7 +55,7 @@ def ci_run():
 def deploy_policies(run, env: str) -> list[dict]:
     prefix = f"deepseek-ci-deploy-{env}-"
     docs = [json.loads(r.inputs["policy"]) for r in run.of_type("aws:iam/policy:Policy") if r.name.startswith(prefix)]
-    assert len(docs) == 4, f"expected the 4 deploy policy parts of {env}, found {len(docs)}"
+    assert len(docs) == 5, f"expected the 5 deploy policy parts of {env}, found {len(docs)}"
     return docs
 
 
@@ -77,11 +79,15 @@ def environment_of(stack: str) -> str:
 def test_the_shipped_stacks_and_the_roles_that_deploy_them():
     assert {s: environment_of(s) for s in SHIPPED} == {
         "dev": "dev",
+        "eks-dev": "dev",  # ci/Pulumi.example.yaml extraStacks eks-dev:dev, eks-r1:dev
+        "eks-r1": "dev",
         "hybrid": "staging",  # not named like its environment: ci/Pulumi.example.yaml extraStacks hybrid:staging
         "prod": "prod",
         "staging": "staging",
     }
-    assert example_config()["deepseek-cloud-ci:extraStacks"] == json.dumps(["hybrid:staging"])
+    assert example_config()["deepseek-cloud-ci:extraStacks"] == json.dumps(
+        ["hybrid:staging", "eks-dev:dev", "eks-r1:dev"]
+    )
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
@@ -319,28 +325,38 @@ def preview_policies(run) -> list[dict]:
     return [json.loads(run.by_name("deepseek-ci-preview-read").inputs["policy"])]
 
 
-def lookup_needs(stack: str) -> list:
+def lookup_needs(stack: str, caller_role: str = "*") -> list:
     from offline.iam_needs import data_source_needs
 
     run = shared_run(stack)
-    return data_source_needs(run.invokes, run.region)
+    return data_source_needs(run.invokes, run.region, caller_role)
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
 def test_the_preview_and_deploy_roles_allow_the_programs_lookups(ci_run, stack):
-    wanted = lookup_needs(stack)
+    # The role running the program: what aws.iam.get_session_context (EKS stacks) reads with iam:GetRole.
+    # The mocks give the roles the mock account; the policies name the provider's (account_of).
+    def in_account(arn: str) -> str:
+        return ":".join([*arn.split(":")[:4], account_of(ci_run), *arn.split(":")[5:]])
+
+    wanted = lookup_needs(stack, in_account(ci_run.outputs["previewRoleArn"]))
     actions = {n.request.action for n in wanted}
-    # The lookups that decide the plan, each mapped by pike: instance facts, offerings, service-linked roles, AMI.
-    assert {
+    # The lookups that decide the plan, each mapped by pike: instance facts, offerings, AZs; on ECS the
+    # service-linked roles and the AMI, on EKS the deployer (its access entry) through its own role.
+    common = {
         "ec2:DescribeInstanceTypes",
         "ec2:DescribeInstanceTypeOfferings",
         "ec2:DescribeAvailabilityZones",
         "ec2:DescribeRegions",
-        "iam:ListRoles",
-        "ssm:GetParameter",
-    } <= actions
+    }
+    platform = stack_config(stack)["deepseek-cloud:platform"]
+    assert common | ({"iam:GetRole"} if platform == "eks" else {"iam:ListRoles", "ssm:GetParameter"}) <= actions
+    if platform == "eks":
+        (own,) = [n.request.resource for n in wanted if n.request.action == "iam:GetRole"]
+        assert own.startswith("arn:aws:iam::111122223333:role/github-ci/deepseek-ci-preview-")
     assert missing(preview_policies(ci_run), wanted) == []
-    assert missing(deploy_policies(ci_run, environment_of(stack)), wanted) == []
+    deploy_role = in_account(ci_run.outputs["deployRoleArns"][environment_of(stack)])
+    assert missing(deploy_policies(ci_run, environment_of(stack)), lookup_needs(stack, deploy_role)) == []
 
 
 def test_removing_a_lookup_action_makes_the_check_fail(ci_run):
@@ -354,3 +370,38 @@ def test_a_data_source_without_a_pike_file_says_which_file_to_add():
 
     with pytest.raises(LookupError, match=r"src/mapping/aws/data/<service>/aws_ec2_vpc_ipam_pool\.json"):
         data_source_type("aws:ec2/getVpcIpamPool:getVpcIpamPool")
+
+
+# --- EKS ----------------------------------------------------------------------------------------------------
+
+
+def test_eks_kubernetes_objects_are_left_to_the_cluster_api_and_the_rest_is_checked():
+    run = shared_run("eks-r1")
+    index = StackIndex(run.registrations, run.region, "111122223333")
+    skipped = {r.type for r in index.through_cluster_api}
+    assert {"kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"} <= skipped
+    assert all(t.startswith(("kubernetes:", "pulumi:providers:")) for t in skipped)
+    # The deployer's cluster-admin access entry (what the cluster API authorizes it by) is itself checked here.
+    assert {"aws_eks_access_entry", "aws_eks_access_policy_association", "aws_eks_cluster"} <= set(index.by_type)
+
+
+def test_removing_an_eks_action_or_another_environments_role_makes_the_check_fail(ci_run):
+    boundary = example_config()["deepseek-cloud-ci:permissionsBoundaryArn"]
+    wanted = stack_needs("eks-r1", account_of(ci_run), boundary)
+    policies = deploy_policies(ci_run, "dev")
+    for action in (
+        "eks:CreateCluster",
+        "eks:CreateAccessEntry",
+        "sqs:CreateQueue",
+        "aps:CreateScraper",
+        "ec2:CreatePlacementGroup",
+        "kms:CreateGrant",
+        "iam:CreatePolicy",
+        "iam:PassRole",
+    ):
+        lines = missing(without_action(policies, action), [n for n in wanted if n.request.action == action])
+        assert lines and all(line.startswith(f"{action} on ") for line in lines), action
+    pass_to_pods = [n for n in wanted if n.request.context.get("iam:PassedToService") == "pods.eks.amazonaws.com"]
+    assert pass_to_pods
+    refused = {line.split(" on ")[0] for line in missing(deploy_policies(ci_run, "prod"), wanted)}
+    assert {"eks:DeleteCluster", "sqs:DeleteQueue", "iam:CreatePolicy", "eks:CreateNodegroup"} <= refused

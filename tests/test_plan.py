@@ -159,10 +159,10 @@ def test_ci_plan_json_has_the_main_plans_shape_and_every_roles_policies():
     assert (doc["project"], doc["stack"], doc["sizing"], doc["cost"]) == ("deepseek-cloud-ci", "example", None, None)
     assert main_doc["project"] == "deepseek-cloud"
     assert doc["counts"] == {
-        "aws:iam/policy:Policy": 12,
+        "aws:iam/policy:Policy": 15,  # 5 deploy policy parts × 3 environments
         "aws:iam/role:Role": 4,
         "aws:iam/rolePolicy:RolePolicy": 1,
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 12,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 15,
     }
     roles = doc["iamRoles"]
     assert list(roles) == [
@@ -177,10 +177,10 @@ def test_ci_plan_json_has_the_main_plans_shape_and_every_roles_policies():
         "repo:REPLACE-ME/deepseek-cloud:environment:prod"
     ]
     assert sorted(prod["policies"]) == [
-        f"deepseek-ci-deploy-prod-{p}" for p in ("identity", "network", "read", "serving")
+        f"deepseek-ci-deploy-prod-{p}" for p in ("eks", "identity", "network", "read", "serving")
     ]
     sids = {s["Sid"] for p in prod["policies"].values() for s in p["Statement"]}
-    assert {"KmsTagOnCreate", "NoChangesToCiRoles", "StateObjects"} <= sids
+    assert {"KmsTagOnCreate", "NoChangesToCiRoles", "StateObjects", "EksClusters", "ReadOwnRole"} <= sids
     assert list(roles["deepseek-ci-preview"]["policies"]) == ["deepseek-ci-preview-read"]
 
 

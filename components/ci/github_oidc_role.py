@@ -41,6 +41,12 @@ SERVICE_LINKED_ROLES = (
     "ecs.application-autoscaling.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "spot.amazonaws.com",
+    # EKS: the cluster's (created with the first cluster), managed node groups', and the AMP scraper's
+    # (https://docs.aws.amazon.com/eks/latest/userguide/using-service-linked-roles.html,
+    # https://docs.aws.amazon.com/prometheus/latest/userguide/using-service-linked-roles.html).
+    "eks.amazonaws.com",
+    "eks-nodegroup.amazonaws.com",
+    "scraper.aps.amazonaws.com",
 )
 # EC2 calls that tag what they create (TagSpecifications): ec2:CreateTags is allowed with these as ec2:CreateAction
 # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
@@ -56,13 +62,21 @@ EC2_TAG_ON_CREATE = (
     "CreateVpc",
     "CreateVpcEndpoint",
     "CreateFlowLogs",
+    "CreatePlacementGroup",
     "RunInstances",
     "AuthorizeSecurityGroupEgress",
     "AuthorizeSecurityGroupIngress",
 )
-# Who may receive the project's roles: ECS tasks (task/execution roles), EC2 (GPU hosts' instance profile) and
-# VPC Flow Logs (its delivery role, components/network.py VpcFlowLogs).
-PASS_ROLE_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+# Who may receive the project's roles: ECS tasks (task/execution roles), EC2 (GPU hosts' instance profile, EKS
+# node roles), VPC Flow Logs (its delivery role, components/network.py VpcFlowLogs), EKS (the cluster role) and
+# EKS Pod Identity (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html: pods.eks.amazonaws.com).
+PASS_ROLE_TO = (
+    "ecs-tasks.amazonaws.com",
+    "ec2.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "eks.amazonaws.com",
+    "pods.eks.amazonaws.com",
+)
 
 # Read-only calls `pulumi preview` makes (data sources, provider checks) on the services the stack uses.
 # Describe/List APIs mostly don't support resource-level permissions, hence Resource "*".
@@ -78,6 +92,7 @@ READ_ACTIONS = (
     "ecr:GetAuthorizationToken",
     "ecs:Describe*",
     "ecs:List*",
+    "eks:DescribeAddonVersions",  # no resource-level permissions (Service Authorization Reference, Amazon EKS)
     "elasticloadbalancing:Describe*",
     "events:DescribeRule",
     # The service-linked-role preflight (stacks/account.py) lists /aws-service-role/ roles; ListRoles has no
@@ -298,6 +313,9 @@ def _read_statements(args: GithubOidcRoleArgs, partition: str, account: str) -> 
             + _names(args, f"{iam}:instance-profile/{{p}}*")
             + _names(args, f"{iam}:policy/{{p}}*"),
         ),
+        # aws.iam.get_session_context (stacks/eks.py deployer_arn) reads the caller's own role to learn its path
+        # (terraform-provider-aws internal/service/iam/session_context_data_source.go): the CI roles' own only.
+        _statement("ReadOwnRole", ["iam:GetRole"], f"{iam}:role{CI_ROLE_PATH}*"),
         # Public parameters only (e.g. the ECS GPU AMI id), never the account's own parameters.
         _statement(
             "ReadPublicParameters",
@@ -321,6 +339,7 @@ DEPLOY_POLICY_PARTS = {
         "ReadStackServices",
         "ReadProjectIam",
         "ReadPublicParameters",
+        "ReadOwnRole",
         "StateList",
         "StateLayout",
         "StateObjects",
@@ -361,6 +380,14 @@ DEPLOY_POLICY_PARTS = {
         "ImageRepositories",
         "WebAcls",
     ),
+    "eks": (
+        "EksClusters",
+        "EksCreateTagged",
+        "AmpOwned",
+        "Queues",
+        "PlacementGroups",
+        "KmsGrantsForAwsServices",
+    ),
 }
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
 
@@ -373,6 +400,121 @@ def deploy_policies(args: GithubOidcRoleArgs, partition: str, account: str, env:
         part: _document([statements[sid] for sid in sids if sid in statements])
         for part, sids in DEPLOY_POLICY_PARTS.items()
     }
+
+
+def _stems(args: GithubOidcRoleArgs) -> list[str]:
+    """Names a stack gives without a suffix: "ds-<stack>" (the EKS cluster, the interruption queue)."""
+    return [p[:-1] for p in args.managed_name_prefixes if "/" not in p and p.endswith("-")]
+
+
+def _eks_statements(args: GithubOidcRoleArgs, p: str, acct: str, regional: dict, owned: dict, tagged: dict) -> list:
+    """EKS platform (components/eks/): cluster, node groups, add-ons, access entries and Pod Identity associations
+    of clusters named "ds-<stack>"; AMP workspace and scraper; Karpenter's interruption queue; placement groups;
+    the grant EKS makes on the stack's key for secrets encryption. Kubernetes objects and Helm releases go
+    through the cluster's API (the deployer's access entry), not IAM."""
+    eks = f"arn:{p}:eks:*:{acct}"
+    clusters = [f"{eks}:cluster/{stem}" for stem in _stems(args)] + [
+        f"{eks}:{kind}/{stem}/*"
+        for kind in ("nodegroup", "addon", "access-entry", "podidentityassociation")
+        for stem in _stems(args)
+    ]
+    aps = [f"arn:{p}:aps:*:{acct}:{kind}/*" for kind in ("workspace", "scraper")]
+
+    def also_region(condition: dict) -> dict:
+        return {**condition, "StringEquals": {**condition["StringEquals"], **regional.get("StringEquals", {})}}
+
+    return [
+        _statement(
+            "EksClusters",
+            [
+                f"eks:{a}"
+                for a in (
+                    "AssociateAccessPolicy",
+                    "CreateAccessEntry",
+                    "CreateAddon",
+                    "CreateNodegroup",
+                    "CreatePodIdentityAssociation",
+                    "DeleteAccessEntry",
+                    "DeleteAddon",
+                    "DeleteCluster",
+                    "DeleteNodegroup",
+                    "DeletePodIdentityAssociation",
+                    "DescribeAccessEntry",
+                    "DescribeAddon",
+                    "DescribeCluster",
+                    "DescribeNodegroup",
+                    "DescribePodIdentityAssociation",
+                    "DescribeUpdate",
+                    "DisassociateAccessPolicy",
+                    "ListAssociatedAccessPolicies",
+                    "ListTagsForResource",
+                    "ListUpdates",
+                    "TagResource",
+                    "UntagResource",
+                    "UpdateAccessEntry",
+                    "UpdateAddon",
+                    "UpdateClusterConfig",
+                    "UpdateClusterVersion",
+                    "UpdateNodegroupConfig",
+                    "UpdateNodegroupVersion",
+                    "UpdatePodIdentityAssociation",
+                )
+            ],
+            clusters,
+        ),
+        # No resource-level permissions for CreateCluster/CreateWorkspace (Service Authorization Reference; the
+        # scraper's is its source cluster and workspace, named by id): only with the owner tags, in the regions.
+        _statement(
+            "EksCreateTagged",
+            ["eks:CreateCluster", "aps:CreateWorkspace", "aps:CreateScraper", "aps:TagResource"],
+            "*",
+            also_region(tagged),
+        ),
+        _statement(
+            "AmpOwned",
+            [
+                "aps:DeleteScraper",
+                "aps:DeleteWorkspace",
+                "aps:DescribeLoggingConfiguration",
+                "aps:DescribeScraper",
+                "aps:DescribeWorkspace",
+                "aps:ListTagsForResource",
+                "aps:TagResource",
+                "aps:UntagResource",
+                "aps:UpdateScraper",
+                "aps:UpdateWorkspaceAlias",
+            ],
+            aps,
+            also_region(owned),
+        ),
+        _statement(
+            "Queues",
+            [
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+            ],
+            [f"arn:{p}:sqs:*:{acct}:{stem}" for stem in _stems(args)] + _names(args, f"arn:{p}:sqs:*:{acct}:{{p}}*"),
+        ),
+        _statement(
+            "PlacementGroups",
+            ["ec2:CreatePlacementGroup", "ec2:DeletePlacementGroup"],
+            _names(args, f"arn:{p}:ec2:*:{acct}:placement-group/{{p}}*"),
+        ),
+        # Secrets encryption: EKS creates a grant on the stack's key with the caller's rights
+        # (https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html); only for AWS services, owned keys.
+        _statement(
+            "KmsGrantsForAwsServices",
+            ["kms:CreateGrant"],
+            f"arn:{p}:kms:*:{acct}:key/*",
+            {**also_region(owned), "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    ]
 
 
 def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, env: str) -> list[dict]:
@@ -701,7 +843,10 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             ],
             # With or without a leading "/": "/deepseek/<stack>/vllm".
             _names(args, f"arn:{p}:logs:*:{acct}:log-group:{{p}}*", slash=True)
-            + _names(args, f"arn:{p}:logs:*:{acct}:log-group:/{{p}}*", slash=True),
+            + _names(args, f"arn:{p}:logs:*:{acct}:log-group:/{{p}}*", slash=True)
+            # EKS control-plane logs go to /aws/eks/<cluster>/cluster, a name EKS fixes
+            # (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
+            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/eks/{stem}/cluster:*" for stem in _stems(args)],
         ),
         _statement(
             "Alarms",
@@ -849,12 +994,14 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
         ),
         *iam_statements,
         # Belt and braces: whatever the prefix, CI can't rewrite its own roles' trust or permissions.
-        _statement(
-            "NoChangesToCiRoles",
-            ["iam:*"],
-            [f"{iam}:role{CI_ROLE_PATH}*", f"{iam}:policy{CI_ROLE_PATH}*"],
-            effect="Deny",
-        ),
+        # NotAction iam:GetRole: a role may read itself (ReadOwnRole), nothing else.
+        {
+            "Sid": "NoChangesToCiRoles",
+            "Effect": "Deny",
+            "NotAction": ["iam:GetRole"],
+            "Resource": [f"{iam}:role{CI_ROLE_PATH}*", f"{iam}:policy{CI_ROLE_PATH}*"],
+        },
+        *_eks_statements(args, p, acct, regional, owned, tagged_on_create),
     ]
     return statements
 
