@@ -35,7 +35,7 @@ def test_table_shape():
     expected = []
     for stack in stack_names():
         expected += [f"`make plan STACK={stack}`", "`python -c 'import …'`"]
-    expected.append("`venv/bin/python -m pytest -q`")
+    expected.append("`venv/bin/python -m pytest -q -n 2 --dist loadfile`")
     assert [row[1] for row in body] == expected
     for row in body:
         assert re.fullmatch(r"\d+\.\d\d s( ± \d+\.\d\d s| \(one run\))", row[2]), row[2]
