@@ -467,7 +467,7 @@ def _pydantic_problems(error: ValidationError, prefix: tuple[str, ...] = ()) -> 
         else:
             reason = _REASONS.get(kind, item["msg"].removeprefix("Value error, "))
         allowed = _allowed(annotation)
-        if kind == "string_pattern_mismatch" and not allowed.strip():
+        if kind == "string_pattern_mismatch":  # "a string" says nothing: the pattern is what is allowed
             allowed = f"matching {item['ctx']['pattern']}"
         problems.append(Problem(_path(loc), reason, None if kind == "missing" else item.get("input"), allowed))
     return problems

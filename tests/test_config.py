@@ -219,3 +219,15 @@ def test_pulumi_yaml_declarations_are_ones_the_pulumi_cli_accepts_and_match_the_
     sections, problems = _parse_sections(with_defaults({}))
     assert problems == []  # the defaults alone are a valid config
     assert set(sections) == set(StackConfig.model_fields)
+
+
+def test_a_string_of_the_wrong_format_names_the_format_it_needs():
+    # "allowed: a string" told a user nothing; the pattern is what the value must match.
+    line = only_line(
+        problems_for({"deepseek-cloud:iam.permissionsBoundaryArn": "not-an-arn"}),
+        "deepseek-cloud:iam.permissionsBoundaryArn",
+    )
+    assert line == (
+        "deepseek-cloud:iam.permissionsBoundaryArn: wrong format (got not-an-arn; "
+        r"allowed: matching ^(|arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+)$)"
+    )
