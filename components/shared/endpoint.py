@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from components.shared import vllm
 from components.shared.moves import moved
+from components.shared.s3 import private_bucket
 from components.shared.validation import ArgsProblems
 
 # Security Hub ELB.17's sslPolicies parameter (not customizable) lists TLS 1.3-only, -Res- (restricted) and
@@ -305,30 +306,9 @@ def _listener_ports(args: EndpointArgs) -> tuple[int, ...]:
 
 def _log_bucket_settings(name: str, bucket: aws.s3.Bucket, retention_days: int, opts: pulumi.ResourceOptions) -> None:
     """Private, owner-enforced, SSE-S3, versioned, expiring: what an access-log bucket needs."""
-    aws.s3.BucketPublicAccessBlock(
-        f"{name}-alb-logs",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=opts,
-    )
-    aws.s3.BucketOwnershipControls(
-        f"{name}-alb-logs",
-        bucket=bucket.id,
-        rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off; the account owns every log object
-        opts=opts,
-    )
     # ALB access logs support only SSE-S3 (ALB user guide, bucket requirements), not SSE-KMS.
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-alb-logs",
-        bucket=bucket.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=opts,
-    )
-    aws.s3.BucketVersioning(
-        f"{name}-alb-logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts
+    private_bucket(
+        f"{name}-alb-logs", bucket, {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}, opts
     )
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-alb-logs",

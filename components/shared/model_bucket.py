@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.s3 import private_bucket
 from components.shared.validation import ArgsProblems
 
 HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -127,36 +128,19 @@ class ModelBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         self._bucket = bucket
-        aws.s3.BucketPublicAccessBlock(
+        private_bucket(
             f"{name}-weights",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-weights", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-weights",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": args.kms_key_arn,
-                    },
-                    # One data key per bucket, not per object: the streamer's many ranged GETs of a
-                    # shard then cost no KMS call each (S3 user guide, "Reducing the cost of SSE-KMS").
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-weights", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+            bucket,
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": args.kms_key_arn,
+                },
+                # One data key per bucket, not per object: the streamer's many ranged GETs of a shard then
+                # cost no KMS call each (S3 user guide, "Reducing the cost of SSE-KMS").
+                "bucket_key_enabled": True,
+            },
+            child,
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-weights",
