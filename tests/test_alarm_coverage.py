@@ -170,10 +170,9 @@ def test_build_observability_takes_thresholds_and_floors_from_config(tmp_path):
 @pytest.mark.parametrize("stack", platform_stacks("ecs"))
 def test_every_shipped_stack_watches_its_target_groups_and_gpu_pools(stack):
     run = shared_run(stack)
-    if stack_config(stack)["deepseek-cloud:platform"] == "ecs":
-        # An ECS stack serves through one target group and one GPU pool; none declared is a failure, not
-        # a vacuous "no gaps". A tiered stack adds a target group and a pool per extra tier, and the router's group.
-        extra = len((stack_config(stack).get("deepseek-cloud:tiers") or {}).get("extra") or [])
-        assert len(run.of_type(TARGET_GROUP)) == 1 + extra + (1 if extra else 0)
-        assert len(run.of_type(AUTOSCALING_GROUP)) == 1 + extra
+    # An ECS stack serves through one target group and one GPU pool; none declared is a failure, not
+    # a vacuous "no gaps". A tiered stack adds a target group and a pool per extra tier, and the router's group.
+    extra = len((stack_config(stack).get("deepseek-cloud:tiers") or {}).get("extra") or [])
+    assert len(run.of_type(TARGET_GROUP)) == 1 + extra + (1 if extra else 0)
+    assert len(run.of_type(AUTOSCALING_GROUP)) == 1 + extra
     assert coverage_gaps(run.registrations) == []

@@ -226,9 +226,12 @@ def test_eks_alarms_are_valid_cloudwatch_requests():
     assert sorted(r.name for r in rules) == ["ds-eks-dev-alarms-spot-interruption", "ds-eks-dev-alarms-spot-rebalance"]
     for rule in rules:
         assert api_problems(EVENTS, "PutRule", put_rule_params(engine_inputs(rule))) == [], rule.name
-    for target in run.of_type("aws:cloudwatch/eventTarget:EventTarget"):
-        if target.name.startswith("ds-eks-dev-alarms-"):
-            assert api_problems(EVENTS, "PutTargets", put_targets_params(engine_inputs(target))) == [], target.name
+    targets = [
+        t for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("ds-eks-dev-alarms-")
+    ]
+    assert targets, "no alarm event targets to check"
+    for target in targets:
+        assert api_problems(EVENTS, "PutTargets", put_targets_params(engine_inputs(target))) == [], target.name
 
 
 def test_eks_alarms_watch_the_shared_endpoints_target_group():

@@ -277,9 +277,10 @@ def cel_violations(obj: dict[str, Any]) -> list[str]:
 
 
 def test_cel_rules_that_touch_our_specs_hold():
-    for obj in by_bucket()["custom"]:
-        if obj["kind"] in ("NodePool", "EC2NodeClass"):
-            assert cel_violations(obj) == [], obj["kind"]
+    objects = [obj for obj in by_bucket()["custom"] if obj["kind"] in ("NodePool", "EC2NodeClass")]
+    assert {obj["kind"] for obj in objects} == {"NodePool", "EC2NodeClass"}
+    for obj in objects:
+        assert cel_violations(obj) == [], obj["kind"]
 
 
 def test_the_hand_translated_cel_rules_can_fail():

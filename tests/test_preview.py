@@ -20,8 +20,8 @@ def _policy_names(result: dict) -> dict[str, list[str]]:
     return {level: sorted(v["policy"] for v in result[level]) for level in ("mandatory", "advisory")}
 
 
-# The ECS stacks: endpoint, task definition and alarms exist there (EKS serving is issue 12;
-# tests/test_eks_program.py previews eks-dev).
+# The ECS stacks: their checks below are ECS-specific (tests/test_eks_program.py runs eks-dev under the mock
+# runtime in preview mode).
 ECS_STACKS = platform_stacks("ecs")
 
 

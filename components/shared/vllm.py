@@ -62,7 +62,7 @@ class VllmServer:
     # Model Streamer"), through the VPC's S3 gateway endpoint.
     load_from: Literal["hub", "s3"] = "hub"
     model_uri: Any = ""  # str, or an Output resolved before serve_args runs
-    streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's default is 16)
+    streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's own default is 8: cold_start.py)
     region: str = ""  # AWS_REGION for the streamer's S3 client (load_from s3)
     served_model_name: str = ""
     tensor_parallel_size: int = 1  # = GPUs reserved per replica (per node when pipeline_parallel_size > 1)
