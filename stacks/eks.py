@@ -165,6 +165,7 @@ def build_serving(
         drain_seconds=EndpointArgs.deregistration_delay_seconds,
         idle_timeout_seconds=EndpointArgs.idle_timeout_seconds,
         nodes_per_replica=ctx.sizing.nodes_per_replica,
+        efa_interfaces=efa_interfaces(ctx),
     )
     metrics = VllmMetrics(
         f"{ctx.short_name}-metrics",
@@ -356,11 +357,21 @@ def gpu_capacity_args(
         ami_alias=versions.ami_alias(),
         root_volume_gib=pool.root_volume_gib or root_volume_gib(weights_bytes(ctx)),
         cluster_placement=ctx.sizing.nodes_per_replica > 1,
-        efa_network_cards=min(f.network_cards for f in ctx.instances)
-        if ctx.sizing.nodes_per_replica > 1 and all(f.efa_interfaces for f in ctx.instances)
-        else 0,
+        efa_instance_types=tuple(pool.instance_types) if efa_interfaces(ctx) else (),
+        efa_plugin_chart=versions.EFA_PLUGIN_CHART,
+        efa_plugin_repo=versions.EFA_PLUGIN_REPO,
+        efa_plugin_version=versions.EFA_PLUGIN_VERSION,
         device_plugin_chart=versions.DEVICE_PLUGIN_CHART,
         device_plugin_repo=versions.DEVICE_PLUGIN_REPO,
         device_plugin_version=versions.DEVICE_PLUGIN_VERSION,
         tags=dict(ctx.tags),
     )
+
+
+def efa_interfaces(ctx: StackContext) -> int:
+    """EFA devices each pod of a multi-node replica requests: every EFA interface of the pool's instance types
+    (recorded EC2 data, DescribeInstanceTypes EfaInfo.MaximumEfaInterfaces: 32 on p5.48xlarge), so Karpenter
+    attaches them all (components/eks/efa.py). 0 for one-node replicas or a type without EFA."""
+    if ctx.sizing.nodes_per_replica <= 1 or not all(f.efa_interfaces for f in ctx.instances):
+        return 0
+    return min(f.efa_interfaces for f in ctx.instances)

@@ -120,6 +120,14 @@ KEDA_VERSION = "2.20.2"
 LWS_CHART = "oci://registry.k8s.io/lws/charts/lws"
 LWS_VERSION = "0.10.0"
 
+# AWS EFA Kubernetes device plugin: chart aws-efa-k8s-device-plugin v0.5.30 (app/image v0.5.20) from
+# https://aws.github.io/eks-charts; aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml at commit
+# bfe91c4b9257c80f754ad4b3d6a9a3c239b2b8ec (2026-07-21, the chart's last change in the snapshot fetched
+# 2026-12-01, HEAD 5239609242f3430be50fb0b714a24d3ef2b47983). The chart version carries the "v". Multi-node only.
+EFA_PLUGIN_CHART = "aws-efa-k8s-device-plugin"
+EFA_PLUGIN_REPO = "https://aws.github.io/eks-charts"
+EFA_PLUGIN_VERSION = "v0.5.30"
+
 
 def serving_addons() -> dict[str, str]:
     return {
@@ -128,4 +136,5 @@ def serving_addons() -> dict[str, str]:
         "secretsStoreAwsProvider": ASCP_VERSION,
         "keda": KEDA_VERSION,
         "leaderWorkerSet": LWS_VERSION,
+        "efaDevicePlugin": EFA_PLUGIN_VERSION,
     }

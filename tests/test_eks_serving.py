@@ -304,15 +304,46 @@ def test_r1_replica_is_a_leader_worker_set_group_with_tp_within_and_pp_across_no
     assert k8s("Service", "eks-r1")["spec"]["selector"] == {"app.kubernetes.io/name": "vllm", "role": "leader"}
 
 
-def test_r1_nodes_get_a_cluster_placement_group_and_efa_interfaces():
+def test_r1_nodes_get_a_cluster_placement_group_and_every_efa_interface():
     run = shared_run("eks-r1")
     group = run.one("aws:ec2/placementGroup:PlacementGroup")
     assert engine_inputs(group)["strategy"] == "cluster"
     spec = k8s("EC2NodeClass", "eks-r1")["spec"]
     assert spec["placementGroupSelector"] == {"name": group.outputs["name"]}
-    interfaces = spec["networkInterfaces"]
-    assert interfaces[0] == {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"}
-    assert [i["interfaceType"] for i in interfaces[1:]] == ["efa-only"] * 31  # p5.48xlarge: 32 network cards
+    # No static interfaces: the pods' EFA request makes Karpenter attach one `efa` interface per card
+    # (components/eks/efa.py); a static `interface` on card 0 would leave 31 devices for a request of 32.
+    assert "networkInterfaces" not in spec
+    (p5,) = run.program_globals["context"].instances
+    assert p5.instance_type == "p5.48xlarge" and p5.efa_interfaces == 32  # recorded DescribeInstanceTypes
+    template = k8s("LeaderWorkerSet", "eks-r1")["spec"]["leaderWorkerTemplate"]
+    for role in ("leaderTemplate", "workerTemplate"):
+        (c,) = template[role]["spec"]["containers"]
+        assert c["resources"]["limits"]["vpc.amazonaws.com/efa"] == "32", role
+        assert c["resources"]["requests"]["vpc.amazonaws.com/efa"] == "32", role
+        env = {e["name"]: e["value"] for e in c["env"]}
+        assert env["FI_PROVIDER"] == "efa" and env["FI_EFA_USE_DEVICE_RDMA"] == "1", role
+        assert env["RDMAV_FORK_SAFE"] == "1", role
+
+
+def test_efa_device_plugin_runs_only_on_the_multi_node_stacks_gpu_nodes():
+    from stacks import versions
+
+    def efa_releases(stack: str) -> list:
+        return [
+            engine_inputs(r)
+            for r in shared_run(stack).registrations
+            if r.type == "kubernetes:helm.sh/v3:Release" and engine_inputs(r)["chart"] == versions.EFA_PLUGIN_CHART
+        ]
+
+    (release,) = efa_releases("eks-r1")
+    assert release["version"] == "v0.5.30" and release["repositoryOpts"] == {"repo": "https://aws.github.io/eks-charts"}
+    values = release["values"]
+    assert values["supportedInstanceLabels"]["values"] == ["p5.48xlarge"]
+    assert values["nodeSelector"] == {"deepseek.ai/node-pool": "gpu"}
+    assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert efa_releases("eks-dev") == []  # one node per replica: no EFA, no plugin
+    env = {e["name"] for e in pod()["containers"][0]["env"]}
+    assert "FI_PROVIDER" not in env and "vpc.amazonaws.com/efa" not in pod()["containers"][0]["resources"]["limits"]
 
 
 def test_r1_objects_are_valid():

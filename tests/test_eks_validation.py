@@ -53,6 +53,9 @@ CHART_VALUES = {
     / "secrets-store-csi-driver-provider-aws-3.1.1-values.yaml",
     (versions.KEDA_CHART, versions.KEDA_VERSION): DATA / "charts" / "keda-2.20.2-values.yaml",
     (versions.LWS_CHART, versions.LWS_VERSION): DATA / "charts" / "lws-0.10.0-values.yaml",
+    (versions.EFA_PLUGIN_CHART, versions.EFA_PLUGIN_VERSION): DATA
+    / "charts"
+    / "aws-efa-k8s-device-plugin-v0.5.30-values.yaml",
 }
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -200,8 +203,9 @@ def test_cel_rules_not_enforced_offline_are_counted():
 CEL_RULES = {"NodePool": 20, "EC2NodeClass": 54}  # in the pinned v1.14.1 CRDs
 
 
-def test_helm_releases_are_pinned_and_their_values_known_to_the_chart():
-    for release in by_bucket()["release"]:
+@pytest.mark.parametrize("stack", ["eks-dev", "eks-r1"])
+def test_helm_releases_are_pinned_and_their_values_known_to_the_chart(stack):
+    for release in by_bucket(stack)["release"]:
         key = (release["chart"], release["version"])
         assert key in CHART_VALUES, f"unpinned or unknown chart {key}"
         defaults = yaml.safe_load(CHART_VALUES[key].read_text())

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.eks import efa
 from components.shared.validation import ArgsProblems
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
@@ -61,10 +62,14 @@ class GpuCapacityArgs:
     expire_after: str = "168h"  # no GPU node lives longer, a stuck one included
     consolidate_after: str = "10m"  # an empty node waits this long for the next replica before it goes
     termination_grace_period: str = "1h"  # a drain never takes longer than this (then pods are deleted)
-    # Multi-node replicas (EKS LeaderWorkerSet): a cluster placement group for the nodes, and EFA interfaces
-    # on network cards 1..N-1 (Karpenter v1.14 EC2NodeClass networkInterfaces: "interface" | "efa-only").
+    # Multi-node replicas (EKS LeaderWorkerSet): a cluster placement group for the nodes, and the AWS EFA device
+    # plugin on these instance types (the pods' vpc.amazonaws.com/efa request makes Karpenter attach the EFA
+    # interfaces: components/eks/efa.py). Empty: no EFA.
     cluster_placement: bool = False
-    efa_network_cards: int = 0
+    efa_instance_types: tuple[str, ...] = ()
+    efa_plugin_chart: str = ""
+    efa_plugin_repo: str = ""
+    efa_plugin_version: str = ""
     device_plugin_chart: str = ""
     device_plugin_repo: str = ""
     device_plugin_version: str = ""
@@ -121,6 +126,21 @@ class GpuCapacity(pulumi.ComponentResource):
             values=device_plugin_values(),
             opts=k8s_opts,
         )
+        if args.efa_instance_types:
+            k8s.helm.v3.Release(
+                f"{name}-efa-device-plugin",
+                name="aws-efa-k8s-device-plugin",
+                chart=args.efa_plugin_chart,
+                repository_opts={"repo": args.efa_plugin_repo},
+                version=args.efa_plugin_version,
+                namespace="kube-system",
+                values=efa.device_plugin_values(
+                    args.efa_instance_types,
+                    {POOL_LABEL: GPU_POOL},
+                    {"key": GPU_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"},
+                ),
+                opts=k8s_opts,
+            )
         self.register_outputs({"nodePools": list(self.node_pool_names), "nodeClass": self.node_class_name})
 
 
@@ -128,14 +148,6 @@ def node_class_spec(args: GpuCapacityArgs, placement_group: pulumi.Input[str] | 
     spec = _base_node_class_spec(args)
     if placement_group is not None:
         spec["placementGroupSelector"] = {"name": placement_group}
-    if args.efa_network_cards:
-        spec["networkInterfaces"] = [
-            {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface"},
-            *(
-                {"networkCardIndex": card, "deviceIndex": 0, "interfaceType": "efa-only"}
-                for card in range(1, args.efa_network_cards)
-            ),
-        ]
     return spec
 
 
@@ -256,4 +268,10 @@ def _validate(args: GpuCapacityArgs) -> None:
         "gp3 allows at most 0.25 MiB/s per provisioned IOPS",
     )
     problems.check(bool(args.device_plugin_version), "devicePluginVersion", "a pinned chart version")
+    problems.check(
+        not args.efa_instance_types or bool(args.efa_plugin_version), "efaPluginVersion", "a pinned chart version"
+    )
+    problems.check(
+        set(args.efa_instance_types) <= set(args.instance_types), "efaInstanceTypes", "a subset of instanceTypes"
+    )
     problems.raise_if_any()

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from components.eks import efa
 from components.eks.gpu_capacity import GPU_POOL, GPU_TAINT, POOL_LABEL
 from components.shared import vllm
 
@@ -57,7 +58,7 @@ class Workload:
     idle_timeout_seconds: int = 600  # the load balancer's: vLLM's keep-alive outlasts it
     cpu_request: str = "2"
     nodes_per_replica: int = 1  # > 1: a LeaderWorkerSet group
-    efa_interfaces: int = 0  # EFA devices each node pod requests (multi-node)
+    efa_interfaces: int = 0  # EFA devices each node pod requests (multi-node): all of the instance type's
 
     @property
     def labels(self) -> dict[str, str]:
@@ -95,14 +96,15 @@ def probes(server: vllm.VllmServer) -> dict[str, Any]:
 def container(w: Workload, command: list[str], args: list[str], serving: bool = True) -> dict[str, Any]:
     s = w.server
     gpus = str(s.tensor_parallel_size)
-    limits = {"nvidia.com/gpu": gpus, **({"vpc.amazonaws.com/efa": str(w.efa_interfaces)} if w.efa_interfaces else {})}
+    limits = {"nvidia.com/gpu": gpus, **({efa.EFA_RESOURCE: str(w.efa_interfaces)} if w.efa_interfaces else {})}
+    efa_env = efa.EFA_ENV if w.efa_interfaces else {}
     keep_alive = vllm.keep_alive_seconds(w.idle_timeout_seconds)
     spec: dict[str, Any] = {
         "name": CONTAINER,
         "image": s.image,
         "command": command,
         "args": args,
-        "env": [{"name": k, "value": v} for k, v in vllm.environment(keep_alive, s).items()],
+        "env": [{"name": k, "value": v} for k, v in {**vllm.environment(keep_alive, s), **efa_env}.items()],
         "resources": {
             "requests": {"cpu": w.cpu_request, "memory": f"{s.memory_reservation_mib}Mi", **limits},
             "limits": limits,  # no memory limit: as on ECS, no OOM kill while the weights load
