@@ -32,6 +32,7 @@ from components.shared.kms_key import StackKey, StackKeyArgs
 from components.shared.model_bucket import ModelBucket
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs
 from components.shared.network import Network
+from components.shared.serving_metrics import ServingMetrics
 from stacks import versions
 from stacks.config import StackContext
 from stacks.ecs import (
@@ -44,6 +45,7 @@ from stacks.ecs import (
     vllm_server,
     weights_bytes,
 )
+from stacks.eks_metrics import build_cloudwatch_metrics
 from stacks.serving import ServingEndpoint
 
 K8S_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
@@ -79,7 +81,7 @@ def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
     # ECR with their node role's AmazonEC2ContainerRegistryPullOnly (components/eks/system_node_group.py).
     image = build_image(ctx, key)
     bucket = build_model_bucket(ctx, key)
-    serving = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket)
+    serving, serving_metrics = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket)
     web_acl = build_web_acl(ctx, endpoint.load_balancer_arn)
     outputs = {
         "clusterName": cluster.cluster_name,
@@ -104,6 +106,7 @@ def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         gpu_pool_min_size=0,
         min_replicas=cfg.scaling.min_replicas,
         kms_key_arn=key.key_arn,
+        serving_metrics=serving_metrics,
     )
 
 
@@ -155,8 +158,9 @@ def build_serving(
     namespace: k8s.core.v1.Namespace,
     image: ServingImage,
     bucket: ModelBucket | None,
-) -> dict[str, Any]:
-    """The model's secrets, the controllers, the autoscaling and the replicas; returns their outputs."""
+) -> tuple[dict[str, Any], ServingMetrics]:
+    """The model's secrets, the controllers, the autoscaling, the replicas and their CloudWatch metrics;
+    returns their outputs and where the metrics are."""
     multi_node = ctx.sizing.nodes_per_replica > 1
     secrets = ModelSecrets(f"{ctx.short_name}-secrets", model_secrets_args(ctx, key))
     work = Workload(
@@ -197,6 +201,7 @@ def build_serving(
         cluster.provider,
         opts=pulumi.ResourceOptions(depends_on=[server, *addons.releases]),
     )
+    serving_metrics = build_cloudwatch_metrics(ctx, cluster, key, work, SERVING_NAMESPACE, after=[namespace])
     return {
         **model_bucket_outputs(ctx, endpoint, server, bucket),
         "imageRef": image.image_ref,
@@ -205,7 +210,8 @@ def build_serving(
         "prometheusWorkspaceArn": metrics.workspace_arn,
         "workload": f"{SERVING_NAMESPACE}/{server.workload_name}",
         "layout": ctx.sizing.layout,
-    }
+        "metricsNamespace": serving_metrics.namespace,
+    }, serving_metrics
 
 
 def model_bucket_outputs(

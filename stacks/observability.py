@@ -52,6 +52,7 @@ def build_observability(ctx: StackContext, endpoint: ServingEndpoint) -> dict[st
             environment=ctx.config.environment,
             thresholds=thresholds,
             topic=AlarmTopic(arn=cfg.topic_arn, emails=tuple(cfg.emails)),
+            serving_metrics=endpoint.serving_metrics,
         ),
     )
     dashboard = Dashboard(
@@ -67,6 +68,7 @@ def build_observability(ctx: StackContext, endpoint: ServingEndpoint) -> dict[st
             alarm_arns=alarms.alarm_arns,
             thresholds=thresholds,
             title=f"{ctx.short_name}: {ctx.model.key} ({ctx.config.environment})",
+            serving_metrics=endpoint.serving_metrics,
         ),
     )
     return {

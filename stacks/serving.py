@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.shared.serving_metrics import ServingMetrics
+
 
 @dataclass(frozen=True)
 class ServingEndpoint:
@@ -24,3 +26,4 @@ class ServingEndpoint:
     cluster_name: pulumi.Output[str] | None = None  # ECS: ClusterName dimension
     service_name: pulumi.Output[str] | None = None  # ECS: ServiceName dimension
     kms_key_arn: pulumi.Output[str] | None = None  # the stack's customer-managed key
+    serving_metrics: ServingMetrics | None = None  # vLLM / GPU series in CloudWatch beyond the ASG's (EKS)

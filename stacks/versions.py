@@ -128,6 +128,17 @@ EFA_PLUGIN_CHART = "aws-efa-k8s-device-plugin"
 EFA_PLUGIN_REPO = "https://aws.github.io/eks-charts"
 EFA_PLUGIN_VERSION = "v0.5.30"
 
+# Metrics into CloudWatch (components/eks/cloudwatch_metrics.py). AWS Distro for OpenTelemetry collector
+# v0.49.0: newest tag of aws-observability/aws-otel-collector in the snapshot fetched 2026-12-01 (VERSION file
+# at HEAD ed0b1d595c795442480c8e83435b9bf7d79429b2, 2026-07-16), image public.ecr.aws/aws-observability/
+# aws-otel-collector:v0.49.0. NVIDIA dcgm-exporter chart 4.8.2 (image 4.5.3-4.8.2-distroless) from
+# https://nvidia.github.io/dcgm-exporter/helm-charts: NVIDIA/dcgm-exporter deployment/Chart.yaml at tag
+# 4.5.3-4.8.2 (691c92762eb551313c825f6efe4ceeee20982801), the newest tag in the snapshot fetched 2026-12-01.
+ADOT_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+DCGM_EXPORTER_CHART = "dcgm-exporter"
+DCGM_EXPORTER_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+DCGM_EXPORTER_VERSION = "4.8.2"
+
 
 def serving_addons() -> dict[str, str]:
     return {
@@ -137,4 +148,6 @@ def serving_addons() -> dict[str, str]:
         "keda": KEDA_VERSION,
         "leaderWorkerSet": LWS_VERSION,
         "efaDevicePlugin": EFA_PLUGIN_VERSION,
+        "adotCollector": ADOT_COLLECTOR_IMAGE.rsplit(":", 1)[1],
+        "dcgmExporter": DCGM_EXPORTER_VERSION,
     }

@@ -474,6 +474,25 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ),
     ("GpuCapacity", "'architecture'", "'amd64 or arm64'"): "K8S_ARCH of the instance facts' architecture",
     ("GpuCapacity", "'devicePluginVersion'", "'a pinned chart version'"): "stacks/versions.py DEVICE_PLUGIN_VERSION",
+    ("GpuCapacity", "'efaPluginVersion'", "'a pinned chart version'"): "stacks/versions.py EFA_PLUGIN_VERSION",
+    ("GpuCapacity", "'efaInstanceTypes'", "'a subset of instanceTypes'"): (
+        "stacks/eks.py passes gpuPool.instanceTypes itself (or nothing) as the EFA types"
+    ),
+    # Metrics collector (stacks/eks_metrics.py)
+    ("CloudWatchMetrics", "'clusterName'", '"required: the metrics\' ClusterName dimension"'): (
+        "the stack's short name ds-<stack>, never empty (stacks/names.py)"
+    ),
+    ("CloudWatchMetrics", "'region'", "'required'"): "the stack's aws:region, required by config",
+    ("CloudWatchMetrics", "'logGroupName'", "'an absolute log group name'"): "/deepseek/<stack>/metrics",
+    ("CloudWatchMetrics", "'podSelector'", '"the vLLM pods\' labels: an empty selector scrapes nothing"'): (
+        "components/eks/workload.py Workload.labels, never empty"
+    ),
+    ("CloudWatchMetrics", "'collectorImage'", "'a pinned aws-otel-collector tag (never latest)'"): (
+        "stacks/versions.py ADOT_COLLECTOR_IMAGE"
+    ),
+    ("CloudWatchMetrics", "'dcgmExporter.version'", "'a pinned chart version'"): (
+        "stacks/versions.py DCGM_EXPORTER_VERSION"
+    ),
     ("GpuCapacity", "'maxGpusPerInstance'", "'at least 1'"): (
         "the largest GPU count of gpuPool.instanceTypes, which the config requires to be GPU types"
     ),

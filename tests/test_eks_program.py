@@ -103,6 +103,7 @@ def test_karpenter_release_and_interruption_plumbing():
         ("kube-system", "aws-load-balancer-controller"),
         ("keda", "keda-operator"),
         ("deepseek-serving", "vllm"),
+        ("kube-system", "adot-collector"),  # the metrics collector: EMF into its log group
     }
 
 

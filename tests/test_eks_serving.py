@@ -9,6 +9,7 @@ import math
 import re
 
 import pytest
+import yaml
 
 from components.eks import autoscaling, workload
 from components.shared import vllm
@@ -27,6 +28,7 @@ from tests.test_inference_alarms import (
 )
 
 STACK = "eks-dev"
+COLLECTOR = "deepseek:eks:CloudWatchMetrics$"  # its Deployment etc. are not the serving objects
 PREFIX_7B = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B/916b56a44061fd5cd7d6a8fb632557ed4f724f60"
 # eks-dev's model and GPUs served by ECS: only the platform and what ECS refuses (queue depth) change.
 AS_ECS = {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric": "qps"}}
@@ -34,8 +36,20 @@ AS_ECS = {"deepseek-cloud:platform": "ecs", "deepseek-cloud:scaling": {"metric":
 
 def k8s(kind: str, stack: str = STACK, overrides: dict | None = None) -> dict:
     run = shared_run(stack, overrides)
-    (reg,) = [r for r in run.registrations if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
+    (reg,) = [
+        r
+        for r in run.registrations
+        if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}") and COLLECTOR not in r.urn
+    ]
     return engine_inputs(reg)
+
+
+def k8s_collector(kind: str, stack: str = STACK) -> dict:
+    (reg,) = [r for r in shared_run(stack).registrations if r.type.endswith(f":{kind}") and COLLECTOR in r.urn]
+    return engine_inputs(reg)
+
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def pod(stack: str = STACK) -> dict:
@@ -210,9 +224,12 @@ def test_scraper_reads_vllm_metrics_into_the_workspace():
 def test_eks_alarms_are_valid_cloudwatch_requests():
     run = shared_run(STACK)
     alarms = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    # No ASG on EKS: the ALB alarms only (eks-dev keeps no replica at night: no "no healthy host").
+    # No ASG on EKS: the ALB alarms and the GPU utilization ones from the collector's DCGM series (eks-dev
+    # keeps no replica at night: no "no healthy host"; no ASG: no "pool below minimum").
     assert sorted(engine_inputs(a)["name"].rsplit("-alarms-", 1)[1] for a in alarms) == [
         "5xx-rate",
+        "gpu-utilization-high",
+        "gpu-utilization-low",
         "p99-latency",
         "unhealthy-hosts",
     ]
@@ -241,12 +258,63 @@ def test_eks_alarms_watch_the_shared_endpoints_target_group():
     assert engine_inputs(p99)["dimensions"]["TargetGroup"] == tg
 
 
-def test_eks_dashboard_is_a_valid_body_without_asg_panels():
+def test_eks_gpu_alarms_read_what_the_collector_publishes():
+    from components.eks import cloudwatch_metrics as cwm
+
+    run = shared_run(STACK)
+    by_key = {engine_inputs(a)["name"].rsplit("-alarms-", 1)[1]: engine_inputs(a) for a in run.of_type(ALARM)}
+    for key, comparison, threshold, period in (
+        ("gpu-utilization-high", "GreaterThanThreshold", 90, 300),
+        ("gpu-utilization-low", "LessThanThreshold", 10, 3600),
+    ):
+        alarm = by_key[key]
+        assert (alarm["namespace"], alarm["metricName"]) == ("DeepSeek/EKS", "DCGM_FI_DEV_GPU_UTIL"), key
+        assert alarm["dimensions"] == {"ClusterName": "ds-eks-dev"}, key
+        assert (alarm["comparisonOperator"], alarm["threshold"], alarm["period"]) == (comparison, threshold, period)
+        assert alarm["statistic"] == "Average" and alarm["treatMissingData"] == "notBreaching"
+    # The collector publishes exactly that: the namespace, the one dimension (ClusterName from the resource
+    # attribute its Deployment sets) and the metric name among its declarations.
+    config = yaml.safe_load(k8s_collector("ConfigMap")["data"]["config.yaml"])
+    emf = config["exporters"]["awsemf"]
+    assert emf["namespace"] == "DeepSeek/EKS" and emf["dimension_rollup_option"] == "NoDimensionRollup"
+    (declaration,) = emf["metric_declarations"]
+    assert declaration["dimensions"] == [["ClusterName"]]
+    assert "^DCGM_FI_DEV_GPU_UTIL$" in declaration["metric_name_selectors"]
+    (container,) = k8s_collector("Deployment")["spec"]["template"]["spec"]["containers"]
+    assert {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": "ClusterName=ds-eks-dev"} in container["env"]
+    assert cwm.METRICS == (
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:time_to_first_token_seconds",
+        "DCGM_FI_DEV_GPU_UTIL",
+    )
+
+
+def test_eks_dashboard_is_a_valid_body_with_vllm_and_gpu_panels():
     run = shared_run(STACK)
     body = json.loads(engine_inputs(run.one("aws:cloudwatch/dashboard:Dashboard"))["dashboardBody"])
     assert dashboard_problems(body) == []
-    titles = [w["properties"].get("title") for w in body["widgets"]]
-    assert "Requests per second" in titles and "GPU pool instances" not in titles
+    panels = {w["properties"].get("title"): w["properties"] for w in body["widgets"] if w["type"] == "metric"}
+    assert "Requests per second" in panels and "GPU pool instances" not in panels
+    dims = ["ClusterName", "ds-eks-dev"]
+    queue = panels["Queue depth (requests waiting)"]["metrics"]
+    assert queue[0][:4] == ["DeepSeek/EKS", "vllm:num_requests_waiting", *dims]
+    kv = panels["KV-cache usage (%)"]["metrics"]
+    assert kv[0][:4] == ["DeepSeek/EKS", "vllm:kv_cache_usage_perc", *dims]
+    assert kv[2][0]["expression"] == "100 * kv"  # vLLM reports 0-1
+    ttft = panels["Time to first token (s, mean)"]["metrics"]
+    assert ttft == [["DeepSeek/EKS", "vllm:time_to_first_token_seconds", *dims, {"label": "mean (Sum / SampleCount)"}]]
+    gpu = panels["GPU utilization (%)"]
+    assert gpu["metrics"][0][:4] == ["DeepSeek/EKS", "DCGM_FI_DEV_GPU_UTIL", *dims]
+    assert [a["value"] for a in gpu["annotations"]["horizontal"]] == [90, 10]
+
+
+def test_ecs_dashboard_has_no_vllm_panels_as_nothing_scrapes_vllm_there():
+    run = shared_run("dev")
+    body = json.loads(engine_inputs(run.one("aws:cloudwatch/dashboard:Dashboard"))["dashboardBody"])
+    titles = {w["properties"].get("title") for w in body["widgets"]}
+    assert "GPU utilization (%)" in titles  # the CloudWatch agent's, per ASG
+    assert not titles & {"Queue depth (requests waiting)", "KV-cache usage (%)", "Time to first token (s, mean)"}
 
 
 def test_workload_refuses_a_drain_longer_than_the_spot_notice():

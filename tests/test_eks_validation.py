@@ -56,6 +56,7 @@ CHART_VALUES = {
     (versions.EFA_PLUGIN_CHART, versions.EFA_PLUGIN_VERSION): DATA
     / "charts"
     / "aws-efa-k8s-device-plugin-v0.5.30-values.yaml",
+    (versions.DCGM_EXPORTER_CHART, versions.DCGM_EXPORTER_VERSION): DATA / "charts" / "dcgm-exporter-4.8.2-values.yaml",
 }
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -121,10 +122,17 @@ def by_bucket(stack: str = "eks-dev") -> dict[str, list[dict[str, Any]]]:
 BUILTIN_KINDS = [
     "ClusterRole",
     "ClusterRoleBinding",
+    "ConfigMap",
+    "Deployment",
     "Deployment",
     "Namespace",
     "PodDisruptionBudget",
+    "Role",
+    "Role",
+    "RoleBinding",
+    "RoleBinding",
     "Service",
+    "ServiceAccount",
     "ServiceAccount",
 ]
 CUSTOM_KINDS = [
@@ -139,8 +147,8 @@ CUSTOM_KINDS = [
 
 def test_every_kubernetes_object_is_checked_by_one_validator():
     buckets = by_bucket()
-    # Karpenter, NVIDIA device plugin, LB controller, CSI driver, its AWS provider, KEDA
-    assert len(buckets["release"]) == 6
+    # Karpenter, NVIDIA device plugin, LB controller, CSI driver, its AWS provider, KEDA, dcgm-exporter
+    assert len(buckets["release"]) == 7
     assert sorted(o["kind"] for o in buckets["custom"]) == CUSTOM_KINDS
     assert sorted(o["kind"] for o in buckets["builtin"]) == BUILTIN_KINDS
     assert sum(len(v) for v in buckets.values()) == len(k8s_objects())

@@ -295,7 +295,7 @@ def test_evaluator_conditions():
 
 # ECS: execution, task, GPU instance, VPC flow-log delivery, weight-sync execution and task; EKS: cluster,
 # system nodes, Karpenter and its nodes, VPC flow-log delivery, vLLM secrets, LB controller, KEDA.
-ROLES = {"ecs": 6, "eks": 8}
+ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
 # A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task.
 TIER_ROLES = {"hybrid": 5}
 

@@ -100,9 +100,11 @@ def test_images_must_be_pinned(image, ok):
 
 def test_planned_helm_releases_are_pinned_and_a_range_fails():
     releases = [engine_inputs(r) for r in shared_run("eks-dev").of_type(RELEASE)]
-    # Part 1: Karpenter, device plugin; part 2: LB controller, KEDA, Secrets Store CSI driver + AWS provider.
+    # Part 1: Karpenter, device plugin; part 2: LB controller, KEDA, Secrets Store CSI driver + AWS provider;
+    # metrics: NVIDIA's DCGM exporter.
     assert sorted((r["chart"], r["version"]) for r in releases) == [
         ("aws-load-balancer-controller", "3.5.0"),
+        ("dcgm-exporter", "4.8.2"),
         ("keda", "2.20.2"),
         ("nvidia-device-plugin", "0.20.0"),
         ("oci://public.ecr.aws/karpenter/karpenter", "1.14.1"),

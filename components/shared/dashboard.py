@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from components.shared import cloudwatch_agent
 from components.shared.inference_alarms import ALB, AUTOSCALING, CONTAINER_INSIGHTS, AlarmThresholds
+from components.shared.serving_metrics import ServingMetrics
 from components.shared.validation import ArgsProblems
 
 GRID_COLUMNS = 24  # CloudWatch dashboards are a 24-column grid
@@ -41,6 +42,7 @@ class DashboardArgs:
     alarm_arns: pulumi.Input[Sequence[pulumi.Input[str]]] = ()  # alarm status panel; empty = no panel
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)  # drawn as lines on the panels
     title: str = ""  # header text; default: the dashboard name
+    serving_metrics: ServingMetrics | None = None  # vLLM queue / KV cache / TTFT and (no ASG) GPU panels
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class DashboardDimensions:
     service_name: str | None = None
     instance_types: tuple[str, ...] = ()
     alarm_arns: tuple[str, ...] = ()
+    serving_metrics: ServingMetrics | None = None
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -84,6 +87,7 @@ class Dashboard(pulumi.ComponentResource):
                         service_name=v[4],
                         instance_types=args.instance_types,
                         alarm_arns=tuple(v[5] or ()),
+                        serving_metrics=args.serving_metrics,
                     ),
                     args.thresholds,
                     args.title or name,
@@ -223,6 +227,8 @@ def dashboard_body(dims: DashboardDimensions, thresholds: AlarmThresholds, title
         )
     if dims.asg_name:
         panels += _gpu_pool_panels(r, t, {"AutoScalingGroupName": dims.asg_name})
+    if dims.serving_metrics is not None:
+        panels += _serving_panels(r, t, dims.serving_metrics, gpu=not dims.asg_name)
     panels += _usage_panels(r, dims.instance_types)
     return {"widgets": _layout(panels, dims.alarm_arns, title)}
 
@@ -266,6 +272,60 @@ def _gpu_pool_panels(r: str, t: AlarmThresholds, asg: dict[str, str]) -> list[di
     ]
 
 
+def _serving_panels(r: str, t: AlarmThresholds, m: ServingMetrics, gpu: bool) -> list[dict[str, Any]]:
+    """vLLM's own view (queue, KV cache, time to first token) and, without an ASG, the GPU utilization the
+    alarms read; each only when the platform publishes it (ServingMetrics)."""
+    ns, dims = m.namespace, dict(m.dimensions)
+    panels = []
+    if m.queue_depth:
+        # One datapoint per replica per scrape (60 s): Average = per replica, Maximum = the busiest one.
+        panels.append(
+            _panel(
+                "Queue depth (requests waiting)",
+                r,
+                [
+                    _metric(ns, m.queue_depth, dims, label="average per replica"),
+                    _metric(ns, m.queue_depth, dims, stat="Maximum", label="busiest replica"),
+                ],
+            )
+        )
+    if m.kv_cache_usage:
+        panels.append(
+            _panel(
+                "KV-cache usage (%)",
+                r,
+                [
+                    _metric(ns, m.kv_cache_usage, dims, id="kv", visible=False),
+                    _metric(ns, m.kv_cache_usage, dims, id="kvmax", stat="Maximum", visible=False),
+                    _expression("kvpct", "100 * kv", "average per replica"),
+                    _expression("kvmaxpct", "100 * kvmax", "fullest replica"),
+                ],
+                lines=[(100.0, "full: requests queue or are preempted")],
+            )
+        )
+    if m.ttft:
+        panels.append(
+            _panel(
+                "Time to first token (s, mean)",
+                r,
+                [_metric(ns, m.ttft, dims, label="mean (Sum / SampleCount)")],
+            )
+        )
+    if gpu and m.gpu_utilization:
+        panels.append(
+            _panel(
+                "GPU utilization (%)",
+                r,
+                [
+                    _metric(ns, m.gpu_utilization, dims, label="average"),
+                    _metric(ns, m.gpu_utilization, dims, stat="Maximum", label="max"),
+                ],
+                lines=[(t.gpu_utilization_high_percent, "saturated"), (t.gpu_utilization_low_percent, "idle")],
+            )
+        )
+    return panels
+
+
 def _usage_panels(r: str, instance_types: Sequence[str]) -> list[dict[str, Any]]:
     usage: list[list[Any]] = []
     for letter in usage_classes(instance_types):
@@ -293,7 +353,8 @@ def _layout(panels: list[dict[str, Any]], alarm_arns: tuple[str, ...], title: st
                 f"## {title}\n"
                 "vLLM inference. Alarms and what to do when they fire: `docs/alarms.md`. "
                 "Spot vs on-demand comes from account-wide EC2 usage (AWS/Usage), not from the pool alone. "
-                "GPU panels need the CloudWatch agent on the hosts (`components/shared/cloudwatch_agent.py`)."
+                "GPU panels need the CloudWatch agent on the hosts (`components/shared/cloudwatch_agent.py`) on ECS, "
+                "the metrics collector (`components/eks/cloudwatch_metrics.py`) on EKS."
             )
         },
     }

@@ -31,6 +31,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.shared import cloudwatch_agent
+from components.shared.serving_metrics import ServingMetrics
 from components.shared.validation import ArgsProblems
 
 Severity = Literal["page", "notify", "advisory"]
@@ -82,6 +83,8 @@ class InferenceAlarmsArgs:
     topic: AlarmTopic = field(default_factory=AlarmTopic)
     target_group_name: str = ""  # logical name of the target group resource: tags its alarms (TARGET_GROUP_TAG)
     runbook: str = "docs/alarms.md"  # prefix of the runbook links in descriptions (a URL once published)
+    # Without an ASG (EKS): the GPU utilization alarms read serving_metrics.gpu_utilization instead.
+    serving_metrics: ServingMetrics | None = None
 
 
 class InferenceAlarms(pulumi.ComponentResource):
@@ -359,12 +362,19 @@ class InferenceAlarms(pulumi.ComponentResource):
             treat_missing_data="notBreaching",
         )
 
+    def _gpu_utilization_metric(self) -> tuple[str, str, dict[str, Any]] | None:
+        """(namespace, metric name, dimensions) of the pool's average GPU utilization, if published."""
+        a, m = self._args, self._args.serving_metrics
+        if a.asg_name is not None:
+            return cloudwatch_agent.NAMESPACE, cloudwatch_agent.GPU_UTILIZATION, {"AutoScalingGroupName": a.asg_name}
+        if m is not None and m.gpu_utilization:
+            return m.namespace, m.gpu_utilization, dict(m.dimensions)
+        return None
+
     def _gpu_alarms(self) -> None:
         a, t = self._args, self._args.thresholds
-        if a.asg_name is None:
-            return
-        asg = {"AutoScalingGroupName": a.asg_name}
-        if a.gpu_pool_min_size > 0:
+        if a.asg_name is not None and a.gpu_pool_min_size > 0:
+            asg = {"AutoScalingGroupName": a.asg_name}
             self._alarm(
                 "gpu-pool-below-min",
                 "page",
@@ -384,15 +394,19 @@ class InferenceAlarms(pulumi.ComponentResource):
                 # are off and capacity is unwatched — worth fixing, so it alarms.
                 treat_missing_data="breaching",
             )
+        utilization = self._gpu_utilization_metric()
+        if utilization is None:
+            return
+        namespace, metric_name, dims = utilization
         self._alarm(
             "gpu-utilization-high",
             "notify",
             f"Average GPU utilization above {t.gpu_utilization_high_percent:g}% for 15 minutes: the pool is saturated.",
             "expect latency to follow; check whether replicas are at scaling.maxReplicas or the pool at "
             "gpuPool.maxSize and raise them, or lower scaling.targetQpsPerReplica.",
-            namespace=cloudwatch_agent.NAMESPACE,
-            metric_name=cloudwatch_agent.GPU_UTILIZATION,
-            dimensions=asg,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dims,
             statistic="Average",
             period=300,
             evaluation_periods=3,
@@ -407,9 +421,9 @@ class InferenceAlarms(pulumi.ComponentResource):
             "and idle.",
             "lower scaling.minReplicas / gpuPool.minSize, add a scaling.schedule that scales to zero off-hours, "
             "or pick a smaller instance type.",
-            namespace=cloudwatch_agent.NAMESPACE,
-            metric_name=cloudwatch_agent.GPU_UTILIZATION,
-            dimensions=asg,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dims,
             statistic="Average",
             period=3600,
             evaluation_periods=3,
