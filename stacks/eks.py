@@ -300,7 +300,7 @@ def autoscaling_args(
         scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
         load_balancer_arn_suffix=endpoint.load_balancer_arn_suffix,
         target_group_arn_suffix=endpoint.target_group_arn_suffix,
-        schedule=cron_windows([(r.name, r.cron, r.min_replicas) for r in scaling.schedule]),
+        schedule=cron_windows([(r.name, r.cron, r.min_replicas, r.max_replicas) for r in scaling.schedule]),
     )
 
 

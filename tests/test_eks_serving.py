@@ -182,19 +182,64 @@ def test_qps_metric_on_eks_scales_on_alb_requests_per_replica():
     assert load["metadata"]["dimensionName"] == "TargetGroup;LoadBalancer"
 
 
-def test_schedule_becomes_cron_windows():
-    schedule = [
-        {"name": "nights", "cron": "cron(0 19 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
-        {"name": "mornings", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 1, "maxReplicas": 2},
-    ]
-    spec = k8s("ScaledObject", overrides={"deepseek-cloud:scaling": {"schedule": schedule}})["spec"]
-    (cron,) = [t for t in spec["triggers"] if t["type"] == "cron"]
-    assert cron["metadata"] == {
-        "timezone": "Etc/UTC",
-        "start": "0 7 * * MON-FRI",
-        "end": "0 19 * * MON-FRI",
-        "desiredReplicas": "1",
+SCHEDULE = [
+    {"name": "nights", "cron": "cron(0 19 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
+    {"name": "mornings", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 1, "maxReplicas": 2},
+]
+SCHEDULED = {
+    "deepseek-cloud:scaling": {"metric": "queueDepth", "minReplicas": 0, "maxReplicas": 2, "schedule": SCHEDULE}
+}
+
+
+def test_schedule_becomes_cron_windows_with_the_rules_min_and_max():
+    spec = k8s("ScaledObject", overrides=SCHEDULED)["spec"]
+    crons = {t["name"]: t["metadata"] for t in spec["triggers"] if t["type"] == "cron"}
+    day = {"timezone": "Etc/UTC", "start": "0 7 * * MON-FRI", "end": "0 19 * * MON-FRI"}
+    night = {"timezone": "Etc/UTC", "start": "0 19 * * MON-FRI", "end": "0 7 * * MON-FRI"}
+    # mornings: minReplicas 1 (its maxReplicas 2 = scaling.maxReplicas: no cap); nights: maxReplicas 0 → cap
+    # trigger reading 0 + 1 in the window (a cron trigger's desiredReplicas must be ≥ 1).
+    assert crons == {"min_1": {**day, "desiredReplicas": "1"}, "cap_0": {**night, "desiredReplicas": "1"}}
+    assert [t["name"] for t in spec["triggers"]] == ["load", "wake", "cap_0", "min_1"]
+    assert spec["maxReplicaCount"] == 2 and spec["minReplicaCount"] == 0
+    from tests.test_eks_validation import validate_custom  # the KEDA v2.20.2 CRD schema
+
+    validate_custom(k8s("ScaledObject", overrides=SCHEDULED))
+    assert spec["advanced"]["scalingModifiers"] == {
+        "formula": "min(max(ceil(load / 5), max(min(ceil(wake), 1), min_1)), 2 - min(cap_0, 1) * (3 - cap_0))",
+        "target": "1",
+        "activationTarget": "0",
+        "metricType": "AverageValue",
     }
+
+
+def _replicas(formula: str, **triggers: float) -> int:
+    """HPA's count for an AverageValue target of 1: ceil(formula), then KEDA's maxReplicaCount (2)."""
+    value = eval(formula, {"__builtins__": {}}, {"ceil": math.ceil, "min": min, "max": max, **triggers})
+    return min(math.ceil(value), 2)
+
+
+@pytest.mark.parametrize(
+    ("when", "load", "wake", "min_1", "cap_0", "replicas"),
+    [
+        ("night, idle", 0, 0, 0, 1, 0),
+        ("night, a queue of 40", 40, 0, 0, 1, 0),  # nights' maxReplicas 0 holds
+        ("night, 503s from the ALB", 0, 7, 0, 1, 0),  # ... against the wake trigger too
+        ("day, idle", 0, 0, 1, 0, 1),  # mornings' minReplicas
+        ("day, a queue of 6", 6, 0, 1, 0, 2),  # ceil(6 / 5)
+        ("day, a queue of 40", 40, 0, 1, 0, 2),  # maxReplicaCount
+        ("day, wake from zero", 0, 3, 0, 0, 1),
+    ],
+)
+def test_the_schedule_formula_holds_each_windows_min_and_max(when, load, wake, min_1, cap_0, replicas):
+    spec = k8s("ScaledObject", overrides=SCHEDULED)["spec"]
+    formula = spec["advanced"]["scalingModifiers"]["formula"]
+    assert _replicas(formula, load=load, wake=wake, min_1=min_1, cap_0=cap_0) == replicas, when
+
+
+def test_no_scaling_modifiers_without_a_capped_window():
+    spec = k8s("ScaledObject")["spec"]  # eks-dev: no schedule
+    assert "scalingModifiers" not in spec["advanced"]
+    assert [t["name"] for t in spec["triggers"]] == ["queue-depth", "httpcode-elb-503-count"]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
   vLLM /metrics ──(AMP managed scraper, agentless: ENIs in the private subnets)──► AMP workspace
   KEDA operator (Pod Identity) ──query sum(vllm:num_requests_waiting)──► replicas = ⌈queue / target⌉
   ALB HTTPCode_ELB_503_Count (CloudWatch) ──► activation from zero (no pod reports a queue at zero)
-  scaling.schedule ──► KEDA cron triggers (desiredReplicas = the rule's minReplicas until the next rule)
+  scaling.schedule ──► KEDA cron triggers (desiredReplicas = the rule's minReplicas until the next rule);
+                       a rule's maxReplicas below scaling.maxReplicas ──► scalingModifiers formula (one metric)
 
 The query is one aggregated number: KEDA's Prometheus scaler needs a single-element result, so a per-pod
 query breaks once there are two pods. At zero replicas the target group has no target: the ALB answers
@@ -40,6 +41,7 @@ class CronWindow:
     start: str  # standard 5-field cron, UTC
     end: str
     desired_replicas: int
+    max_replicas: int | None = None  # the rule's cap in the window; None: the ScaledObject's maxReplicaCount
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,70 @@ def triggers(args: QueueAutoscalingArgs, query_url: str, lb_suffix: str, tg_suff
     return [load, wake, *crons]
 
 
+def capped_windows(args: QueueAutoscalingArgs) -> list[CronWindow]:
+    """The schedule's windows whose maxReplicas is below the ScaledObject's maxReplicaCount."""
+    return [w for w in args.schedule if w.max_replicas is not None and w.max_replicas < args.max_replicas]
+
+
+def _nest(fn: str, terms: list[str]) -> str:
+    """fn(a, fn(b, c)): two-argument calls only (expr-lang's min/max builtins)."""
+    return terms[0] if len(terms) == 1 else f"{fn}({terms[0]}, {_nest(fn, terms[1:])})"
+
+
+def replicas_formula(args: QueueAutoscalingArgs) -> str:
+    """KEDA scalingModifiers formula that IS the replica count (target 1, AverageValue: HPA replicas =
+    ceil(value / 1)): the load's ceil(load / per-replica target), at least 1 while the ALB answers 503s
+    (wake from zero), at least each active window's minReplicas (its cron trigger `min_i` reads minReplicas in
+    the window, 0 outside), and at most each active window's maxReplicas: trigger `cap_i` reads
+    maxReplicas + 1 in the window (a cron trigger's desiredReplicas must be ≥ 1) and 0 outside, so
+    M - min(cap_i, 1) * (M + 1 - cap_i) is maxReplicas inside and M (maxReplicaCount) outside. Arithmetic and
+    min/max/ceil only (expr-lang builtins, KEDA v2.20.2 vendors expr v1.17.8), so it evaluates the same in
+    Python (the tests run it)."""
+    per_replica = args.target_queue_depth if args.metric == "queueDepth" else args.target_qps * 60
+    m = args.max_replicas
+    lower = [f"ceil(load / {per_replica:g})", "min(ceil(wake), 1)"]
+    lower += [f"min_{i}" for i, w in enumerate(args.schedule) if w.desired_replicas > 0]
+    caps = [
+        f"{m} - min(cap_{i}, 1) * ({m + 1} - cap_{i})" for i, w in enumerate(args.schedule) if w in capped_windows(args)
+    ]
+    return _nest("min", [_nest("max", lower), *caps])
+
+
+def modifier_triggers(args: QueueAutoscalingArgs, plain: list[dict]) -> list[dict]:
+    """The same triggers renamed as formula variables (expr-lang identifiers: no hyphens), plus one cap cron
+    trigger per capped window."""
+    load, wake = ({**t, "name": n} for t, n in zip(plain[:2], ("load", "wake"), strict=True))
+    crons = []
+    for i, w in enumerate(args.schedule):
+        window = {"timezone": "Etc/UTC", "start": w.start, "end": w.end}
+        if w.desired_replicas > 0:
+            crons.append(
+                {"type": "cron", "name": f"min_{i}", "metadata": {**window, "desiredReplicas": str(w.desired_replicas)}}
+            )
+        if w in capped_windows(args):
+            cap = str((w.max_replicas or 0) + 1)
+            crons.append({"type": "cron", "name": f"cap_{i}", "metadata": {**window, "desiredReplicas": cap}})
+    return [load, wake, *crons]
+
+
 def scaled_object_spec(args: QueueAutoscalingArgs, query_url: str, lb_suffix: str, tg_suffix: str, auth: str) -> dict:
+    spec = _scaled_object_spec(args, query_url, lb_suffix, tg_suffix, auth)
+    if capped_windows(args):
+        # A window's maxReplicas below maxReplicaCount (scaling.schedule): KEDA composes every trigger into
+        # one metric with the formula (advanced.scalingModifiers, KEDA docs "Scaling Modifiers"; v2.20.2
+        # pkg/scaling/modifiers/formula.go) and re-derives activity from it against activationTarget
+        # (pkg/scaling/scale_handler.go), so the cap also holds against the wake trigger.
+        spec["triggers"] = modifier_triggers(args, spec["triggers"])
+        spec["advanced"]["scalingModifiers"] = {
+            "formula": replicas_formula(args),
+            "target": "1",
+            "activationTarget": "0",
+            "metricType": "AverageValue",
+        }
+    return spec
+
+
+def _scaled_object_spec(args: QueueAutoscalingArgs, query_url: str, lb_suffix: str, tg_suffix: str, auth: str) -> dict:
     return {
         "scaleTargetRef": dict(args.target),
         "pollingInterval": POLLING_SECONDS,
@@ -291,12 +356,13 @@ def scaled_object_spec(args: QueueAutoscalingArgs, query_url: str, lb_suffix: st
     }
 
 
-def cron_windows(rules: list[tuple[str, str, int]]) -> tuple[CronWindow, ...]:
-    """(name, AWS cron, minReplicas) rules → windows: each rule's minimum holds until the next rule's time."""
+def cron_windows(rules: list[tuple[str, str, int, int | None]]) -> tuple[CronWindow, ...]:
+    """(name, AWS cron, minReplicas, maxReplicas) rules → windows: each rule's bounds hold until the next
+    rule's time."""
     out = []
-    for i, (name, cron, minimum) in enumerate(rules):
+    for i, (name, cron, minimum, maximum) in enumerate(rules):
         following = rules[(i + 1) % len(rules)][1]
-        out.append(CronWindow(name, standard_cron(cron), standard_cron(following), minimum))
+        out.append(CronWindow(name, standard_cron(cron), standard_cron(following), minimum, maximum))
     return tuple(out)
 
 
