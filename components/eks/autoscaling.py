@@ -288,8 +288,8 @@ def replicas_formula(args: QueueAutoscalingArgs) -> str:
     the window, 0 outside), and at most each active window's maxReplicas: trigger `cap_i` reads
     maxReplicas + 1 in the window (a cron trigger's desiredReplicas must be ≥ 1) and 0 outside, so
     M - min(cap_i, 1) * (M + 1 - cap_i) is maxReplicas inside and M (maxReplicaCount) outside. Arithmetic and
-    min/max/ceil only (expr-lang builtins, KEDA v2.20.2 vendors expr v1.17.8), so it evaluates the same in
-    Python (the tests run it)."""
+    two-argument min/max and ceil only (expr-lang "Number functions": min(n1, n2), max(n1, n2), ceil(n);
+    KEDA v2.20.2's go.mod pins expr v1.17.8), so it evaluates the same in Python (the tests run it)."""
     per_replica = args.target_queue_depth if args.metric == "queueDepth" else args.target_qps * 60
     m = args.max_replicas
     lower = [f"ceil(load / {per_replica:g})", "min(ceil(wake), 1)"]
