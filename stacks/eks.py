@@ -210,7 +210,6 @@ def build_serving(
         "prometheusWorkspaceArn": metrics.workspace_arn,
         "workload": f"{SERVING_NAMESPACE}/{server.workload_name}",
         "layout": ctx.sizing.layout,
-        "metricsNamespace": serving_metrics.namespace,
     }, serving_metrics
 
 
