@@ -631,3 +631,24 @@ def test_actionlint_catches_a_broken_step_reference(tmp_path: Path):
     broken.write_text(text)
     result = _actionlint(broken)
     assert result.returncode != 0 and 'property "upp" is not defined' in result.stdout, result.stdout
+
+
+def shipped_stacks() -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def test_the_pull_request_plans_every_shipped_stack():
+    """A PR that breaks a stack's offline plan (EKS, tiered) fails on the PR: the offline matrix lists every
+    Pulumi.<stack>.yaml, no more and no less."""
+    offline = Workflow.load(WORKFLOW_DIR / "pull-request.yml").data["jobs"]["offline"]
+    assert sorted(offline["strategy"]["matrix"]["stack"]) == shipped_stacks()
+
+
+def test_the_pull_request_runs_the_real_software_tests():
+    """`make test` skips the AIPerf and LiteLLM tests (their own venvs); the PR runs them as .ci/run does."""
+    offline = Workflow.load(WORKFLOW_DIR / "pull-request.yml").data["jobs"]["offline"]
+    runs = " ".join(step.get("run", "") for step in steps(offline))
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    for target in ("test-loadtest", "test-router"):
+        assert target in ci_run
+        assert re.search(rf"\bmake\b[^\n]*\b{target}\b", runs), target
