@@ -414,6 +414,11 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
         f"{idle['spotInstances']} spot{'; extra tiers at capacity.minSize' if c.get('tiers') else ''}): "
         f"{idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
         f"(leaves out {', '.join(idle['excludes'])})"
+        + (
+            f"; includes warm pool {c['warmPool']['basis']}"
+            if c.get("warmPool", {}).get("stoppedInstancesAtIdle")
+            else ""
+        )
     )
     where = (
         f"one replica = {rh['layout']}"

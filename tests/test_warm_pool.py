@@ -318,3 +318,20 @@ def test_a_root_volume_above_the_old_16384_gib_limit_is_accepted():
     run = shared_run("dev", {f"{POOL}.rootVolumeGiB": 20000})
     [device] = run.one(LT).inputs["blockDeviceMappings"]
     assert device["ebs"]["volumeSize"] == 20000
+
+
+def test_the_plan_prices_the_stopped_instances_as_their_volumes_only(warm):
+    cost = plan_document(warm)["cost"]
+    # Unset maxGroupPreparedCapacity: maxSize 5 - desired 1 (minSize) = 4 stopped, each a 190 GiB gp3 root
+    # volume at 30.2/month (0.08/GiB + 375 MB/s above 125 at 0.04); no instance hours.
+    assert cost["rootVolume"]["monthly"] == 30.2
+    assert cost["warmPool"] == {
+        "stoppedInstancesAtIdle": 4,
+        "monthly": 120.8,
+        "basis": "4 stopped × root volume 30.2/month; no instance hours",
+    }
+    plain = plan_document(shared_run("prod"))["cost"]
+    assert plain["warmPool"]["stoppedInstancesAtIdle"] == 0
+    assert round((cost["idle"]["hourly"] - plain["idle"]["hourly"]) * 730, 1) == 120.8
+    # The price of the warm pool on prod: no spot share, so at maxSize every host is on-demand.
+    assert (plain["max"]["hourlyWithSpot"], cost["max"]["hourlyWithSpot"]) == (42.56, 52.99)
