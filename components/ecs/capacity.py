@@ -4,6 +4,13 @@ spot/on-demand mix, and an ECS capacity provider that scales the group from the 
 ECS managed scaling owns the group's desired capacity; managed termination protection keeps
 instances with running tasks from being scaled in; managed draining moves tasks off instances that
 Auto Scaling is about to terminate (spot rebalance, scale-in).
+
+Optionally (WarmPool, on-demand groups of one instance type only) an EC2 Auto Scaling warm pool of stopped
+instances that pulled the serving image before they were stopped: a scale-out then starts an instance
+instead of launching one and pulling ~12 GB. With ECS capacity providers: managed scaling draws on the warm
+pool like any scale-out (ECS developer guide, "Configuring pre-initialized instances"); scale-in terminates
+(ReuseOnScaleIn is not supported by ECS). aws/containers-roadmap#1471 (closed) reported scale-in stalling on
+"all remaining instances are protected from scale-in" with warm pools in 2021: watch for it.
 """
 
 from __future__ import annotations
