@@ -77,9 +77,10 @@ class SpotMix:
 class WarmPool:
     """An EC2 Auto Scaling warm pool of stopped instances whose root volume already holds the serving image.
 
-    - Stopped: a stopped instance costs its EBS volumes only, no instance hours (EC2 Auto Scaling user guide,
-      "Decrease latency for applications with long boot times using warm pools", core concepts: "you pay only
-      for the EBS volumes" of stopped instances).
+    - Stopped: a stopped instance costs its EBS volumes only, no instance hours (EC2 StartInstances API
+      reference: "When an instance is stopped, the compute resources are released and you are not billed for
+      instance usage. However, your root partition Amazon EBS volume remains ... and you are charged for
+      Amazon EBS volume usage"; "a one-minute minimum for instance usage" on every start).
     - No Spot, no mixed instances policy: PutWarmPool "cannot be called on an Auto Scaling group that has a
       mixed instances policy or a launch template or launch configuration that requests Spot Instances"
       (EC2 Auto Scaling API reference, PutWarmPool). A pool with a warm pool therefore launches one on-demand
