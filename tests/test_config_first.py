@@ -567,6 +567,13 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("GpuNodePool", "'prepullImage'", "'a warm pool needs the image to pre-pull'"): (
         "ModelService passes its server image (stacks/ecs.py: ServingImage.image_ref)"
     ),
+    ("EksWeightsSync", "'revision'", "'must be a 40-hex Hugging Face commit'"): (
+        "built only with the model bucket, which needs the catalog's pinned revision (ModelBucket row)"
+    ),
+    ("EksWeightsSync", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("EksWeightsSync", "'hfTokenGrant'", '"the HF token secret\'s ARN or name pattern"'): (
+        "ModelSecrets.grants[1]: the created or adopted HF token secret"
+    ),
     ("GpuNodePool", "'warmPool.prepullTimeoutSeconds'", "'a lifecycle hook times out after 30-7200 s'"): DEFAULTED,
     ("GpuNodePool", "'containerStopTimeoutSeconds'", "'must end before the 2-minute spot interruption'"): DEFAULTED,
     ("GpuNodePool", "'ingressPortRange'", "'must be a port range within 1-65535'"): "ModelService passes vLLM's port",

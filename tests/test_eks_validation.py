@@ -118,16 +118,19 @@ def by_bucket(stack: str = "eks-dev") -> dict[str, list[dict[str, Any]]]:
 BUILTIN_KINDS = [
     "ClusterRole",
     "ClusterRoleBinding",
+    "CronJob",  # the suspended weight sync (components/eks/weights_sync.py)
     "Deployment",
     "Namespace",
     "PodDisruptionBudget",
     "Service",
+    "ServiceAccount",
     "ServiceAccount",
 ]
 CUSTOM_KINDS = [
     "EC2NodeClass",
     "NodePool",
     "ScaledObject",
+    "SecretProviderClass",
     "SecretProviderClass",
     "TargetGroupBinding",
     "TriggerAuthentication",
