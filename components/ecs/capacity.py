@@ -397,6 +397,8 @@ def _distribution(spot: SpotMix) -> dict[str, Any]:
 def _warm_pool(warm: WarmPool) -> dict[str, Any]:
     return {
         "pool_state": "Stopped",  # EBS only while waiting
+        # terraform-provider-aws#44732 (open): a min_size of 0 is not sent on update, so lowering it from 1 to
+        # 0 leaves 1 in AWS; remove and re-add the warm pool (enabled false, then true) to get 0.
         "min_size": warm.min_size,
         # -1 = unset: the pool then holds maxSize - desired (PutWarmPool MaxGroupPreparedCapacity).
         "max_group_prepared_capacity": warm.max_group_prepared_capacity or -1,
