@@ -414,6 +414,11 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
         f"{idle['spotInstances']} spot{'; extra tiers at capacity.minSize' if c.get('tiers') else ''}): "
         f"{idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
         f"(leaves out {', '.join(idle['excludes'])})"
+        + (
+            f"; includes warm pool {c['warmPool']['basis']}"
+            if c.get("warmPool", {}).get("stoppedInstancesAtIdle")
+            else ""
+        )
     )
     where = (
         f"one replica = {rh['layout']}"
@@ -521,10 +526,20 @@ def _render_image_and_cold_start(console, doc: dict[str, Any]) -> None:
     console.print(table)
     for t in c["targets"]:
         verdict = "met" if t["met"] else f"MISSED (dominant phase: {t['dominantPhase']})"
-        cut = f"; cut by {t['cutBy']['mechanism']} to {t['cutBy']['totalSeconds']} s" if t.get("cutBy") else ""
+        cut = ""
+        if t.get("cutBy"):
+            cut = f"; cut by {t['cutBy']['mechanism']} to {t['cutBy']['totalSeconds']} s"
+            cut += "" if t["cutBy"]["usableHere"] else f" (not usable here: {t['cutBy']['notUsableBecause']})"
         console.print(
-            f"target {t['scenario']} ≤ {t['targetSeconds']} s: estimate {t['estimateSeconds']} s, {verdict}{cut}"
+            f"target {t['scenario']} ≤ {t['targetSeconds']} s: estimate {t['estimateSeconds']} s on the "
+            f"{t['measuredOn']} path, {verdict}{cut}"
         )
+    warm = c["warmPool"]
+    console.print(
+        "warm pool: "
+        + ("on (scale-out starts a stopped instance with the image on its root volume)" if warm["enabled"] else "off")
+        + ("" if warm["possible"] else f"; not possible: {warm['notPossibleBecause']}")
+    )
     console.print(
         f"weight-load floor at baseline bandwidth {c['weightLoadFloorSeconds']} s · health-check grace "
         f"{c['healthCheckGraceSeconds']} s · replicaStartupMinutes {c['replicaStartupMinutes']} · "

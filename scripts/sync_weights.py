@@ -2,7 +2,8 @@
 model bucket, by running the stack's one-shot ECS task (components/ecs/weights_sync.py) and waiting for it.
 
 Reads the stack outputs (`pulumi stack output --json`, on stdin or from --outputs FILE): `weightsSync` holds
-the cluster, task definition, subnets and security group. Starts the task on Fargate, waits with a bounded
+the cluster, task definition, subnets and security group. An EKS stack has `weightsSyncJob` instead: a Job
+from its suspended CronJob (scripts/sync_weights_eks.py). Starts the task on Fargate, waits with a bounded
 waiter (ECS `tasks_stopped`: --poll-seconds × --max-polls), then reports the container's exit code; any
 non-zero exit, missing exit code or start failure is printed with ECS's stopped reason and exits non-zero.
 """
@@ -102,16 +103,32 @@ def run(ecs: Any, spec: SyncSpec, poll_seconds: int = 15, max_polls: int = 240) 
     return outcome(ecs, spec.cluster, task_arn)
 
 
+def run_eks(outputs: dict[str, Any], args: argparse.Namespace) -> str:
+    from scripts import sync_weights_eks as eks
+
+    spec = eks.JobSpec.from_outputs(outputs)
+    if args.api_server:
+        kube = eks.Kube(args.api_server, args.token or "")
+    else:
+        kube = eks.connect(boto3.session.Session(), spec)
+    return eks.run(kube, spec, args.poll_seconds, args.max_polls)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make sync-weights", description=__doc__)
     parser.add_argument("--outputs", help="stack outputs JSON file (default: stdin)")
     parser.add_argument("--region", help="AWS region (default: the stack output `region`)")
     parser.add_argument("--poll-seconds", type=int, default=15)
     parser.add_argument("--max-polls", type=int, default=240)
+    parser.add_argument("--api-server", help="EKS: the Kubernetes API URL (default: from EKS DescribeCluster)")
+    parser.add_argument("--token", help="EKS: a bearer token (default: as `aws eks get-token` makes it)")
     args = parser.parse_args(argv)
     try:
         text = Path(args.outputs).read_text() if args.outputs else sys.stdin.read()
         outputs = json.loads(text)
+        if "weightsSyncJob" in outputs:  # an EKS stack: the suspended CronJob (scripts/sync_weights_eks.py)
+            print(run_eks(outputs, args))
+            return 0
         spec = SyncSpec.from_outputs(outputs)
         ecs = boto3.client("ecs", region_name=args.region or outputs.get("region"))
         print(run(ecs, spec, args.poll_seconds, args.max_polls))

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from components.ecs.autoscaling import CRON as SCHEDULE_CRON
 from components.ecs.capacity import AMI_SNAPSHOT_GIB
+from components.shared.ebs import GP3_MAX_GIB
 from components.shared.image import base_image
 from components.shared.inference_alarms import SNS_TOPIC_ARN
 from components.shared.model_secrets import SECRET_ARN
@@ -81,13 +82,20 @@ class SpotConfig(_Config):
     ]
 
 
+class WarmPoolConfig(_Config):
+    enabled: Bool
+    min_size: Int = Field(ge=0)
+    max_group_prepared_capacity: Int = Field(ge=0)
+
+
 class GpuPoolConfig(_Config):
     instance_types: tuple[Str, ...] = Field(min_length=1)
     min_size: Int = Field(ge=0)
     max_size: Int = Field(ge=1)
     target_capacity: Int = Field(ge=1, le=100)
-    root_volume_gib: Int = Field(ge=0, le=16384, alias="rootVolumeGiB")
+    root_volume_gib: Int = Field(ge=0, le=GP3_MAX_GIB, alias="rootVolumeGiB")
     spot: SpotConfig
+    warm_pool: WarmPoolConfig
 
 
 class ScheduledScaling(_Config):
@@ -498,6 +506,15 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
         p.extend(_waf_problems(sections["serving"].waf, sections["model"]))
     if sections.get("slo") and sections.get("model"):
         p.extend(_slo_problems(sections["slo"], sections["model"]))
+    if pool and sections.get("platform") == "eks" and pool.warm_pool.enabled:
+        p.append(
+            Problem(
+                "gpuPool.warmPool.enabled",
+                "warm pools are an EC2 Auto Scaling feature of the ECS pool; EKS GPU nodes come from Karpenter",
+                True,
+                "false on platform eks",
+            )
+        )
     if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
         p.append(
             Problem(
@@ -568,6 +585,43 @@ def _pool_problems(pool: GpuPoolConfig) -> list[Problem]:
         )
     if len(set(pool.instance_types)) != len(pool.instance_types):
         p.append(Problem("gpuPool.instanceTypes", "lists a type twice", list(pool.instance_types), "distinct types"))
+    return p + _warm_pool_problems(pool)
+
+
+def _warm_pool_problems(pool: GpuPoolConfig) -> list[Problem]:
+    """EC2 Auto Scaling refuses a warm pool on a group with a mixed instances policy or Spot (PutWarmPool)."""
+    warm, p = pool.warm_pool, []
+    if warm.enabled and pool.spot.enabled:
+        p.append(
+            Problem(
+                "gpuPool.warmPool.enabled",
+                "AWS refuses a warm pool on a group that requests Spot instances (PutWarmPool)",
+                True,
+                "false, or gpuPool.spot.enabled false",
+            )
+        )
+    if warm.enabled and len(pool.instance_types) != 1:
+        p.append(
+            Problem(
+                "gpuPool.instanceTypes",
+                "a warm-pool group launches one type (no mixed instances policy)",
+                list(pool.instance_types),
+                "exactly one type while gpuPool.warmPool.enabled is true",
+            )
+        )
+    if warm.min_size > pool.max_size:
+        p.append(
+            Problem("gpuPool.warmPool.minSize", "larger than gpuPool.maxSize", warm.min_size, f"0–{pool.max_size}")
+        )
+    if 0 < warm.max_group_prepared_capacity < pool.min_size:
+        p.append(
+            Problem(
+                "gpuPool.warmPool.maxGroupPreparedCapacity",
+                "below gpuPool.minSize: the pool would stay empty",
+                warm.max_group_prepared_capacity,
+                f"0 (maxSize - desired) or ≥ {pool.min_size}",
+            )
+        )
     return p
 
 
@@ -667,7 +721,7 @@ def _root_volume_problems(pool: GpuPoolConfig) -> list[Problem]:
             "gpuPool.rootVolumeGiB",
             f"smaller than the ECS GPU AMI's {AMI_SNAPSHOT_GIB} GiB root snapshot",
             pool.root_volume_gib,
-            f"0 (sized from image + weights) or {AMI_SNAPSHOT_GIB}–16384",
+            f"0 (sized from image + weights) or {AMI_SNAPSHOT_GIB}–{GP3_MAX_GIB}",
         )
     ]
 

@@ -387,6 +387,16 @@ def _instance_types(ctx, prices: Prices) -> list[dict[str, Any]]:
     ]
 
 
+def warm_pool_volumes(pool) -> int:
+    """Stopped instances the warm pool holds while the group sits at minSize: maxGroupPreparedCapacity (or, unset,
+    maxSize) less the desired capacity, never below the pool's minSize (PutWarmPool MaxGroupPreparedCapacity)."""
+    warm = pool.warm_pool
+    if not warm.enabled:
+        return 0
+    prepared = warm.max_group_prepared_capacity or pool.max_size
+    return max(warm.min_size, prepared - pool.min_size)
+
+
 def estimate(ctx, resources: Iterable = ()) -> dict:
     """Hourly and monthly USD at min and max scale (all on-demand, and the configured spot mix), idle, and
     per replica-hour. `resources`: the planned registrations (offline/plan.py passes the run's)."""
@@ -436,7 +446,8 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
             "monthlyWithSpot": round(mix * HOURS_PER_MONTH, 2),
         }
 
-    idle_hourly = gpu_hourly(pool.min_size) + idle_fixed_hourly
+    warm = warm_pool_volumes(pool)
+    idle_hourly = gpu_hourly(pool.min_size) + idle_fixed_hourly + warm * volume_hourly
     od_max, spot_max = split(pool.max_size)
     mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
     replicas = max(1, ctx.sizing.replicas_per_instance)
@@ -458,6 +469,12 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         "assumptions": prices.assumptions(ctx.config.environment),
         "min": at(pool.min_size),
         "max": at(pool.max_size),
+        # A stopped warm-pool instance bills its EBS volumes only (EC2 Auto Scaling user guide, warm pools).
+        "warmPool": {
+            "stoppedInstancesAtIdle": warm,
+            "monthly": round(warm * volume_monthly, 2),
+            "basis": f"{warm} stopped × root volume {round(volume_monthly, 2)}/month; no instance hours",
+        },
         "idle": {
             "instances": pool.min_size,
             "onDemandInstances": split(pool.min_size)[0],

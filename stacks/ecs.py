@@ -9,7 +9,7 @@ from typing import Any
 from pulumi import Output
 
 from components.ecs.autoscaling import ScheduledCapacity
-from components.ecs.capacity import GpuNodePoolArgs, SpotMix
+from components.ecs.capacity import GpuNodePoolArgs, SpotMix, WarmPool
 from components.ecs.service import ModelService, ModelServiceArgs, ReplicaScaling
 from components.ecs.weights_sync import WeightsSync, WeightsSyncArgs
 from components.shared import cold_start as cs
@@ -161,6 +161,11 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             on_demand_base_capacity=pool.spot.on_demand_base_capacity,
             on_demand_percentage_above_base_capacity=pool.spot.on_demand_percentage_above_base_capacity,
             spot_allocation_strategy=pool.spot.spot_allocation_strategy,
+        ),
+        warm_pool=WarmPool(
+            enabled=pool.warm_pool.enabled,
+            min_size=pool.warm_pool.min_size,
+            max_group_prepared_capacity=pool.warm_pool.max_group_prepared_capacity,
         ),
         root_volume_gib=pool.root_volume_gib,
         weights_bytes=weights_bytes(ctx),

@@ -5,13 +5,15 @@ stack outputs and the ServingEndpoint the alarms and dashboard watch."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.ecs.capacity import root_volume_gib  # node disk: image + weights, the same on EKS
+from components.ecs.capacity import INFERENCE_IMAGE_GIB, root_volume_gib  # node disk: image + weights, as ECS
+from components.ecs.weights_sync import ephemeral_gib
 from components.eks.addons import Chart, ServingAddons, ServingAddonsArgs
 from components.eks.autoscaling import (
     QueueAutoscaling,
@@ -25,6 +27,7 @@ from components.eks.gpu_capacity import GpuCapacity, GpuCapacityArgs
 from components.eks.karpenter import Karpenter, KarpenterArgs
 from components.eks.model_server import LWS_API, EksModelServer, EksModelServerArgs
 from components.eks.system_node_group import SystemNodeGroupArgs
+from components.eks.weights_sync import EksWeightsSync, EksWeightsSyncArgs
 from components.eks.workload import Workload
 from components.shared.endpoint import S3_ACCESS_LOG_PREFIX, Endpoint, EndpointArgs
 from components.shared.image import ServingImage
@@ -204,6 +207,7 @@ def build_serving(
     serving_metrics = build_cloudwatch_metrics(ctx, cluster, key, work, SERVING_NAMESPACE, after=[namespace])
     return {
         **model_bucket_outputs(ctx, endpoint, server, bucket),
+        **weights_sync_outputs(ctx, cluster, key, secrets, image, bucket, after),
         "imageRef": image.image_ref,
         "apiKeySecretArn": secrets.api_key_arn,
         "hfTokenSecretArn": secrets.hf_token_arn,
@@ -223,6 +227,61 @@ def model_bucket_outputs(
     bucket.log_to(endpoint.access_log_bucket_id, f"{S3_ACCESS_LOG_PREFIX}{ctx.short_name}-models/")
     bucket.grant(f"{ctx.short_name}-model-read-model", server.role_name)
     return {"modelUri": bucket.model_uri}
+
+
+def system_root_gib(ctx: StackContext) -> int:
+    """The system nodes' root volume: the default 40 GiB, plus, when the weight-sync Job can run on them
+    (loading from S3), the serving image (~30 GB unpacked) and its scratch space for the revision."""
+    base = SystemNodeGroupArgs.root_volume_gib
+    if ctx.config.model.load_from != "s3":
+        return base
+    return int(math.ceil((base + INFERENCE_IMAGE_GIB + ephemeral_gib(weights_bytes(ctx))) / 10) * 10)
+
+
+def weights_sync_outputs(
+    ctx: StackContext,
+    cluster: EksCluster,
+    key: StackKey,
+    secrets: ModelSecrets,
+    image: ServingImage,
+    bucket: ModelBucket | None,
+    after: pulumi.ResourceOptions,
+) -> dict[str, Any]:
+    """Loading from S3: the suspended weight-sync CronJob `make sync-weights` runs (components/eks/weights_sync.py),
+    with write access to the model revision's prefix only."""
+    if bucket is None:
+        return {}
+    spec = ctx.model
+    sync = EksWeightsSync(
+        f"{ctx.short_name}-sync",
+        EksWeightsSyncArgs(
+            image=image.image_ref,
+            hf_id=spec.hf_id,
+            revision=spec.revision,
+            bucket_name=bucket.bucket_name,
+            prefix=bucket.prefix,
+            weights_bytes=weights_bytes(ctx),
+            hf_token_secret_arn=secrets.hf_token_arn,
+            hf_token_grant=secrets.grants[1],
+            kms_key_arns=(key.key_arn, *ctx.config.serving.secrets_kms_key_arns),
+            cluster_name=ctx.short_name,
+            region=ctx.region,
+            namespace=SERVING_NAMESPACE,
+            permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+        ),
+        cluster.provider,
+        opts=after,  # the namespace, and the CSI driver's SecretProviderClass kind
+    )
+    bucket.grant(f"{ctx.short_name}-sync-write-model", sync.role_name, write=True)
+    return {
+        "weightsSyncJob": {
+            "clusterName": ctx.short_name,
+            "region": ctx.region,
+            "namespace": SERVING_NAMESPACE,
+            "cronJob": sync.cron_job_name,
+            "modelUri": bucket.model_uri,
+        }
+    }
 
 
 def model_secrets_args(ctx: StackContext, key: StackKey) -> ModelSecretsArgs:
@@ -320,7 +379,11 @@ def build_cluster(ctx: StackContext, network: Network, key: StackKey) -> EksClus
             public_access_cidrs=tuple(str(c) for c in eks.public_access_cidrs),
             admin_principal_arns=tuple(admins),
             addon_versions=versions.ADDON_VERSIONS[eks.kubernetes_version].by_name(),
-            system_nodes=SystemNodeGroupArgs(instance_type=eks.system_pool.instance_type, size=eks.system_pool.size),
+            system_nodes=SystemNodeGroupArgs(
+                instance_type=eks.system_pool.instance_type,
+                size=eks.system_pool.size,
+                root_volume_gib=system_root_gib(ctx),
+            ),
             log_retention_days=LOG_RETENTION_DAYS[ctx.config.environment],
             permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
             protect=ctx.is_prod,

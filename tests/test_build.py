@@ -32,6 +32,7 @@ def test_eks_platform_declares_the_cluster_gpu_capacity_serving_and_observabilit
         "sizing",
         "versions",
         "vpcId",
+        "weightsSyncJob",
         "workload",
     ]
     assert len(run.of_type("aws:eks/cluster:Cluster")) == 1

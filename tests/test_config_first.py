@@ -165,8 +165,40 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         "rootVolumeGiB",
         bypass=True,
     ),
-    ("GpuNodePool", "'rootVolumeGiB'", "'gp3 volumes stop at 16384 GiB'"): Case(
-        {"deepseek-cloud:gpuPool.rootVolumeGiB": 16385}, "deepseek-cloud:gpuPool.rootVolumeGiB: out of range"
+    ("GpuNodePool", "'rootVolumeGiB'", "f'gp3 volumes stop at {GP3_MAX_GIB} GiB'"): Case(
+        {"deepseek-cloud:gpuPool.rootVolumeGiB": 65537}, "deepseek-cloud:gpuPool.rootVolumeGiB: out of range"
+    ),
+    (
+        "GpuNodePool",
+        "'warmPool.enabled'",
+        "'a warm pool cannot be added to a group that requests Spot instances (PutWarmPool)'",
+    ): Case(
+        {"deepseek-cloud:gpuPool.warmPool.enabled": True, "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge"]},
+        "deepseek-cloud:gpuPool.warmPool.enabled: AWS refuses a warm pool on a group that requests Spot",
+        "warmPool.enabled",
+        bypass=True,
+    ),
+    (
+        "GpuNodePool",
+        "'warmPool.enabled'",
+        "'a warm-pool group has no mixed instances policy: exactly one instance type'",
+    ): Case(
+        {"deepseek-cloud:gpuPool.warmPool.enabled": True, "deepseek-cloud:gpuPool.spot.enabled": False},
+        "deepseek-cloud:gpuPool.instanceTypes: a warm-pool group launches one type",
+        "warmPool.enabled",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'warmPool.minSize'", "'must be between 0 and maxSize'"): Case(
+        {"deepseek-cloud:gpuPool.warmPool.minSize": 3},
+        "deepseek-cloud:gpuPool.warmPool.minSize: larger than gpuPool.maxSize",
+        "warmPool.minSize",
+        bypass=True,
+    ),
+    ("GpuNodePool", "'warmPool.maxGroupPreparedCapacity'", "'0 (maxSize - desired) or at least minSize'"): Case(
+        {"deepseek-cloud:gpuPool.minSize": 2, "deepseek-cloud:gpuPool.warmPool.maxGroupPreparedCapacity": 1},
+        "deepseek-cloud:gpuPool.warmPool.maxGroupPreparedCapacity: below gpuPool.minSize",
+        "warmPool.maxGroupPreparedCapacity",
+        bypass=True,
     ),
     # InferenceAlarms
     ("InferenceAlarms", "'name'", "'1–40 of A-Za-z0-9._-'"): Case(
@@ -496,9 +528,13 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("GpuCapacity", "'maxGpusPerInstance'", "'at least 1'"): (
         "the largest GPU count of gpuPool.instanceTypes, which the config requires to be GPU types"
     ),
-    ("GpuCapacity", "'rootVolumeIops'", "'gp3: 3000-16000'"): DEFAULTED,
-    ("GpuCapacity", "'rootVolumeThroughputMibps'", "'gp3 allows at most 0.25 MiB/s per provisioned IOPS'"): DEFAULTED,
-    ("GpuCapacity", "'rootVolumeThroughputMibps'", "'gp3: 125-1000'"): DEFAULTED,
+    ("GpuCapacity", "'rootVolumeIops'", "f'gp3 takes {GP3_MIN_IOPS}-{GP3_MAX_IOPS} IOPS'"): DEFAULTED,
+    (
+        "GpuCapacity",
+        "'rootVolumeThroughputMibps'",
+        "f'gp3 allows at most {GP3_MIBPS_PER_IOPS} MiB/s per provisioned IOPS'",
+    ): DEFAULTED,
+    ("GpuCapacity", "'rootVolumeThroughputMibps'", "f'gp3 takes {GP3_MIN_MIBPS}-{GP3_MAX_MIBPS} MiB/s'"): DEFAULTED,
     ("Karpenter", "'accountId'", "'a 12-digit AWS account id'"): "getCallerIdentity's account id",
     ("Karpenter", "'chart'", '"Karpenter\'s OCI chart reference"'): "stacks/versions.py KARPENTER_CHART",
     ("Karpenter", "'chartVersion'", "'an exact x.y.z version'"): "stacks/versions.py KARPENTER_VERSION",
@@ -540,8 +576,24 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
         "the stack's short name ds-<stack>, which stacks/names.py limits to letters, digits and hyphens"
     ),
     ("GpuNodePool", "'clusterName'", "'is required'"): "ModelService passes its own cluster's name",
-    ("GpuNodePool", "'rootVolumeThroughputMibps'", "'gp3 takes 125-2000 MiB/s and at most IOPS/4'"): DEFAULTED,
-    ("GpuNodePool", "'rootVolumeIops'", "'gp3 takes 3000-80000 IOPS'"): DEFAULTED,
+    ("GpuNodePool", "'rootVolumeThroughputMibps'", "f'gp3 takes {GP3_MIN_MIBPS}-{GP3_MAX_MIBPS} MiB/s'"): DEFAULTED,
+    (
+        "GpuNodePool",
+        "'rootVolumeThroughputMibps'",
+        "f'gp3 allows at most {GP3_MIBPS_PER_IOPS} MiB/s per provisioned IOPS'",
+    ): DEFAULTED,
+    ("GpuNodePool", "'rootVolumeIops'", "f'gp3 takes {GP3_MIN_IOPS}-{GP3_MAX_IOPS} IOPS'"): DEFAULTED,
+    ("GpuNodePool", "'prepullImage'", "'a warm pool needs the image to pre-pull'"): (
+        "ModelService passes its server image (stacks/ecs.py: ServingImage.image_ref)"
+    ),
+    ("EksWeightsSync", "'revision'", "'must be a 40-hex Hugging Face commit'"): (
+        "built only with the model bucket, which needs the catalog's pinned revision (ModelBucket row)"
+    ),
+    ("EksWeightsSync", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("EksWeightsSync", "'hfTokenGrant'", '"the HF token secret\'s ARN or name pattern"'): (
+        "ModelSecrets.grants[1]: the created or adopted HF token secret"
+    ),
+    ("GpuNodePool", "'warmPool.prepullTimeoutSeconds'", "'a lifecycle hook times out after 30-7200 s'"): DEFAULTED,
     ("GpuNodePool", "'containerStopTimeoutSeconds'", "'must end before the 2-minute spot interruption'"): DEFAULTED,
     ("GpuNodePool", "'ingressPortRange'", "'must be a port range within 1-65535'"): "ModelService passes vLLM's port",
     (

@@ -104,6 +104,7 @@ def test_karpenter_release_and_interruption_plumbing():
         ("keda", "keda-operator"),
         ("deepseek-serving", "vllm"),
         ("kube-system", "adot-collector"),  # the metrics collector: EMF into its log group
+        ("deepseek-serving", "weights-sync"),
     }
 
 
@@ -151,7 +152,9 @@ def test_cost_counts_control_plane_system_nodes_and_gpu_range():
     est = estimate(run.program_globals["context"], run.registrations)
     items = est["fixedItemsMonthly"]
     assert items["eksControlPlane"]["monthly"] == 73.0  # $0.10/h × 730
-    assert items["eksSystemNodes"]["monthly"] == round(2 * (0.1008 * 730 + 40 * 0.08), 2)
+    # Root volumes: 40 GiB + the serving image (30) + the sync's scratch (21 GiB, Fargate's floor as on ECS),
+    # rounded up to 100 (stacks/eks.py system_root_gib: the weight-sync Job runs on the system nodes).
+    assert items["eksSystemNodes"]["monthly"] == round(2 * (0.1008 * 730 + 100 * 0.08), 2)
     assert est["rootVolume"]["sizeGiB"] == 130
     assert est["max"]["instances"] == 2 and est["min"]["instances"] == 0
 

@@ -125,10 +125,14 @@ def test_secrets_come_from_the_csi_driver_never_from_a_manifest():
     (c,) = pod()["containers"]
     assert all(e["name"] not in (vllm.API_KEY_ENV, vllm.HF_TOKEN_ENV) for e in c["env"])
     assert c["command"][:2] == ["/bin/sh", "-c"] and "exec vllm serve" in c["command"][2]
-    spc = k8s("SecretProviderClass")["spec"]
+    run = shared_run(STACK)
+    (spc,) = [
+        engine_inputs(r)["spec"]
+        for r in run.registrations
+        if r.type.endswith(":SecretProviderClass") and engine_inputs(r)["metadata"]["name"] == "vllm-secrets"
+    ]
     assert spc["provider"] == "aws" and spc["parameters"]["usePodIdentity"] == "true"
     assert "arn:aws:secretsmanager:us-east-1:" in spc["parameters"]["objects"]
-    run = shared_run(STACK)
     kinds = {r.type for r in run.registrations}
     assert "kubernetes:core/v1:Secret" not in kinds
     association = next(

@@ -124,6 +124,7 @@ BUILTIN_KINDS = [
     "ClusterRoleBinding",
     "ConfigMap",
     "Deployment",
+    "CronJob",  # the suspended weight sync (components/eks/weights_sync.py)
     "Deployment",
     "Namespace",
     "PodDisruptionBudget",
@@ -139,6 +140,7 @@ CUSTOM_KINDS = [
     "EC2NodeClass",
     "NodePool",
     "ScaledObject",
+    "SecretProviderClass",
     "SecretProviderClass",
     "TargetGroupBinding",
     "TriggerAuthentication",

@@ -298,12 +298,14 @@ def test_evaluator_conditions():
 ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
 # A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task.
 TIER_ROLES = {"hybrid": 5}
+# An EKS stack loading from S3 adds the weight-sync Job's Pod Identity role (components/eks/weights_sync.py).
+SYNC_ROLES = {"eks-dev": 1}
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
-    roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]] + TIER_ROLES.get(stack, 0)
+    roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]] + TIER_ROLES.get(stack, 0) + SYNC_ROLES.get(stack, 0)
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
     assert len(with_boundary) == len(without) == roles
@@ -405,3 +407,42 @@ def test_removing_an_eks_action_or_another_environments_role_makes_the_check_fai
     assert pass_to_pods
     refused = {line.split(" on ")[0] for line in missing(deploy_policies(ci_run, "prod"), wanted)}
     assert {"eks:DeleteCluster", "sqs:DeleteQueue", "iam:CreatePolicy", "eks:CreateNodegroup"} <= refused
+
+
+# The warm pool (components/ecs/capacity.py WarmPool) is in no shipped stack (each uses Spot), so the pike-based
+# check above never sees it. What enabling it on prod adds to the deploy: the warm pool on the group
+# (PutWarmPool / DeleteWarmPool / DescribeWarmPool), the launch hook (PutLifecycleHook / DeleteLifecycleHook /
+# DescribeLifecycleHooks), the instance role's inline policy (iam:PutRolePolicy / GetRolePolicy /
+# DeleteRolePolicy): action names from the Service Authorization Reference (Amazon EC2 Auto Scaling, IAM).
+WARM_POOL = {
+    "deepseek-cloud:gpuPool.spot.enabled": False,
+    "deepseek-cloud:gpuPool.instanceTypes": ["g6e.12xlarge"],
+    "deepseek-cloud:gpuPool.warmPool.enabled": True,
+}
+
+
+def warm_pool_requests(account: str) -> list[Request]:
+    run = shared_run("prod", WARM_POOL)
+    asg = run.one("aws:autoscaling/group:Group").outputs["arn"].replace(":123456789012:", f":{account}:")
+    [role] = [r for r in run.of_type(ROLE) if r.name == "ds-prod-vllm-pool-instance"]
+    role_arn = role.outputs["arn"].replace(":123456789012:", f":{account}:")
+    return [
+        *(
+            Request(f"autoscaling:{a}", asg)
+            for a in ("PutWarmPool", "DeleteWarmPool", "PutLifecycleHook", "DeleteLifecycleHook")
+        ),
+        *(Request(f"autoscaling:{a}", "*") for a in ("DescribeWarmPool", "DescribeLifecycleHooks")),
+        *(Request(f"iam:{a}", role_arn) for a in ("PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy")),
+    ]
+
+
+def test_the_prod_deploy_role_can_add_a_warm_pool_and_only_prods(ci_run):
+    requests = warm_pool_requests(account_of(ci_run))
+    policies = deploy_policies(ci_run, "prod")
+    assert [(r.action, decide(policies, r)[0]) for r in requests if decide(policies, r)[0] != ALLOW] == []
+    # dev's role is refused prod's group and role (names are per environment).
+    refused = {r.action for r in requests if decide(deploy_policies(ci_run, "dev"), r)[0] != ALLOW}
+    assert {"autoscaling:PutWarmPool", "autoscaling:PutLifecycleHook", "iam:PutRolePolicy"} <= refused
+    # Without PutWarmPool in the policy, the warm pool could not be created.
+    put = next(r for r in requests if r.action == "autoscaling:PutWarmPool")
+    assert decide(without_action(policies, "autoscaling:PutWarmPool"), put)[0] != ALLOW

@@ -314,6 +314,7 @@ def test_kubernetes_objects_are_the_only_registrations_left_out(runs):
     assert left_out == {
         "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:ConfigMap",
+        "kubernetes:batch/v1:CronJob",
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:Service",
         "kubernetes:core/v1:ServiceAccount",

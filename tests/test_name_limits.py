@@ -68,6 +68,7 @@ NAMELESS = {
     "kubernetes:karpenter.sh/v1:NodePool",
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
     "kubernetes:apps/v1:Deployment",
+    "kubernetes:batch/v1:CronJob",  # weights-sync: 12 of the 52 characters a CronJob name may have
     "kubernetes:core/v1:Service",
     "kubernetes:core/v1:ServiceAccount",
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",

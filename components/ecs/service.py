@@ -220,6 +220,7 @@ class ModelService(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             container_stop_timeout_seconds=args.server.stop_timeout_seconds,
             extra_user_data=cache_dir_user_data() + args.node_pool.extra_user_data,
+            prepull_image=args.server.image,  # what a warm-pool instance pulls before it is stopped
         )
         self.node_pool = GpuNodePool(f"{name}-pool", pool_args, opts=self._child)
         return aws.ecs.ClusterCapacityProviders(

@@ -30,6 +30,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.eks import efa
+from components.shared.ebs import (
+    GP3_MAX_IOPS,
+    GP3_MAX_MIBPS,
+    GP3_MIBPS_PER_IOPS,
+    GP3_MIN_IOPS,
+    GP3_MIN_MIBPS,
+)
 from components.shared.validation import ArgsProblems
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
@@ -260,12 +267,20 @@ def _validate(args: GpuCapacityArgs) -> None:
         "amiAlias",
         "al2023@vYYYYMMDD (a pinned AMI release, never @latest)",
     )
-    problems.check(125 <= args.root_volume_throughput_mibps <= 1000, "rootVolumeThroughputMibps", "gp3: 125-1000")
-    problems.check(3000 <= args.root_volume_iops <= 16000, "rootVolumeIops", "gp3: 3000-16000")
     problems.check(
-        args.root_volume_throughput_mibps <= args.root_volume_iops / 4,
+        GP3_MIN_MIBPS <= args.root_volume_throughput_mibps <= GP3_MAX_MIBPS,
         "rootVolumeThroughputMibps",
-        "gp3 allows at most 0.25 MiB/s per provisioned IOPS",
+        f"gp3 takes {GP3_MIN_MIBPS}-{GP3_MAX_MIBPS} MiB/s",
+    )
+    problems.check(
+        GP3_MIN_IOPS <= args.root_volume_iops <= GP3_MAX_IOPS,
+        "rootVolumeIops",
+        f"gp3 takes {GP3_MIN_IOPS}-{GP3_MAX_IOPS} IOPS",
+    )
+    problems.check(
+        args.root_volume_throughput_mibps <= args.root_volume_iops * GP3_MIBPS_PER_IOPS,
+        "rootVolumeThroughputMibps",
+        f"gp3 allows at most {GP3_MIBPS_PER_IOPS} MiB/s per provisioned IOPS",
     )
     problems.check(bool(args.device_plugin_version), "devicePluginVersion", "a pinned chart version")
     problems.check(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.ebs import GP3_MAX_GIB
 from components.shared.validation import ArgsProblems
 
 NODE_POLICIES = (
@@ -131,6 +132,6 @@ class SystemNodeGroup(pulumi.ComponentResource):
 def _validate(args: SystemNodeGroupArgs) -> None:
     problems = ArgsProblems("SystemNodeGroup")
     problems.check(1 <= args.size <= 10, "size", "1 to 10 nodes")
-    problems.check(20 <= args.root_volume_gib <= 16384, "rootVolumeGib", "the AL2023 AMI needs 20 GiB or more")
+    problems.check(20 <= args.root_volume_gib <= GP3_MAX_GIB, "rootVolumeGib", "the AL2023 AMI needs 20 GiB or more")
     problems.check(bool(args.instance_type), "instanceType", "required")
     problems.raise_if_any()
