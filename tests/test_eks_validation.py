@@ -123,8 +123,8 @@ BUILTIN_KINDS = [
     "ClusterRole",
     "ClusterRoleBinding",
     "ConfigMap",
-    "Deployment",
     "CronJob",  # the suspended weight sync (components/eks/weights_sync.py)
+    "Deployment",
     "Deployment",
     "Namespace",
     "PodDisruptionBudget",
@@ -133,6 +133,7 @@ BUILTIN_KINDS = [
     "RoleBinding",
     "RoleBinding",
     "Service",
+    "ServiceAccount",
     "ServiceAccount",
     "ServiceAccount",
 ]
