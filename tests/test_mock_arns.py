@@ -313,6 +313,7 @@ def test_kubernetes_objects_are_the_only_registrations_left_out(runs):
     left_out = {r.type for run in runs for r in run.registrations if r.custom and r.type.startswith(NOT_AWS)}
     assert left_out == {
         "kubernetes:apps/v1:Deployment",
+        "kubernetes:core/v1:ConfigMap",
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:Service",
         "kubernetes:core/v1:ServiceAccount",

@@ -63,6 +63,7 @@ NAMELESS = {
     "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:sqs/queuePolicy:QueuePolicy",
+    "kubernetes:core/v1:ConfigMap",
     "kubernetes:core/v1:Namespace",
     "kubernetes:helm.sh/v3:Release",
     "kubernetes:karpenter.sh/v1:NodePool",
