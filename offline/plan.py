@@ -456,11 +456,8 @@ def _render_tiers(console, t: dict[str, Any]) -> None:
     fallbacks = "; ".join(f"{k} → {', '.join(v)}" for k, v in t["fallbacks"].items())
     console.print(f"fallbacks: {fallbacks or 'every tier to the others'}")
     r = t["router"]
-    console.print(
-        f"router: {r['basis']} = {r['taskHourly']}/h per {r['unit'][:-1]}, {r['replicas']['min']}–{r['replicas']['max']} "
-        f"{r['unit']} "
-        f"({r['source']})"
-    )
+    unit, low, high = r["unit"], r["replicas"]["min"], r["replicas"]["max"]
+    console.print(f"router: {r['basis']} = {r['taskHourly']}/h per {unit[:-1]}, {low}–{high} {unit} ({r['source']})")
     b = t.get("blended")
     if b:
         mix = ", ".join(f"{k} {v:.0%}" for k, v in b["trafficMix"].items())
