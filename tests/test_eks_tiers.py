@@ -186,6 +186,9 @@ def test_single_tier_eks_stacks_still_bind_vllm():
     (tgb,) = objects("TargetGroupBinding", "eks-dev")
     assert tgb["spec"]["serviceRef"] == {"name": "vllm", "port": vllm.PORT}
     assert objects("ConfigMap", "eks-dev") == []
+    rules = shared_run("eks-dev").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    (rule,) = [r for r in rules if r.name == "ds-eks-dev-model-from-alb"]  # the rule hybrid-eks no longer has
+    assert rule.inputs["fromPort"] == vllm.PORT
 
 
 # --- the CPU tier ------------------------------------------------------------------------------------------------
