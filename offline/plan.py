@@ -410,7 +410,7 @@ def _render_cost_detail(console, c: dict[str, Any]) -> None:
     console.print(fixed)
     idle, rh = c["idle"], c["replicaHour"]
     console.print(
-        f"idle (no traffic, pool at minSize {idle['instances']}: {idle['onDemandInstances']} on-demand / "
+        f"idle (no traffic, {idle['instances']} GPU instance(s) at the floor: {idle['onDemandInstances']} on-demand / "
         f"{idle['spotInstances']} spot{'; extra tiers at capacity.minSize' if c.get('tiers') else ''}): "
         f"{idle['hourly']:,.4f}/h, {idle['monthly']:,.2f}/month "
         f"(leaves out {', '.join(idle['excludes'])})"
@@ -461,10 +461,8 @@ def _render_tiers(console, t: dict[str, Any]) -> None:
     fallbacks = "; ".join(f"{k} → {', '.join(v)}" for k, v in t["fallbacks"].items())
     console.print(f"fallbacks: {fallbacks or 'every tier to the others'}")
     r = t["router"]
-    console.print(
-        f"router: {r['basis']} = {r['taskHourly']}/h per task, {r['replicas']['min']}–{r['replicas']['max']} tasks "
-        f"({r['source']})"
-    )
+    unit, low, high = r["unit"], r["replicas"]["min"], r["replicas"]["max"]
+    console.print(f"router: {r['basis']} = {r['taskHourly']}/h per {unit[:-1]}, {low}–{high} {unit} ({r['source']})")
     b = t.get("blended")
     if b:
         mix = ", ".join(f"{k} {v:.0%}" for k, v in b["trafficMix"].items())

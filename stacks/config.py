@@ -1177,7 +1177,12 @@ def load_stack(
         from stacks.tiers import tier_problems
 
         found, tiers, tier_warnings = tier_problems(
-            sections.get("tiers"), model_cfg, sections.get("platform"), sections["slo"], sections["alarms"]
+            sections.get("tiers"),
+            model_cfg,
+            sections.get("platform"),
+            sections["slo"],
+            sections["alarms"],
+            scaling=sections.get("scaling"),
         )
         problems.extend(found)
     if problems:

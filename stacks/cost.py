@@ -212,7 +212,7 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
             clusters * svc("eksClusterHourly")[0] * h, f"{clusters} cluster × hourly × {h}"
         )
     items.update(system_node_items(ctx, resources, prices))
-    if getattr(ctx, "tiers", ()):
+    if getattr(ctx, "tiers", ()) and ctx.config.platform == "ecs":  # EKS: the router pods use the system nodes
         r = router_hourly(ctx, prices)
         items["router"] = _item(r["hourly"] * h, f"{r['basis']} × {h}")
     keys, secrets = count(resources, "aws:kms/key:Key"), count(resources, "aws:secretsmanager/secret:Secret")
@@ -250,10 +250,32 @@ def internal_load_balancers(resources: list) -> int:
     )
 
 
+def gpu_floor(ctx, replicas_per_instance: int, nodes_per_replica: int) -> int:
+    """GPU instances that run with no traffic: the pool's minSize on ECS (the Auto Scaling group keeps them); on
+    EKS Karpenter keeps only the nodes the lowest replica floor (scaling.minReplicas or a schedule's) needs."""
+    if ctx.config.platform != "eks":
+        return ctx.config.gpu_pool.min_size
+    scaling = ctx.config.scaling
+    lowest = min([scaling.min_replicas, *(r.min_replicas for r in scaling.schedule)])
+    return math.ceil(lowest / replicas_per_instance) * nodes_per_replica
+
+
 def router_hourly(ctx, prices: Prices) -> dict[str, Any]:
-    """The tier router's Fargate tasks at tiers.router.minReplicas (Linux/x86, per vCPU-hour and GB-hour)."""
+    """The tier router's Fargate tasks at tiers.router.minReplicas (Linux/x86, per vCPU-hour and GB-hour); on EKS
+    its pods, which request the same CPU and memory from the system nodes (already priced as eksSystemNodes)."""
     rcfg = ctx.config.tiers.router
     vcpu, gb = rcfg.cpu / 1024, rcfg.memory_mib / 1024
+    if ctx.config.platform == "eks":
+        return {
+            "replicas": {"min": rcfg.min_replicas, "max": rcfg.max_replicas},
+            "vcpu": vcpu,
+            "memoryGB": gb,
+            "taskHourly": 0.0,
+            "hourly": 0.0,
+            "unit": "pods",
+            "basis": f"{rcfg.min_replicas} pod(s) × ({vcpu:g} vCPU, {gb:g} GB requested) on the system nodes",
+            "source": "no charge of its own: the system nodes are priced in eksSystemNodes (components/eks/router.py)",
+        }
     per_vcpu, _ = prices.service(ctx.region, "fargateVcpuHourly")
     per_gb, _ = prices.service(ctx.region, "fargateGbHourly")
     task = vcpu * per_vcpu + gb * per_gb
@@ -263,6 +285,7 @@ def router_hourly(ctx, prices: Prices) -> dict[str, Any]:
         "memoryGB": gb,
         "taskHourly": round(task, 5),
         "hourly": rcfg.min_replicas * task,
+        "unit": "tasks",
         "basis": f"{rcfg.min_replicas} Fargate task(s) × ({vcpu:g} vCPU × {per_vcpu} + {gb:g} GB × {per_gb})",
         "source": "pricing.yaml services fargateVcpuHourly/fargateGbHourly [O] (vantage.sh/blog/fargate-pricing)",
     }
@@ -447,11 +470,12 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         }
 
     warm = warm_pool_volumes(pool)
-    idle_hourly = gpu_hourly(pool.min_size) + idle_fixed_hourly + warm * volume_hourly
-    od_max, spot_max = split(pool.max_size)
-    mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
     replicas = max(1, ctx.sizing.replicas_per_instance)
     nodes = ctx.sizing.nodes_per_replica  # > 1: one replica is a group of that many instances (EKS)
+    floor = gpu_floor(ctx, replicas, nodes)
+    idle_hourly = gpu_hourly(floor) + idle_fixed_hourly + warm * volume_hourly
+    od_max, spot_max = split(pool.max_size)
+    mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
     out = {
         "currency": "USD",
         "pricesCapturedOn": prices.captured_on,
@@ -467,7 +491,7 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         "fixedMonthly": round(fixed_hourly * HOURS_PER_MONTH, 2),
         "fixedItemsMonthly": {k: {**v, "monthly": round(v["monthly"], 2)} for k, v in items.items()},
         "assumptions": prices.assumptions(ctx.config.environment),
-        "min": at(pool.min_size),
+        "min": at(floor),
         "max": at(pool.max_size),
         # A stopped warm-pool instance bills its EBS volumes only (EC2 Auto Scaling user guide, warm pools).
         "warmPool": {
@@ -476,9 +500,9 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
             "basis": f"{warm} stopped × root volume {round(volume_monthly, 2)}/month; no instance hours",
         },
         "idle": {
-            "instances": pool.min_size,
-            "onDemandInstances": split(pool.min_size)[0],
-            "spotInstances": split(pool.min_size)[1],
+            "instances": floor,
+            "onDemandInstances": split(floor)[0],
+            "spotInstances": split(floor)[1],
             "hourly": round(idle_hourly, 4),
             "monthly": round(idle_hourly * HOURS_PER_MONTH, 2),
             "excludes": sorted(k for k, v in items.items() if v["usage"]),

@@ -36,7 +36,7 @@ from components.shared.model_bucket import ModelBucket
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs
 from components.shared.network import Network
 from components.shared.serving_metrics import ServingMetrics
-from stacks import versions
+from stacks import eks_tiers, versions
 from stacks.config import StackContext
 from stacks.ecs import (
     ACCESS_LOG_DAYS,
@@ -84,7 +84,7 @@ def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
     # ECR with their node role's AmazonEC2ContainerRegistryPullOnly (components/eks/system_node_group.py).
     image = build_image(ctx, key)
     bucket = build_model_bucket(ctx, key)
-    serving, serving_metrics = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket)
+    serving, serving_metrics = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket, karpenter)
     web_acl = build_web_acl(ctx, endpoint.load_balancer_arn)
     outputs = {
         "clusterName": cluster.cluster_name,
@@ -148,6 +148,7 @@ def build_endpoint(ctx: StackContext, network: Network, cluster: EksCluster) -> 
             deletion_protection=ctx.is_prod,
             protect=ctx.is_prod,
             access_log_retention_days=ACCESS_LOG_DAYS[ctx.config.environment],
+            **eks_tiers.endpoint_overrides(ctx),  # tiered: the router's port and health path
         ),
     )
 
@@ -161,9 +162,11 @@ def build_serving(
     namespace: k8s.core.v1.Namespace,
     image: ServingImage,
     bucket: ModelBucket | None,
+    karpenter: Karpenter,
 ) -> tuple[dict[str, Any], ServingMetrics]:
-    """The model's secrets, the controllers, the autoscaling, the replicas and their CloudWatch metrics;
-    returns their outputs and where the metrics are."""
+    """The model's secrets, the controllers, the autoscaling, the replicas and their CloudWatch metrics (with
+    tiers: the extra tiers and the router in front, stacks/eks_tiers.py); returns their outputs and where the
+    metrics are."""
     multi_node = ctx.sizing.nodes_per_replica > 1
     secrets = ModelSecrets(f"{ctx.short_name}-secrets", model_secrets_args(ctx, key))
     work = Workload(
@@ -182,6 +185,7 @@ def build_serving(
             security_group_ids=(cluster.cluster_security_group_id,),  # the nodes' group: pods on port 8000
             namespace=SERVING_NAMESPACE,
             pod_selector=work.labels,
+            more_pod_selectors=tuple(w.labels for w in eks_tiers.tier_workloads(ctx, SERVING_NAMESPACE).values()),
             tags=dict(ctx.tags),
         ),
         cluster.provider,
@@ -205,7 +209,14 @@ def build_serving(
         opts=pulumi.ResourceOptions(depends_on=[server, *addons.releases]),
     )
     serving_metrics = build_cloudwatch_metrics(ctx, cluster, key, work, SERVING_NAMESPACE, after=[namespace])
+    tier_outputs = {}
+    if eks_tiers.tiered(ctx):
+        default = eks_tiers.DefaultTier(work, secrets.api_key_arn, [namespace, *addons.releases, *endpoint.listeners])
+        tier_outputs = eks_tiers.build_tiers(
+            ctx, network, cluster, key, karpenter.node_role_name, endpoint, default, metrics.query_url
+        )
     return {
+        **tier_outputs,
         **model_bucket_outputs(ctx, endpoint, server, bucket),
         **weights_sync_outputs(ctx, cluster, key, secrets, image, bucket, after),
         "imageRef": image.image_ref,
@@ -336,6 +347,7 @@ def model_server_args(
         load_balancer_security_group_id=endpoint.security_group_id,
         node_security_group_id=cluster.cluster_security_group_id,
         permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+        internal=eks_tiers.tiered(ctx),  # tiered: the router holds the target group, the tier its Service
     )
 
 
@@ -359,6 +371,9 @@ def autoscaling_args(
         load_balancer_arn_suffix=endpoint.load_balancer_arn_suffix,
         target_group_arn_suffix=endpoint.target_group_arn_suffix,
         schedule=cron_windows([(r.name, r.cron, r.min_replicas, r.max_replicas) for r in scaling.schedule]),
+        # Tiered: the ALB counts the router's requests; the default tier scales on its own vLLM series.
+        model_name=(ctx.config.model.served_model_name or ctx.model.key) if eks_tiers.tiered(ctx) else "",
+        behind_router=eks_tiers.tiered(ctx),
     )
 
 

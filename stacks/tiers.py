@@ -174,11 +174,18 @@ def _rule_problems(tiers) -> list[Problem]:
     return p
 
 
-def tier_problems(tiers, model_cfg, platform: str, slo, alarms) -> tuple[list[Problem], tuple[Tier, ...], list[str]]:
+def tier_problems(
+    tiers, model_cfg, platform: str, slo, alarms, scaling=None
+) -> tuple[list[Problem], tuple[Tier, ...], list[str]]:
     """Every problem with deepseek-cloud:tiers, the resolved extra tiers, and warnings for the plan."""
     if tiers is None or not tiers.enabled:
         return [], (), []
     p: list[Problem] = []
+    if platform == "eks" and scaling is not None:
+        lowest = min([scaling.min_replicas, *(r.min_replicas for r in scaling.schedule)])
+        if lowest < 1:
+            # stacks/eks_tiers.py: the default tier sits behind the router, so no ALB 503 wakes it from zero.
+            p.append(Problem("scaling.minReplicas", NO_WAKE, lowest, "≥ 1 (schedules included) on eks with tiers"))
     catalog = load_catalog()
     names = _tier_names(tiers)
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -203,9 +210,22 @@ def tier_problems(tiers, model_cfg, platform: str, slo, alarms) -> tuple[list[Pr
     return p, tuple(resolved), warnings
 
 
+NO_WAKE = "behind the tier router nothing wakes a tier from zero replicas on EKS"
+
+
+def _eks_problems(path: str, cfg) -> list[Problem]:
+    """What stacks/eks_tiers.py builds: CPU extra tiers (each on its own NodePool), never at zero replicas."""
+    p = []
+    if cfg.capacity.kind != "cpu":
+        p.append(Problem(f"{path}.capacity.kind", "EKS builds cpu extra tiers only", cfg.capacity.kind, "cpu"))
+    if cfg.scaling.min_replicas < 1:
+        p.append(Problem(f"{path}.scaling.minReplicas", NO_WAKE, cfg.scaling.min_replicas, "≥ 1 on eks"))
+    return p
+
+
 def _resolve(i: int, cfg, catalog, platform: str) -> tuple[list[Problem], Tier | None]:
     path = f"tiers.extra[{i}]"
-    p: list[Problem] = []
+    p: list[Problem] = _eks_problems(path, cfg) if platform == "eks" else []
     model = catalog.resolve(cfg.model)
     if model is None:
         hint = did_you_mean(cfg.model, catalog.names())

@@ -78,6 +78,7 @@ class Case:
 
 
 EKS_DEV = stack_config("eks-dev")  # EKS rows run the eks-dev stack's own config
+HYBRID_EKS = stack_config("hybrid-eks")  # tiered EKS rows (stacks/eks_tiers.py)
 
 REACHABLE: dict[tuple[str, str, str], Case] = {
     # ServingImage, ModelBucket (components/shared/)
@@ -431,6 +432,12 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         stack="eks-dev",
         config=EKS_DEV,
     ),
+    ("QueueAutoscaling", "'minReplicas'", "'at least 1 behind the router (nothing wakes a tier from zero)'"): Case(
+        {"deepseek-cloud:tiers.extra.0.scaling.minReplicas": 0},
+        "deepseek-cloud:tiers.extra[0].scaling.minReplicas: behind the tier router nothing wakes a tier from zero",
+        stack="hybrid-eks",
+        config=HYBRID_EKS,
+    ),
     ("QueueAutoscaling", "'minReplicas'", "'0 to maxReplicas'"): Case(
         {"deepseek-cloud:scaling.minReplicas": 5},
         "deepseek-cloud:scaling.minReplicas: larger than scaling.maxReplicas",
@@ -634,6 +641,38 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("TierRouter", "'minReplicas'", "'must be 1..maxReplicas'"): "tiers.router.minReplicas ≥ 1 (pydantic)",
     ("TierRouter", "'tierUrls'", "'one per tier'"): "stacks/ecs_tiers.py passes one URL per spec tier",
     ("TierRouter", "'tiers'", "'at least one tier'"): "built only when tiers.extra is not empty",
+    # Tiered EKS builder (stacks/eks_tiers.py)
+    ("EksTierRouter", "'spec'", "'required'"): "stacks/eks_tiers.py always passes tiers.router_spec(ctx, ...)",
+    ("EksTierRouter", "'tierKeySecretArns'", "'one per tier'"): "stacks/eks_tiers.py passes one key per spec tier",
+    ("EksTierRouter", "'image'", "'must be pinned by digest'"): "the image is components/shared/router.py IMAGE",
+    ("EksTierRouter", "'minReplicas'", "'must be 1..maxReplicas'"): "tiers.router.minReplicas ≥ 1 (pydantic)",
+    (
+        "EksTierRouter",
+        "'logGroupName'",
+        "'must be an explicit /path name'",
+    ): "stacks/eks_tiers.py: /aws/containerinsights/<cluster>/application",
+    ("EksTierRouter", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("EksTierRouter", "'kmsKeyArns'", "'at least the stack key'"): "stacks/eks_tiers.py always passes the stack key",
+    (
+        "EksTierRouter",
+        "'drainSeconds'",
+        "f'drain plus stop must finish inside the {workload.SPOT_NOTICE_SECONDS} s spot notice'",
+    ): "EndpointArgs.deregistration_delay_seconds (80) + 30 s stop, both fixed in code",
+    ("CpuCapacity", "'tier'", '"the tier\'s name"'): "tiers.extra[].name, required by its pattern (pydantic)",
+    (
+        "CpuCapacity",
+        "'instanceTypes'",
+        "'at least one CPU instance type'",
+    ): "tiers.extra[].capacity.instanceTypes: too short",
+    ("CpuCapacity", "'architecture'", "'amd64 or arm64'"): "stacks/eks_tiers.py passes amd64 (the x86_64 CPU image)",
+    ("CpuCapacity", "'maxSize'", "'at least 1'"): "tiers.extra[].capacity.maxSize ≥ 1 (pydantic)",
+    ("CpuCapacity", "'maxVcpusPerInstance'", "'at least 1'"): "the instance facts' vCPUs (every EC2 type has some)",
+    ("CpuCapacity", "'amiAlias'", "'al2023@vYYYYMMDD (a pinned AMI release, never @latest)'"): (
+        "stacks/versions.py ami_alias(), the GPU pool's pinned release"
+    ),
+    ("QueueAutoscaling", "'modelName'", "'required behind the router'"): (
+        "stacks/eks_tiers.py / stacks/eks.py pass the tier's served model name whenever behind_router"
+    ),
     ("ModelService", "'server.hfModelId'", "'is required'"): "the catalog entry's hf_id (every entry has one)",
     ("ModelService", "'server.servedModelName'", "'is required'"): "model.servedModelName or the catalog key",
     ("ModelService", "'server.tensorParallelSize'", "'must be at least 1'"): "the sizing's degree, 1 or more",

@@ -101,7 +101,9 @@ def test_nothing_listening_is_retried_then_reported():
 def test_unknown_stack_is_one_line(capsys):
     assert smoke.main(["--stack", "qa", "--url", "http://127.0.0.1:9", "--api-key", "k"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "smoke: no stack config Pulumi.qa.yaml; stacks: dev, eks-dev, eks-r1, hybrid, prod, staging"
+    assert (
+        err == "smoke: no stack config Pulumi.qa.yaml; stacks: dev, eks-dev, eks-r1, hybrid, hybrid-eks, prod, staging"
+    )
 
 
 def test_without_url_or_pulumi_cli_says_what_to_pass(capsys, monkeypatch):

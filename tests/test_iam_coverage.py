@@ -82,11 +82,12 @@ def test_the_shipped_stacks_and_the_roles_that_deploy_them():
         "eks-dev": "dev",  # ci/Pulumi.example.yaml extraStacks eks-dev:dev, eks-r1:dev
         "eks-r1": "dev",
         "hybrid": "staging",  # not named like its environment: ci/Pulumi.example.yaml extraStacks hybrid:staging
+        "hybrid-eks": "staging",  # extraStacks hybrid-eks:staging: the staging role deploys an EKS stack too
         "prod": "prod",
         "staging": "staging",
     }
     assert example_config()["deepseek-cloud-ci:extraStacks"] == json.dumps(
-        ["hybrid:staging", "eks-dev:dev", "eks-r1:dev"]
+        ["hybrid:staging", "hybrid-eks:staging", "eks-dev:dev", "eks-r1:dev"]
     )
 
 
@@ -296,10 +297,11 @@ def test_evaluator_conditions():
 # ECS: execution, task, GPU instance, VPC flow-log delivery, weight-sync execution and task; EKS: cluster,
 # system nodes, Karpenter and its nodes, VPC flow-log delivery, vLLM secrets, LB controller, KEDA.
 ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
-# A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task.
-TIER_ROLES = {"hybrid": 5}
+# A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task (ECS),
+# or the CPU tier's and the router's Pod Identity roles (EKS: the CPU nodes share Karpenter's node role).
+TIER_ROLES = {"hybrid": 5, "hybrid-eks": 2}
 # An EKS stack loading from S3 adds the weight-sync Job's Pod Identity role (components/eks/weights_sync.py).
-SYNC_ROLES = {"eks-dev": 1}
+SYNC_ROLES = {"eks-dev": 1, "hybrid-eks": 1}
 
 
 @pytest.mark.parametrize("stack", stack_names())

@@ -83,7 +83,7 @@ def test_human_plan_shows_tree_counts_sizing_and_cost():
         "Fixed and usage costs per month",
         "natDataProcessing (usage)",
         "9 standard + 0 high-resolution alarm metrics, 1 composite",
-        "idle (no traffic, pool at minSize 0: 0 on-demand / 0 spot): 0.0760/h, 55.48/month",
+        "idle (no traffic, 0 GPU instance(s) at the floor: 0 on-demand / 0 spot): 0.0760/h, 55.48/month",
         "replica-hour (1 replica(s) per g6e.xlarge): 1.8958 on-demand, 1.0393 spot",
     ):
         assert line in result.stdout

@@ -48,6 +48,12 @@ PLAN_FACTS = {
         {"g6e.xlarge": "1× NVIDIA L40S 45 GiB", "g5.2xlarge": "1× NVIDIA A10G 22 GiB"},
     ),
     "eks-r1": (["us-east-1a", "us-east-1b"], {None}, {"p5.48xlarge": "8× NVIDIA H100 80 GiB"}),
+    # Hybrid on EKS: the CPU tier's nodes take their AMI from its EC2NodeClass alias as well.
+    "hybrid-eks": (
+        ["us-east-1a", "us-east-1b"],
+        {None},
+        {"g6e.12xlarge": "4× NVIDIA L40S 45 GiB", "g6e.24xlarge": "4× NVIDIA L40S 45 GiB"},
+    ),
 }
 
 # DescribeInstanceTypes: vCPUs, memory MiB, (GPU, count, GPU memory MiB); DescribeInstanceTypeOfferings AZs.

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.shared import router
 from gate.fake_server import FakeEndpoint
@@ -61,15 +62,17 @@ def hybrid():
 
 
 def _start(spec: router.RouterSpec, tmp: Path, keys: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
+    return _launch({**router.environment(spec), **keys, router.MASTER_KEY_ENV: MASTER_KEY}, tmp)
+
+
+def _launch(container_env: dict[str, str], tmp: Path) -> tuple[subprocess.Popen, int, Path]:
     if not (ROUTER_VENV / "bin" / "litellm").exists():
         pytest.fail("venv-router/ is missing: run `make test-router` (it installs requirements-router.txt)")
     port = _free_port()
     log = tmp / "router.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENAI_"))},
-        **router.environment(spec),
-        **keys,
-        router.MASTER_KEY_ENV: MASTER_KEY,
+        **container_env,
         "DEEPSEEK_ROUTER_DIR": str(tmp / "router"),
         "DEEPSEEK_ROUTER_PORT": str(port),
         "PATH": f"{ROUTER_VENV / 'bin'}:{os.environ['PATH']}",
@@ -179,3 +182,75 @@ def test_a_dead_tier_falls_back_to_the_next_and_the_fallback_is_logged(hybrid, t
     assert sum(e["ok"] for e in events) == 1  # one answer, after the small tier's failed attempt(s)
     served = next(e for e in events if e["ok"])
     assert served["routedTier"] == "cpu" and served["fallback"] is True
+
+
+def _eks_pod_env(tmp: Path, urls: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
+    """The hybrid-eks router container's environment as the kubelet builds it: plain values, the ConfigMap's
+    documents (config.yaml with only the tier addresses replaced), the CSI files (written here) by path."""
+    from components.eks import router as eks_router
+    from offline.harness import engine_inputs
+
+    run = shared_run("hybrid-eks")
+    [config_map] = [engine_inputs(r) for r in run.registrations if r.type == "kubernetes:core/v1:ConfigMap"]
+    data = dict(config_map["data"])
+    config = yaml.safe_load(data["config.yaml"])
+    by_model = {"deepseek-r1-distill-qwen-32b": "large", "deepseek-r1-distill-qwen-1.5b": "cpu"}
+    for entry in config["model_list"]:
+        entry["litellm_params"]["api_base"] = urls[by_model[entry["model_name"]]]
+    data["config.yaml"] = yaml.safe_dump(config, sort_keys=False)
+    [deploy] = [
+        engine_inputs(r)
+        for r in run.registrations
+        if r.type == "kubernetes:apps/v1:Deployment" and r.name.endswith("-rtr-deploy")
+    ]
+    [container] = deploy["spec"]["template"]["spec"]["containers"]
+    env = {}
+    for e in container["env"]:
+        env[e["name"]] = data[e["valueFrom"]["configMapKeyRef"]["key"]] if "valueFrom" in e else e["value"]
+    secrets = tmp / "secrets"
+    secrets.mkdir()
+    files = {}
+    for variable, path in json.loads(env[router.SECRET_FILES_ENV]).items():
+        local = secrets / Path(path).name
+        local.write_text(keys[Path(path).name] + "\n")  # the CSI provider's file (a trailing newline tolerated)
+        files[variable] = str(local)
+    env[router.SECRET_FILES_ENV] = json.dumps(files)
+    assert set(eks_router.CONFIG_FILES) <= set(env)
+    return env
+
+
+def test_the_hybrid_eks_router_pod_routes_with_its_config_map_and_secret_files(hybrid, tmp_path):
+    """The EKS router's own inputs (ConfigMap documents, keys only as files): the default tier's vLLM key is the
+    master key there (as on ECS), so the large fake server expects the master key."""
+    small_name = hybrid.tiers[0].served_model_name
+    large_name = hybrid.config.model.served_model_name or hybrid.model.key
+    large = FakeEndpoint(api_key=MASTER_KEY, model=large_name)
+    small = FakeEndpoint(api_key="key-small", model=small_name)
+    with large as large_url, small as small_url:
+        urls = {"large": f"{large_url}/v1", "cpu": f"{small_url}/v1"}
+        env = _eks_pod_env(tmp_path, urls, {"master-key": MASTER_KEY, "tier-cpu-key": "key-small"})
+        assert router.MASTER_KEY_ENV not in env  # only the file says it
+        proc, port, log = _launch(env, tmp_path)
+        try:
+
+            def served_by(body: dict) -> tuple[str, int]:
+                before = (large.requests, small.requests)
+                status, _ = _post(port, body)
+                delta = (large.requests - before[0], small.requests - before[1])
+                return {(1, 0): "large", (0, 1): "cpu"}.get(delta, "?"), status
+
+            assert served_by(_chat(small_name)) == ("cpu", 200)
+            assert served_by(_chat(large_name)) == ("large", 200)  # the master key file authenticates it
+            assert served_by(_chat("auto", words=10)) == ("cpu", 200)
+            status, body = _post(port, _chat("auto", words=10, stream=True))
+            chunks = [line for line in body.splitlines() if line.startswith("data: ")]
+            assert status == 200 and len(chunks) >= 3 and chunks[-1] == "data: [DONE]"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert [(e["tier"], e["rule"]) for e in _events(log)] == [
+        ("cpu", "model"),
+        ("large", "model"),
+        ("cpu", "promptTokens"),
+        ("cpu", "promptTokens"),
+    ]

@@ -846,7 +846,11 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             + _names(args, f"arn:{p}:logs:*:{acct}:log-group:/{{p}}*", slash=True)
             # EKS control-plane logs go to /aws/eks/<cluster>/cluster, a name EKS fixes
             # (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
-            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/eks/{stem}/cluster:*" for stem in _stems(args)],
+            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/eks/{stem}/cluster:*" for stem in _stems(args)]
+            # Container Insights writes a cluster's container logs to /aws/containerinsights/<cluster>/application
+            # (CloudWatch user guide, "Send logs to CloudWatch Logs" for Container Insights on EKS); the tiered
+            # EKS stack declares that group (retention, key) for the router's metric filters (stacks/eks_tiers.py).
+            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/containerinsights/{stem}/*" for stem in _stems(args)],
         ),
         _statement(
             "Alarms",

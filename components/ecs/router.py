@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs
 from components.ecs.task import ecs_tasks_trust_policy, execution_policy
-from components.shared import router, vllm
+from components.shared import router, router_metrics, vllm
 from components.shared.endpoint import Endpoint, EndpointArgs
 from components.shared.validation import ArgsProblems
 
@@ -33,8 +33,7 @@ TMP_VOLUME = "router-tmp"
 # Chainguard's non-root uid: the LiteLLM image is built on cgr.dev/chainguard/python (assumption from its
 # Dockerfile, not re-read); any non-root uid can read the installed proxy and write the /tmp volume.
 CONTAINER_USER = "65532"
-METRIC_NAMESPACE = "DeepSeek/Router"
-EVENT_FILTER = '{ $.event = "deepseek.route" }'
+METRIC_NAMESPACE = router_metrics.METRIC_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -353,79 +352,22 @@ class TierRouter(pulumi.ComponentResource):
             )
 
     def _metrics(self, name: str, args: TierRouterArgs, log_group: aws.cloudwatch.LogGroup) -> None:
-        """Per-tier Requests, Errors, LatencyMs and Fallbacks from the router's JSON lines; the fallback alarm and
-        a dashboard of the four. Metric filters take dimensions from JSON fields (CloudWatch Logs user guide,
-        "Publishing dimensions with metrics from values in JSON or space-delimited log events")."""
-        filters = {
-            "requests": ("Requests", '{ $.event = "deepseek.route" && $.ok IS TRUE }', "1"),
-            "errors": ("Errors", '{ $.event = "deepseek.route" && $.ok IS FALSE }', "1"),
-            "latency": ("LatencyMs", '{ $.event = "deepseek.route" && $.ok IS TRUE }', "$.latencyMs"),
-            "fallbacks": ("Fallbacks", '{ $.event = "deepseek.route" && $.fallback IS TRUE }', "1"),
-        }
-        for key, (metric, pattern, value) in filters.items():
-            aws.cloudwatch.LogMetricFilter(
-                f"{name}-{key}",
-                log_group_name=log_group.name,
-                pattern=pattern,
-                metric_transformation={
-                    "name": metric,
-                    "namespace": METRIC_NAMESPACE,
-                    "value": value,
-                    "dimensions": {"Tier": "$.tier"},
-                    "unit": "Milliseconds" if metric == "LatencyMs" else "Count",
-                },
-                opts=self._child,
-            )
-        tiers = [t.name for t in args.tiers]
-        # Fallbacks carry a Tier dimension (the tier that answered): the alarm adds them up over every tier.
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-fallbacks",
-            alarm_description=(
-                f"More than {args.fallback_alarm_threshold} requests in 5 minutes were answered by a fallback tier: "
-                "a tier is down or saturated (docs/alarms.md, Tier fallbacks)"
-            ),
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=1,
-            threshold=args.fallback_alarm_threshold,
-            treat_missing_data="notBreaching",
-            metric_queries=[
-                *(
-                    {
-                        "id": f"f{i}",
-                        "return_data": False,
-                        "metric": {
-                            "namespace": METRIC_NAMESPACE,
-                            "metric_name": "Fallbacks",
-                            "dimensions": {"Tier": tier},
-                            "period": 300,
-                            "stat": "Sum",
-                        },
-                    }
-                    for i, tier in enumerate(tiers)
-                ),
-                {
-                    "id": "total",
-                    "expression": "SUM([" + ",".join(f"FILL(f{i},0)" for i in range(len(tiers))) + "])",
-                    "label": "Fallbacks, all tiers",
-                    "return_data": True,
-                },
-            ],
-            **_alarm_actions(args),
-            opts=self._child,
-        )
-        dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-tiers",
-            dashboard_name=f"{name}-tiers",
-            dashboard_body=json.dumps(tier_dashboard(tiers, args.region)),
-            opts=self._child,
+        """Per-tier metrics from the router's JSON lines, the fallback alarm and the dashboard (shared with EKS)."""
+        alarm, dashboard = router_metrics.route_metrics(
+            name,
+            log_group.name,
+            [t.name for t in args.tiers],
+            args.fallback_alarm_threshold,
+            args.region,
+            args.alarm_topic_arn,
+            self._child,
         )
         self.fallback_alarm_arn = alarm.arn
         self.dashboard_name = dashboard.dashboard_name
 
 
 def _alarm_actions(args: TierRouterArgs) -> dict:
-    topic = [args.alarm_topic_arn] if args.alarm_topic_arn else []
-    return {"alarm_actions": topic, "ok_actions": topic}
+    return router_metrics.alarm_actions(args.alarm_topic_arn)
 
 
 def _served_spec(args: TierRouterArgs, urls) -> router.RouterSpec:
@@ -436,31 +378,4 @@ def _served_spec(args: TierRouterArgs, urls) -> router.RouterSpec:
     return replace(args.spec, tiers=tiers, keep_alive_seconds=keep_alive)
 
 
-def tier_dashboard(tiers: list[str], region: str) -> dict:
-    """One panel per router metric, a line per tier."""
-    panels = [
-        ("Requests per tier", "Requests", "Sum"),
-        ("p99 latency per tier (ms)", "LatencyMs", "p99"),
-        ("Errors per tier (failed attempts)", "Errors", "Sum"),
-        ("Fallbacks (answered by this tier instead)", "Fallbacks", "Sum"),
-    ]
-    widgets = []
-    for i, (title, metric, stat) in enumerate(panels):
-        widgets.append(
-            {
-                "type": "metric",
-                "x": (i % 2) * 12,
-                "y": (i // 2) * 6,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": title,
-                    "region": region,
-                    "stat": stat,
-                    "period": 60,
-                    "view": "timeSeries",
-                    "metrics": [[METRIC_NAMESPACE, metric, "Tier", t] for t in tiers],
-                },
-            }
-        )
-    return {"widgets": widgets}
+tier_dashboard = router_metrics.tier_dashboard  # where callers found it before the move

@@ -29,6 +29,7 @@ from components.shared.validation import ArgsProblems
 
 KEDA_API = "keda.sh/v1alpha1"
 QUEUE_METRIC = "vllm:num_requests_waiting"
+SUCCESS_METRIC = "vllm:request_success_total"
 SCRAPER_USER = "aps-collector-user"  # the Kubernetes user AMP's scraper authenticates as (AMP user guide)
 SCRAPE_INTERVAL = "15s"
 POLLING_SECONDS = 15
@@ -51,6 +52,8 @@ class VllmMetricsArgs:
     security_group_ids: tuple[pulumi.Input[str], ...] = ()  # reaches the pods' metrics port
     namespace: str = "deepseek-serving"
     pod_selector: dict[str, str] = field(default_factory=dict)  # labels of the pods that serve metrics
+    # Tiered stacks: other tiers' vLLM pods (the same label keys, their own values) are scraped as well.
+    more_pod_selectors: tuple[dict[str, str], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,7 +81,7 @@ class VllmMetrics(pulumi.ComponentResource):
                 }
             },
             destination={"amp": {"workspace_arn": workspace.arn}},
-            scrape_configuration=scrape_configuration(args.namespace, args.pod_selector),
+            scrape_configuration=scrape_configuration(args.namespace, args.pod_selector, args.more_pod_selectors),
             tags=args.tags,
             opts=child,
         )
@@ -127,6 +130,11 @@ class QueueAutoscalingArgs:
     load_balancer_arn_suffix: pulumi.Input[str] = ""
     target_group_arn_suffix: pulumi.Input[str] = ""
     schedule: tuple[CronWindow, ...] = ()
+    # A tier behind the router (stacks/eks_tiers.py): its load is read from its own vLLM series (label
+    # model_name = the served model name: every vLLM metric carries it), since the ALB's RequestCount counts
+    # the router's traffic; nothing answers 503 for it at zero, so there is no wake trigger (minReplicas ≥ 1).
+    model_name: str = ""
+    behind_router: bool = False
 
 
 class QueueAutoscaling(pulumi.ComponentResource):
@@ -164,15 +172,19 @@ def auth_name(args: QueueAutoscalingArgs) -> str:
     return f"{args.target['name']}-aws"
 
 
-def scrape_configuration(namespace: str, pod_selector: dict[str, str]) -> str:
-    """Prometheus scrape config: the serving pods' /metrics on vLLM's port, vLLM's own series only."""
+def scrape_configuration(
+    namespace: str, pod_selector: dict[str, str], more_selectors: tuple[dict[str, str], ...] = ()
+) -> str:
+    """Prometheus scrape config: the serving pods' /metrics on vLLM's port, vLLM's own series only (a tiered
+    stack's tiers: each label's values as alternatives)."""
+    selectors = [pod_selector, *more_selectors]
     keep_pods = [
         {
             "source_labels": [f"__meta_kubernetes_pod_label_{_label_name(k)}"],
-            "regex": re.escape(v),
+            "regex": "|".join(dict.fromkeys(re.escape(s[k]) for s in selectors)),
             "action": "keep",
         }
-        for k, v in pod_selector.items()
+        for k in pod_selector
     ]
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL},
@@ -206,8 +218,17 @@ def trigger_authentication_spec() -> dict[str, Any]:
     return {"podIdentity": {"provider": "aws", "identityOwner": "keda"}}
 
 
-def queue_query(namespace: str) -> str:
-    return f'sum({QUEUE_METRIC}{{namespace="{namespace}"}})'
+def _selector(namespace: str, model_name: str) -> str:
+    return f'namespace="{namespace}"' + (f',model_name="{model_name}"' if model_name else "")
+
+
+def queue_query(namespace: str, model_name: str = "") -> str:
+    return f"sum({QUEUE_METRIC}{{{_selector(namespace, model_name)}}})"
+
+
+def request_rate_query(namespace: str, model_name: str) -> str:
+    """Finished requests a second (vLLM's vllm:request_success_total counter), summed over the tier's pods."""
+    return f"sum(rate({SUCCESS_METRIC}{{{_selector(namespace, model_name)}}}[2m]))"
 
 
 def _cloudwatch(metric: str, dims: dict[str, str], target: float, activation: float, region: str, auth: str) -> dict:
@@ -233,15 +254,18 @@ def _cloudwatch(metric: str, dims: dict[str, str], target: float, activation: fl
 
 def triggers(args: QueueAutoscalingArgs, query_url: str, lb_suffix: str, tg_suffix: str, auth: str) -> list[dict]:
     """The load trigger (queue depth or request rate), the from-zero activation, the schedule's windows."""
-    if args.metric == "queueDepth":
+    if args.metric == "queueDepth" or args.behind_router:
+        queue = args.metric == "queueDepth"
         load = {
             "type": "prometheus",
-            "name": "queue-depth",
+            "name": "queue-depth" if queue else "request-rate",
             "authenticationRef": {"name": auth},
             "metadata": {
                 "serverAddress": query_url,
-                "query": queue_query(args.namespace),
-                "threshold": f"{args.target_queue_depth:g}",
+                "query": queue_query(args.namespace, args.model_name)
+                if queue
+                else request_rate_query(args.namespace, args.model_name),
+                "threshold": f"{args.target_queue_depth if queue else args.target_qps:g}",
                 "activationThreshold": "0",
                 "awsRegion": args.region,
             },
@@ -268,7 +292,7 @@ def triggers(args: QueueAutoscalingArgs, query_url: str, lb_suffix: str, tg_suff
         for w in args.schedule
         if w.desired_replicas > 0
     ]
-    return [load, wake, *crons]
+    return [load, *([] if args.behind_router else [wake]), *crons]
 
 
 def capped_windows(args: QueueAutoscalingArgs) -> list[CronWindow]:
@@ -385,4 +409,10 @@ def _validate(args: QueueAutoscalingArgs) -> None:
     problems.check(args.target_qps > 0, "targetQps", "above 0")
     problems.check(set(args.target) == {"apiVersion", "kind", "name"}, "target", "apiVersion, kind and name")
     problems.check(bool(args.region), "region", "required")
+    problems.check(
+        not args.behind_router or args.min_replicas >= 1,
+        "minReplicas",
+        "at least 1 behind the router (nothing wakes a tier from zero)",
+    )
+    problems.check(not args.behind_router or bool(args.model_name), "modelName", "required behind the router")
     problems.raise_if_any()

@@ -158,7 +158,8 @@ def node_class_spec(args: GpuCapacityArgs, placement_group: pulumi.Input[str] | 
     return spec
 
 
-def _base_node_class_spec(args: GpuCapacityArgs) -> dict[str, Any]:
+def _base_node_class_spec(args: Any, node_name: str = "deepseek-gpu-node") -> dict[str, Any]:
+    """The EC2NodeClass every pool shares (`args`: GpuCapacityArgs or CpuCapacityArgs, the same node fields)."""
     return {
         "role": args.node_role_name,
         "amiSelectorTerms": [{"alias": args.ami_alias}],
@@ -189,7 +190,7 @@ def _base_node_class_spec(args: GpuCapacityArgs) -> dict[str, Any]:
             }
         ],
         "detailedMonitoring": True,
-        "tags": {**args.tags, "Name": "deepseek-gpu-node"},
+        "tags": {**args.tags, "Name": node_name},
     }
 
 

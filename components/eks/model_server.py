@@ -46,6 +46,9 @@ class EksModelServerArgs:
     load_balancer_security_group_id: pulumi.Input[str] = ""
     node_security_group_id: pulumi.Input[str] = ""  # the pods' (= the nodes') security group
     permissions_boundary_arn: str = ""
+    # A tier behind the router (stacks/eks_tiers.py): reached through its ClusterIP Service only, so no
+    # TargetGroupBinding and no load-balancer rule (target_group_arn and the security groups unused).
+    internal: bool = False
 
 
 class EksModelServer(pulumi.ComponentResource):
@@ -91,7 +94,8 @@ class EksModelServer(pulumi.ComponentResource):
         self._replicas(name, args, meta, pulumi.ResourceOptions.merge(kube, after))
         k8s.core.v1.Service(f"{name}-svc", metadata=meta, spec=workload.service_spec(w), opts=kube)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=workload.pdb_spec(w), opts=kube)
-        self._load_balancer_binding(name, args, meta, kube, child)
+        if not args.internal:
+            self._load_balancer_binding(name, args, meta, kube, child)
         self.workload_name = w.name
         self.role_arn = role.arn
         self.role_name = role.name

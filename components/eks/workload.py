@@ -59,6 +59,10 @@ class Workload:
     cpu_request: str = "2"
     nodes_per_replica: int = 1  # > 1: a LeaderWorkerSet group
     efa_interfaces: int = 0  # EFA devices each node pod requests (multi-node): all of the instance type's
+    # The Karpenter pool the pods run on (its POOL_LABEL value) and the taint they tolerate: the GPU pool,
+    # or a CPU tier's own pool (components/eks/cpu_capacity.py), whose nodes nothing else lands on.
+    node_pool: str = GPU_POOL
+    taint_key: str = GPU_TAINT["key"]
 
     @property
     def labels(self) -> dict[str, str]:
@@ -95,16 +99,17 @@ def probes(server: vllm.VllmServer) -> dict[str, Any]:
 
 def container(w: Workload, command: list[str], args: list[str], serving: bool = True) -> dict[str, Any]:
     s = w.server
-    gpus = str(s.tensor_parallel_size)
-    limits = {"nvidia.com/gpu": gpus, **({efa.EFA_RESOURCE: str(w.efa_interfaces)} if w.efa_interfaces else {})}
+    gpus = {"nvidia.com/gpu": str(s.tensor_parallel_size)} if s.device == "cuda" else {}
+    limits = {**gpus, **({efa.EFA_RESOURCE: str(w.efa_interfaces)} if w.efa_interfaces else {})}
     efa_env = efa.EFA_ENV if w.efa_interfaces else {}
     keep_alive = vllm.keep_alive_seconds(w.idle_timeout_seconds)
+    env = {**vllm.environment(keep_alive, s), **vllm.cpu_environment(s), **efa_env}
     spec: dict[str, Any] = {
         "name": CONTAINER,
         "image": s.image,
         "command": command,
         "args": args,
-        "env": [{"name": k, "value": v} for k, v in {**vllm.environment(keep_alive, s), **efa_env}.items()],
+        "env": [{"name": k, "value": v} for k, v in env.items()],
         "resources": {
             "requests": {"cpu": w.cpu_request, "memory": f"{s.memory_reservation_mib}Mi", **limits},
             "limits": limits,  # no memory limit: as on ECS, no OOM kill while the weights load
@@ -143,8 +148,8 @@ def pod_spec(w: Workload, containers: list[dict[str, Any]]) -> dict[str, Any]:
             "runAsNonRoot": True,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "nodeSelector": {POOL_LABEL: GPU_POOL},
-        "tolerations": [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}],
+        "nodeSelector": {POOL_LABEL: w.node_pool},
+        "tolerations": [{"key": w.taint_key, "operator": "Exists", "effect": GPU_TAINT["effect"]}],
         "containers": containers,
         "volumes": [
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{s.shared_memory_mib}Mi"}},

@@ -42,9 +42,15 @@ ROUTING_ENV = "DEEPSEEK_ROUTING"
 CONFIG_ENV = "DEEPSEEK_ROUTER_CONFIG"
 HOOK_ENV = "DEEPSEEK_ROUTER_HOOK"
 KEEP_ALIVE_ENV = "KEEPALIVE_TIMEOUT"
-# Writes the two files and becomes the proxy: the image's Python, no shell needed.
+# {ENV: file}: secrets mounted as files (EKS: the Secrets Store CSI driver) become the environment variables the
+# config names before the proxy starts, the EKS vLLM wrapper's `export X="$(cat file)"` without a shell
+# (the image has none to rely on). Unset on ECS, where the agent injects the secrets as variables.
+SECRET_FILES_ENV = "DEEPSEEK_ROUTER_SECRET_FILES"
+# Reads the secret files (if any), writes the two files and becomes the proxy: the image's Python, no shell.
 BOOTSTRAP = (
-    "import os,pathlib;"
+    "import os,pathlib,json;"
+    "[os.environ.__setitem__(k,pathlib.Path(f).read_text().rstrip(chr(10))) for k,f in "
+    f"json.loads(os.environ.get('{SECRET_FILES_ENV}','{{}}')).items()];"
     f"d=pathlib.Path(os.environ.get('DEEPSEEK_ROUTER_DIR','{WORK_DIR}'));d.mkdir(parents=True,exist_ok=True);"
     f"(d/'config.yaml').write_text(os.environ['{CONFIG_ENV}']);"
     f"(d/'{HOOK_MODULE}.py').write_text(os.environ['{HOOK_ENV}']);"
