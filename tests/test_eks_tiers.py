@@ -185,7 +185,8 @@ def test_the_alb_target_group_binds_the_router_and_the_tiers_are_cluster_interna
 def test_single_tier_eks_stacks_still_bind_vllm():
     (tgb,) = objects("TargetGroupBinding", "eks-dev")
     assert tgb["spec"]["serviceRef"] == {"name": "vllm", "port": vllm.PORT}
-    assert objects("ConfigMap", "eks-dev") == []
+    # no router config: the only ConfigMap is the metrics collector's (components/eks/cloudwatch_metrics.py)
+    assert [c["metadata"]["name"] for c in objects("ConfigMap", "eks-dev")] == ["adot-collector"]
     rules = shared_run("eks-dev").of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     (rule,) = [r for r in rules if r.name == "ds-eks-dev-model-from-alb"]  # the rule hybrid-eks no longer has
     assert rule.inputs["fromPort"] == vllm.PORT
