@@ -286,6 +286,10 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ("resource", REPO, {}),
         ("resource", REPO, {"imageTagMutability": "IMMUTABLE"}),
     ),
+    "ecr-repository-cmk": (  # no encryptionConfigurations: AES256 with S3-managed keys
+        ("resource", REPO, {"imageTagMutability": "IMMUTABLE"}),
+        ("resource", REPO, {"encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}]}),
+    ),
     "ecr-lifecycle-policy": (
         ("stack", [res(REPO, "repo", {"name": "vllm"})]),
         (
@@ -1102,3 +1106,19 @@ def test_non_root_rule_skips_windows_and_accepts_the_vllm_uid():
     root = container_definitions(user="root")
     assert not run_resource("ecs-non-root-user", TD, {**windows, "containerDefinitions": root})
     assert run_resource("ecs-non-root-user", TD, {"containerDefinitions": container_definitions(user=None)})
+
+
+@pytest.mark.parametrize(
+    ("config", "bad"),
+    [
+        ([{"encryptionType": "AES256"}], True),
+        ([{"encryptionType": "KMS"}], True),  # the AWS managed key aws/ecr
+        ([{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:123456789012:alias/aws/ecr"}], True),
+        ([{"encryptionType": "KMS", "kmsKey": U}], False),  # the stack key, known after deploy
+        ([{"encryptionType": "KMS_DSSE", "kmsKey": KEY_ARN}], False),
+    ],
+)
+def test_ecr5_wants_a_customer_managed_key_on_repositories_and_creation_templates(config, bad):
+    template = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+    for type_ in (REPO, template):
+        assert bool(run_resource("ecr-repository-cmk", type_, {"encryptionConfigurations": config})) is bad

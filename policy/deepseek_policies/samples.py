@@ -179,6 +179,7 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
                 "name": "deepseek/vllm",
                 "imageScanningConfiguration": {"scanOnPush": True},
                 "imageTagMutability": "IMMUTABLE",
+                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}],
                 "tags": t,
             },
         ),
@@ -470,6 +471,7 @@ BROKEN_EXPECTED_MANDATORY = {
     "ecr-scan-on-push": "vllm-repo",
     "ecr-immutable-tags": "vllm-repo",
     "ecr-lifecycle-policy": "vllm-repo",
+    "ecr-repository-cmk": "vllm-repo",
     "elb-http-redirect-to-https": "serving-http",
     "elb-listener-https-only-prod": "serving-http",
     "elb-listener-tls-policy": "serving-https",
@@ -519,7 +521,9 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     inputs("aws:sns/topic:Topic", "alarms").pop("kmsMasterKeyId")
     inputs("aws:secretsmanager/secret:Secret", "hf-token").pop("kmsKeyId")
     inputs("aws:ecr/repository:Repository", "vllm-repo").update(
-        imageScanningConfiguration={"scanOnPush": False}, imageTagMutability="MUTABLE"
+        imageScanningConfiguration={"scanOnPush": False},
+        imageTagMutability="MUTABLE",
+        encryptionConfigurations=[{"encryptionType": "AES256"}],
     )
     del resources[("aws:ecr/lifecyclePolicy:LifecyclePolicy", "vllm-repo-lifecycle")]
     inputs("aws:ec2/launchTemplate:LaunchTemplate", "gpu-lt").update(
