@@ -202,6 +202,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             certificate_arn=serving.certificate_arn,
             api_key_secret_arn=serving.api_key_secret_arn,
             hf_token_secret_arn=serving.hf_token_secret_arn,
+            # Tiered stacks: the router reads the tier keys once at start, so they are not rotated under it.
+            api_key_rotation_days=0 if tiered else serving.api_key_rotation_days,
             secrets_kms_key_arns=tuple(serving.secrets_kms_key_arns),
             deletion_protection=ctx.is_prod,
             protect=ctx.is_prod,  # log group, secrets, access-log bucket: protected and retained in prod

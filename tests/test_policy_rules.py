@@ -138,6 +138,7 @@ ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ASG = "aws:autoscaling/group:Group"
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 SERVICE = "aws:ecs/service:Service"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
@@ -568,6 +569,35 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     "s3-bucket-lifecycle": (
         ("stack", [bucket()]),
         ("stack", [bucket(), companion(BUCKET_LIFECYCLE, "models", {"rules": [{"id": "x", "status": "Enabled"}]})]),
+    ),
+    "secretsmanager-rotation": (
+        ("stack", [res(SECRET, "api-key", {"arn": "arn:secret:api-key", "tags": tags("dev")})]),
+        (
+            "stack",
+            [
+                res(SECRET, "api-key", {"arn": "arn:secret:api-key", "tags": tags("prod")}),
+                res(
+                    ROTATION, "rot", {"secretId": "arn:secret:api-key", "rotationRules": {"automaticallyAfterDays": 30}}
+                ),
+                res(
+                    SECRET,
+                    "hf-token",
+                    {"arn": "arn:secret:hf", "tags": tags("prod", **{"deepseek:rotation": "third-party"})},
+                ),
+            ],
+        ),
+    ),
+    "lambda-permission-not-public": (
+        ("resource", "aws:lambda/permission:Permission", {"principal": "secretsmanager.amazonaws.com"}),
+        (
+            "resource",
+            "aws:lambda/permission:Permission",
+            {"principal": "secretsmanager.amazonaws.com", "sourceAccount": "123456789012"},
+        ),
+    ),
+    "lambda-supported-runtime": (
+        ("resource", "aws:lambda/function:Function", {"runtime": "python3.9"}),
+        ("resource", "aws:lambda/function:Function", {"runtime": "python3.13"}),
     ),
     "waf-web-acl-rules-and-metrics": (
         ("resource", WEB_ACL, {"rules": [web_acl_rule(False)]}),
@@ -1122,3 +1152,30 @@ def test_ecr5_wants_a_customer_managed_key_on_repositories_and_creation_template
     template = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
     for type_ in (REPO, template):
         assert bool(run_resource("ecr-repository-cmk", type_, {"encryptionConfigurations": config})) is bad
+
+
+def test_secret_rotation_exemptions_interval_and_prod():
+    manual = tags("dev", **{"deepseek:rotation": "manual"})
+    assert run_stack("secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": manual})]) == []
+    in_prod = run_stack(
+        "secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": manual})], {"environment": "prod"}
+    )
+    assert [m for m, _u in in_prod] == [
+        "k: secret has no aws:secretsmanager/secretRotation (deepseek:rotation=manual is allowed outside prod only)"
+    ]
+    slow = res(ROTATION, "rot", {"secretId": "arn:k", "rotationRules": {"automaticallyAfterDays": 120}})
+    found = run_stack("secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": tags("prod")}), slow])
+    assert [m for m, _u in found] == ["rot: rotates every 120 days, more than 90 (SecretsManager.4)"]
+
+
+@pytest.mark.parametrize(
+    ("props", "bad"),
+    [
+        ({"principal": "*"}, True),
+        ({"principal": "s3.amazonaws.com", "sourceArn": "arn:aws:s3:::b"}, False),
+        ({"principal": "123456789012"}, False),  # an account: not public
+        ({"principal": "secretsmanager.amazonaws.com", "sourceAccount": U}, False),
+    ],
+)
+def test_lambda_permission_principals(props, bad):
+    assert bool(run_resource("lambda-permission-not-public", "aws:lambda/permission:Permission", props)) is bad

@@ -67,6 +67,29 @@ LIFECYCLE = (
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
 )
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+# components/shared/model_secrets.py ROTATION_TAG: why a secret has no rotation (third-party: anywhere;
+# manual: outside prod only).
+ROTATION_TAG = "deepseek:rotation"
+# SecretsManager.4's parameter maxDaysSinceRotation defaults to 90 (secretsmanager-controls.html#secretsmanager-4).
+MAX_DAYS_SINCE_ROTATION = 90
+# Lambda.2: runtimes in standard support on 2026-12-01 (Lambda developer guide "Lambda runtimes" and its Python
+# page: python3.12 deprecated 2028-10-31, python3.13 2029-06-30; endoflife.date/aws-lambda for the others).
+SUPPORTED_LAMBDA_RUNTIMES = (
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "nodejs22.x",
+    "nodejs24.x",
+    "java21",
+    "java25",
+    "ruby3.4",
+    "dotnet10",
+    "provided.al2023",
+)
 SSM_CORE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AmazonSSMManagedInstanceCore$")
 _ENV_SCHEMA = {"environment": ENVIRONMENT_SCHEMA}
 Report = Callable[[str], None]
@@ -404,6 +427,63 @@ def _s3_lifecycle(resources: list[Res], config: dict[str, Any], report: StackRep
     )
 
 
+# -- Secrets Manager / Lambda --------------------------------------------------------------------------------
+
+
+def _secret_rotation(resources: list[Res], config: dict[str, Any], report: StackReport) -> None:
+    secrets = [r for r in resources if r.type == SECRET]
+    rotations = [r for r in resources if r.type == SECRET_ROTATION]
+    max_days = as_number(config.get("maxDaysSinceRotation")) or MAX_DAYS_SINCE_ROTATION
+    for r in rotations:
+        days = as_number(dig(r.props, "rotationRules", "automaticallyAfterDays"))
+        if days is not None and days > max_days:
+            report(
+                f"{r.name}: rotates every {fmt_num(days)} days, more than {fmt_num(max_days)} (SecretsManager.4)", r.urn
+            )
+    matching = match_companions(secrets, rotations, "secretId", ("arn", "id"))
+    exempt = []
+    for secret in secrets:
+        reason = known_tags(secret.type, secret.props).get(ROTATION_TAG)
+        env = resolve_environment(config, known_tags(secret.type, secret.props))
+        if reason == "third-party" or (reason == "manual" and env != "prod"):
+            exempt.append(secret.urn)
+    report_missing(
+        [s_ for s_ in secrets if s_.urn not in exempt],
+        matching,
+        report,
+        "secret rotations",
+        lambda r: (
+            f"{r.name}: secret has no aws:secretsmanager/secretRotation"
+            + (" (deepseek:rotation=manual is allowed outside prod only)" if _tag(r) == "manual" else "")
+        ),
+    )
+
+
+def _tag(r: Res) -> Any:
+    return known_tags(r.type, r.props).get(ROTATION_TAG)
+
+
+def _lambda_permission_not_public(ctx: Ctx, report: Report) -> None:
+    principal = ctx.props.get("principal")
+    if is_unknown(principal):
+        return
+    if principal in ("*", "arn:aws:iam::*:root"):
+        report(f"{ctx.name}: lets any principal invoke the function")
+    elif isinstance(principal, str) and principal.endswith(".amazonaws.com"):
+        scoped = [ctx.props.get(k) for k in ("sourceAccount", "sourceArn")]
+        if not any(is_unknown(v) or (isinstance(v, str) and v) for v in scoped):
+            report(f"{ctx.name}: service principal {principal} without sourceAccount or sourceArn (any account's)")
+
+
+def _lambda_runtime(ctx: Ctx, report: Report) -> None:
+    runtime = ctx.props.get("runtime")
+    if is_unknown(runtime) or ctx.props.get("packageType") == "Image":
+        return
+    allowed = tuple(ctx.config.get("runtimes") or SUPPORTED_LAMBDA_RUNTIMES)
+    if runtime not in allowed:
+        report(f"{ctx.name}: runtime {runtime or 'unset'} is not a supported runtime ({', '.join(allowed)})")
+
+
 # -- WAF -------------------------------------------------------------------------------------------------------
 
 
@@ -657,6 +737,43 @@ waf_rules_and_metrics = resource_policy(
     severity=Severity.MEDIUM,
 )
 
+secretsmanager_rotation = stack_policy(
+    name="secretsmanager-rotation",
+    summary="Every Secrets Manager secret rotates automatically, at most every 90 days (SecretsManager.1/.4); "
+    "exempt: deepseek:rotation=third-party (a token another service issues) and, outside prod, "
+    "deepseek:rotation=manual.",
+    remediation="attach aws:secretsmanager/secretRotation with a rotation Lambda and rotationRules."
+    "automaticallyAfterDays <= 90 (components/ecs/api_key_rotation.py).",
+    check=_secret_rotation,
+    severity=Severity.MEDIUM,
+    defaults={"maxDaysSinceRotation": MAX_DAYS_SINCE_ROTATION},
+    schema={
+        **_ENV_SCHEMA,
+        "maxDaysSinceRotation": {"type": "integer", "description": "Longest allowed rotation interval (days)."},
+    },
+)
+
+lambda_permission_not_public = resource_policy(
+    name="lambda-permission-not-public",
+    summary="Lambda invoke permissions name a principal: never '*', and a service principal only with "
+    "sourceAccount or sourceArn (Lambda.1).",
+    remediation="grant e.g. principal 'secretsmanager.amazonaws.com' with sourceAccount=<this account>.",
+    types=[LAMBDA_PERMISSION],
+    check=_lambda_permission_not_public,
+    severity=Severity.CRITICAL,
+)
+
+lambda_supported_runtime = resource_policy(
+    name="lambda-supported-runtime",
+    summary="Lambda functions run a runtime Lambda supports (not deprecated) (Lambda.2).",
+    remediation="set runtime to a supported identifier, e.g. python3.13.",
+    types=[LAMBDA_FUNCTION],
+    check=_lambda_runtime,
+    severity=Severity.MEDIUM,
+    defaults={"runtimes": list(SUPPORTED_LAMBDA_RUNTIMES)},
+    schema={"runtimes": {"type": "array", "items": {"type": "string"}, "description": "Allowed runtimes."}},
+)
+
 POLICIES = [
     elb_listener_tls_policy,
     elb_listener_https_only_prod,
@@ -682,6 +799,9 @@ POLICIES = [
     s3_bucket_owner_enforced,
     s3_bucket_lifecycle,
     waf_rules_and_metrics,
+    secretsmanager_rotation,
+    lambda_permission_not_public,
+    lambda_supported_runtime,
 ]
 
 __all__ = ["POLICIES"]
