@@ -76,6 +76,7 @@ PASS_ROLE_TO = (
     "vpc-flow-logs.amazonaws.com",
     "eks.amazonaws.com",
     "pods.eks.amazonaws.com",
+    "lambda.amazonaws.com",  # the API-key rotation function (components/ecs/api_key_rotation.py)
 )
 
 # Read-only calls `pulumi preview` makes (data sources, provider checks) on the services the stack uses.
@@ -387,6 +388,8 @@ DEPLOY_POLICY_PARTS = {
         "Queues",
         "PlacementGroups",
         "KmsGrantsForAwsServices",
+        # Not EKS, but the part with room under MANAGED_POLICY_LIMIT: the API-key rotation function.
+        "RotationFunctions",
     ),
 }
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
@@ -900,6 +903,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
         _statement(
             "ProjectSecrets",
             [
+                "secretsmanager:CancelRotateSecret",
                 "secretsmanager:CreateSecret",
                 "secretsmanager:DeleteResourcePolicy",
                 "secretsmanager:DeleteSecret",
@@ -907,6 +911,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 "secretsmanager:PutResourcePolicy",
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:RestoreSecret",
+                "secretsmanager:RotateSecret",
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
                 "secretsmanager:UpdateSecret",
@@ -938,6 +943,32 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 for kind in ("loadbalancer/app",)
                 for arn in _names(args, f"arn:{p}:elasticloadbalancing:*:{acct}:{kind}/{{p}}*")
             ],
+        ),
+        # The API-key rotation function (components/ecs/api_key_rotation.py): its code, configuration, reserved
+        # concurrency, tags and the one invoke permission for Secrets Manager. RotateSecret (ProjectSecrets) also
+        # needs lambda:InvokeFunction on the function: Secrets Manager invokes it as the caller to start a rotation
+        # (pike aws_secretsmanager_secret_rotation).
+        _statement(
+            "RotationFunctions",
+            [
+                "lambda:AddPermission",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:InvokeFunction",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            _names(args, f"arn:{p}:lambda:*:{acct}:function:{{p}}*"),
         ),
         # APIs with no resource-level permissions: bounded by region only.
         _statement(

@@ -22,6 +22,7 @@ Choices (each an AWS Lambda control in policy/deepseek_policies/controls.yaml):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ class ApiKeyRotationArgs:
     service_arn: pulumi.Input[str] = ""  # what ecs:UpdateService is granted on
     rotation_days: int = 30
     kms_key_arn: pulumi.Input[str] = ""  # the secret's key: environment and logs too
-    function_name: str = ""  # also names the log group /aws/lambda/<function_name>
+    function_name: str = ""
+    log_group_name: str = ""  # the function logs here (logging_config), not to /aws/lambda/<name>
     log_retention_days: int = 30
     permissions_boundary_arn: str = ""
     protect: bool = False  # the log group (prod)
@@ -64,7 +66,7 @@ class ApiKeyRotation(pulumi.ComponentResource):
         account_id = aws.get_caller_identity().account_id
         region = aws.get_region().region
         partition = aws.get_partition().partition
-        log_group_name = f"/aws/lambda/{args.function_name}"
+        log_group_name = args.log_group_name
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=log_group_name,
@@ -183,5 +185,10 @@ def _validate(args: ApiKeyRotationArgs) -> None:
         bool(args.function_name) and len(args.function_name) <= 64,
         "functionName",
         "is required and at most 64 characters (Lambda)",
+    )
+    problems.check(
+        bool(re.match(r"^[\w#./-]{1,512}$", args.log_group_name)),
+        "logGroupName",
+        "is required (CloudWatch Logs names: letters, digits and _-./#)",
     )
     problems.raise_if_any()

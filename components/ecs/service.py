@@ -391,6 +391,7 @@ class ModelService(pulumi.ComponentResource):
                 rotation_days=args.api_key_rotation_days,
                 kms_key_arn=args.kms_key_arn,
                 function_name=f"{name}-api-key-rotation",
+                log_group_name=f"{args.log_group_name}-api-key-rotation",
                 log_retention_days=args.log_retention_days,
                 permissions_boundary_arn=args.permissions_boundary_arn,
                 protect=args.protect,
