@@ -430,6 +430,9 @@ REPORTED_BY = {"Endpoint": "ModelService", "ModelSecrets": "ModelService"}
 
 DEFAULTED = "the builder never sets it: the dataclass default always passes"
 UNREACHABLE: dict[tuple[str, str, str], str] = {
+    ("WebAcl", "'logGroupName'", "f'AWS WAF logs only to a log group named {LOG_GROUP_PREFIX}...'"): (
+        "stacks/ecs.py build_web_acl names it aws-waf-logs-<stack>"
+    ),
     ("ApiKeyRotation", "'functionName'", "'is required and at most 64 characters (Lambda)'"): (
         "components/ecs/service.py names it <service>-api-key-rotation from the short stack name (stacks/names.py)"
     ),

@@ -139,6 +139,7 @@ ASG = "aws:autoscaling/group:Group"
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 SERVICE = "aws:ecs/service:Service"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
@@ -569,6 +570,24 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     "s3-bucket-lifecycle": (
         ("stack", [bucket()]),
         ("stack", [bucket(), companion(BUCKET_LIFECYCLE, "models", {"rules": [{"id": "x", "status": "Enabled"}]})]),
+    ),
+    "waf-web-acl-logging": (
+        ("stack", [res(WEB_ACL, "waf", {"arn": "arn:acl", "rules": [web_acl_rule(True)]})]),
+        (
+            "stack",
+            [
+                res(WEB_ACL, "waf", {"arn": "arn:acl", "rules": [web_acl_rule(True)]}),
+                res(
+                    WAF_LOGGING,
+                    "waf-logging",
+                    {
+                        "resourceArn": "arn:acl",
+                        "logDestinationConfigs": ["arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-prod"],
+                        "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+                    },
+                ),
+            ],
+        ),
     ),
     "secretsmanager-rotation": (
         ("stack", [res(SECRET, "api-key", {"arn": "arn:secret:api-key", "tags": tags("dev")})]),
@@ -1179,3 +1198,26 @@ def test_secret_rotation_exemptions_interval_and_prod():
 )
 def test_lambda_permission_principals(props, bad):
     assert bool(run_resource("lambda-permission-not-public", "aws:lambda/permission:Permission", props)) is bad
+
+
+def test_waf_logging_wants_an_aws_waf_logs_group_and_the_api_key_redacted():
+    acl = res(WEB_ACL, "waf", {"arn": "arn:acl"})
+
+    def logging(name: str = "waf-logging", **props: Any) -> dict[str, Any]:
+        base = {
+            "resourceArn": "arn:acl",
+            "logDestinationConfigs": ["arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-prod"],
+            "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+        }
+        return res(WAF_LOGGING, name, {**base, **props})
+
+    wrong_group = logging(logDestinationConfigs=["arn:aws:logs:us-east-1:123456789012:log-group:/waf/prod"])
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, wrong_group])] == [
+        "waf-logging: log group /waf/prod does not start with aws-waf-logs- (AWS WAF refuses it)"
+    ]
+    unredacted = logging(redactedFields=[{"singleHeader": {"name": "cookie"}}])
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, unredacted])] == [
+        "waf-logging: the authorization header (the clients' API key) is not redacted"
+    ]
+    other = logging("other-logging", resourceArn="arn:other-acl")  # another ACL's (no naming link either)
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, other])] == ["waf: web ACL does not log"]

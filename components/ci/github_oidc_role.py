@@ -388,8 +388,10 @@ DEPLOY_POLICY_PARTS = {
         "Queues",
         "PlacementGroups",
         "KmsGrantsForAwsServices",
-        # Not EKS, but the part with room under MANAGED_POLICY_LIMIT: the API-key rotation function.
+        # Not EKS, but the part with room under MANAGED_POLICY_LIMIT: the API-key rotation function, WAF logging.
         "RotationFunctions",
+        "WafLogging",
+        "WafLogDelivery",
     ),
 }
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
@@ -849,7 +851,9 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             + _names(args, f"arn:{p}:logs:*:{acct}:log-group:/{{p}}*", slash=True)
             # EKS control-plane logs go to /aws/eks/<cluster>/cluster, a name EKS fixes
             # (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
-            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/eks/{stem}/cluster:*" for stem in _stems(args)],
+            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/eks/{stem}/cluster:*" for stem in _stems(args)]
+            # AWS WAF logs only to groups named aws-waf-logs-* (components/shared/web_acl.py).
+            + _names(args, f"arn:{p}:logs:*:{acct}:log-group:aws-waf-logs-{{p}}*", slash=True),
         ),
         _statement(
             "Alarms",
@@ -969,6 +973,28 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 "lambda:UpdateFunctionConfiguration",
             ],
             _names(args, f"arn:{p}:lambda:*:{acct}:function:{{p}}*"),
+        ),
+        # The web ACL's logging configuration (WAF.11) on the stack's ACLs; enabling it to CloudWatch Logs makes
+        # the caller create a log delivery and the log group's resource policy, APIs without resource-level
+        # permissions (AWS WAF developer guide, "Sending protection pack (web ACL) traffic logs to an Amazon
+        # CloudWatch Logs log group": logs:CreateLogDelivery, PutResourcePolicy, DescribeResourcePolicies,
+        # DescribeLogGroups).
+        _statement(
+            "WafLogging",
+            ["wafv2:DeleteLoggingConfiguration", "wafv2:GetLoggingConfiguration", "wafv2:PutLoggingConfiguration"],
+            _names(args, f"arn:{p}:wafv2:*:{acct}:regional/webacl/{{p}}*/*"),
+        ),
+        _statement(
+            "WafLogDelivery",
+            [
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:PutResourcePolicy",
+            ],
+            "*",
+            regional or None,
         ),
         # APIs with no resource-level permissions: bounded by region only.
         _statement(

@@ -67,6 +67,7 @@ LIFECYCLE = (
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
 )
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
@@ -774,6 +775,36 @@ lambda_supported_runtime = resource_policy(
     schema={"runtimes": {"type": "array", "items": {"type": "string"}, "description": "Allowed runtimes."}},
 )
 
+
+def _waf_logging(resources: list[Res], config: dict[str, Any], report: StackReport) -> None:
+    acls = [r for r in resources if r.type == WEB_ACL]
+    logging = [r for r in resources if r.type == WAF_LOGGING]
+    for cfg in logging:
+        destinations = cfg.props.get("logDestinationConfigs")
+        for d in as_list(destinations) if not is_unknown(destinations) else []:
+            name = d.split(":log-group:", 1)[1] if isinstance(d, str) and ":log-group:" in d else ""
+            if name and not name.startswith("aws-waf-logs-"):
+                report(f"{cfg.name}: log group {name} does not start with aws-waf-logs- (AWS WAF refuses it)", cfg.urn)
+        redacted = cfg.props.get("redactedFields")
+        if is_unknown(redacted):
+            continue
+        headers = {str(dig(f, "singleHeader", "name") or "").lower() for f in as_list(redacted)}
+        if "authorization" not in headers:
+            report(f"{cfg.name}: the authorization header (the clients' API key) is not redacted", cfg.urn)
+    matching = match_companions(acls, logging, "resourceArn", ("arn",))
+    report_missing(acls, matching, report, "logging configurations", lambda r: f"{r.name}: web ACL does not log")
+
+
+waf_web_acl_logging = stack_policy(
+    name="waf-web-acl-logging",
+    summary="Every web ACL logs (aws:wafv2/webAclLoggingConfiguration) to an aws-waf-logs-* destination, with the "
+    "authorization header redacted (WAF.11).",
+    remediation="components/shared/web_acl.py WebAclArgs.log_group_name: a KMS-encrypted aws-waf-logs-<stack> log "
+    "group and redactedFields=[{singleHeader: {name: 'authorization'}}].",
+    check=_waf_logging,
+    severity=Severity.MEDIUM,
+)
+
 POLICIES = [
     elb_listener_tls_policy,
     elb_listener_https_only_prod,
@@ -799,6 +830,7 @@ POLICIES = [
     s3_bucket_owner_enforced,
     s3_bucket_lifecycle,
     waf_rules_and_metrics,
+    waf_web_acl_logging,
     secretsmanager_rotation,
     lambda_permission_not_public,
     lambda_supported_runtime,
