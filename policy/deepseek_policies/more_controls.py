@@ -77,19 +77,26 @@ LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 ROTATION_TAG = "deepseek:rotation"
 # SecretsManager.4's parameter maxDaysSinceRotation defaults to 90 (secretsmanager-controls.html#secretsmanager-4).
 MAX_DAYS_SINCE_ROTATION = 90
-# Lambda.2: runtimes in standard support on 2026-12-01 (Lambda developer guide "Lambda runtimes" and its Python
-# page: python3.12 deprecated 2028-10-31, python3.13 2029-06-30; endoflife.date/aws-lambda for the others).
+# Lambda.2's parameter `runtime` (not customizable), as the control page lists it (lambda-controls.html#lambda-2,
+# read 2026-12-01).
 SUPPORTED_LAMBDA_RUNTIMES = (
-    "python3.12",
-    "python3.13",
-    "python3.14",
-    "nodejs22.x",
-    "nodejs24.x",
-    "java21",
+    "dotnet8",
     "java25",
+    "java21",
+    "java17",
+    "java11",
+    "java8.al2",
+    "nodejs24.x",
+    "nodejs22.x",
+    "nodejs20.x",
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
     "ruby3.4",
-    "dotnet10",
-    "provided.al2023",
+    "ruby3.3",
+    "ruby3.2",
 )
 SSM_CORE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AmazonSSMManagedInstanceCore$")
 _ENV_SCHEMA = {"environment": ENVIRONMENT_SCHEMA}

@@ -170,7 +170,12 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
         _r(stack, "aws:kms/key:Key", "platform-key", {"enableKeyRotation": True, "description": "cmk", "tags": t}),
         _r(stack, "aws:cloudwatch/logGroup:LogGroup", "serving-logs", {"kmsKeyId": KEY_ARN, "tags": t}),
         _r(stack, "aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": KEY_ARN, "tags": t}),
-        _r(stack, "aws:secretsmanager/secret:Secret", "hf-token", {"kmsKeyId": KEY_ARN, "tags": t}),
+        _r(
+            stack,
+            "aws:secretsmanager/secret:Secret",
+            "hf-token",
+            {"kmsKeyId": KEY_ARN, "tags": {**t, "deepseek:rotation": "third-party"}},  # a Hugging Face token
+        ),
         _r(
             stack,
             "aws:ecr/repository:Repository",
@@ -390,6 +395,16 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
             "serving-waf",
             {"resourceArn": LB_ARN, "webAclArn": WAF_ARN},
             propertyDependencies={"resourceArn": [make_urn(stack, "aws:lb/loadBalancer:LoadBalancer", "serving-alb")]},
+        ),
+        _r(
+            stack,
+            "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+            "serving-waf-logging",
+            {
+                "resourceArn": WAF_ARN,
+                "logDestinationConfigs": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-serving"],
+                "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+            },
         ),
         _r(
             stack,
