@@ -188,6 +188,8 @@ ARNS: dict[str, Callable[[Subject], dict[str, Any]]] = {
     "aws:kms/key:Key": lambda s: {"arn": s.arn("kms", f"key/{s.uuid}"), "keyId": s.uuid},
     "aws:kms/alias:Alias": lambda s: {"arn": s.arn("kms", s.name)},  # the name is "alias/…"
     "aws:secretsmanager/secret:Secret": _secret,
+    # arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}
+    "aws:lambda/function:Function": lambda s: {"arn": s.arn("lambda", f"function:{s.name}")},
     # arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}
     "aws:ecr/repository:Repository": lambda s: {"arn": s.arn("ecr", f"repository/{s.name}")},
     "aws:wafv2/webAcl:WebAcl": _web_acl,

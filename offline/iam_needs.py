@@ -198,6 +198,9 @@ class StackIndex:
         rule = self.name_of("aws_cloudwatch_event_rule", like=reg.name) if tf_type.endswith("event_target") else ""
         topic = self.name_of("aws_sns_topic") if "aws_sns_topic" in self.by_type else ""
         waf = self.name_of("aws_wafv2_web_acl") if "aws_wafv2_web_acl" in self.by_type else ""
+        function = self.name_of("aws_lambda_function") if "aws_lambda_function" in self.by_type else ""
+        # The rotation's secretId is the secret's ARN (planned in another account): keep its name and suffix.
+        secret = str((reg.inputs or {}).get("secretId") or "").split(":secret:")[-1]
         inputs = reg.inputs or {}
         templates = {
             "aws_ecs_cluster": f"arn:{p}:ecs:{r}:{a}:cluster/{n}",
@@ -236,6 +239,12 @@ class StackIndex:
             "aws_wafv2_web_acl_association": f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{waf}/{WAF_ID}",
             "aws_lb_target_group": f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{n}/73e2d6bc24d8a067",
             "aws_secretsmanager_secret": f"arn:{p}:secretsmanager:{r}:{a}:secret:{n}-AbCdEf",
+            # RotateSecret / CancelRotateSecret name the secret (the rotation's secretId: its ARN).
+            "aws_secretsmanager_secret_rotation": f"arn:{p}:secretsmanager:{r}:{a}:secret:{secret}",
+            "aws_lambda_function": f"arn:{p}:lambda:{r}:{a}:function:{n}",
+            # AddPermission / RemovePermission / GetPolicy act on the function the statement belongs to.
+            "aws_lambda_permission": f"arn:{p}:lambda:{r}:{a}:function:{inputs.get('function') or function}",
+            "aws_wafv2_web_acl_logging_configuration": f"arn:{p}:wafv2:{r}:{a}:regional/webacl/{waf}/{WAF_ID}",
             "aws_sns_topic": f"arn:{p}:sns:{r}:{a}:{n}",
             "aws_ecr_repository": f"arn:{p}:ecr:{r}:{a}:repository/{n}",
             "aws_ecr_lifecycle_policy": f"arn:{p}:ecr:{r}:{a}:repository/{repo}",

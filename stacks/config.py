@@ -149,6 +149,8 @@ class ServingConfig(_Config):
     secrets_kms_key_arns: tuple[
         Annotated[str, Strict(), Field(pattern=r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")], ...
     ]
+    # Secrets Manager's AutomaticallyAfterDays is 1-1000; SecretsManager.4's default maxDaysSinceRotation is 90.
+    api_key_rotation_days: Int = Field(ge=1, le=90)
     waf: WafConfig
 
 

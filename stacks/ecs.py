@@ -207,6 +207,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             certificate_arn=serving.certificate_arn,
             api_key_secret_arn=serving.api_key_secret_arn,
             hf_token_secret_arn=serving.hf_token_secret_arn,
+            # Tiered stacks: the router reads the tier keys once at start, so they are not rotated under it.
+            api_key_rotation_days=0 if tiered else serving.api_key_rotation_days,
             secrets_kms_key_arns=tuple(serving.secrets_kms_key_arns),
             deletion_protection=ctx.is_prod,
             protect=ctx.is_prod,  # log group, secrets, access-log bucket: protected and retained in prod
@@ -224,7 +226,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         from stacks.ecs_tiers import build_tiers
 
         public = build_tiers(ctx, network, key, service)
-    web_acl = build_web_acl(ctx, public.load_balancer_arn)
+    web_acl = build_web_acl(ctx, public.load_balancer_arn, key)
     sync_outputs = build_weights_sync(ctx, key, network, image, bucket, service)
     outputs: dict[str, Any] = {
         "endpointUrl": public.endpoint_url,
@@ -301,7 +303,7 @@ def build_weights_sync(
     }
 
 
-def build_web_acl(ctx: StackContext, load_balancer_arn: Output[str]) -> WebAcl | None:
+def build_web_acl(ctx: StackContext, load_balancer_arn: Output[str], key: StackKey) -> WebAcl | None:
     """The WAF web ACL on the stack's load balancer, when serving.waf says so (auto: prod only)."""
     waf = ctx.config.serving.waf
     if not waf.enabled_in(ctx.config.environment):
@@ -314,5 +316,10 @@ def build_web_acl(ctx: StackContext, load_balancer_arn: Output[str]) -> WebAcl |
             max_body_bytes=waf.max_body_bytes or body_limit_bytes(ctx.config.model.max_model_len),
             count_rules=tuple(waf.count_rules),
             metric_prefix=ctx.short_name,
+            # WAF.11: every inspected request, API key redacted, under the stack key for the environment's retention.
+            log_group_name=f"aws-waf-logs-{ctx.short_name}-waf",  # the deploy role's aws-waf-logs-ds-<stack>-*
+            log_retention_days=LOG_RETENTION_DAYS[ctx.config.environment],
+            kms_key_arn=key.key_arn,
+            protect=ctx.is_prod,
         ),
     )

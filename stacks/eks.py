@@ -85,7 +85,7 @@ def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
     image = build_image(ctx, key)
     bucket = build_model_bucket(ctx, key)
     serving, serving_metrics = build_serving(ctx, network, cluster, key, endpoint, namespace, image, bucket, karpenter)
-    web_acl = build_web_acl(ctx, endpoint.load_balancer_arn)
+    web_acl = build_web_acl(ctx, endpoint.load_balancer_arn, key)
     outputs = {
         "clusterName": cluster.cluster_name,
         "clusterEndpoint": cluster.endpoint,

@@ -16,6 +16,8 @@ def accepts_tags(type_token: str) -> bool:
     if package != "aws":
         return False
     module = module_path.split("/")[0]
+    # Python keywords get a trailing underscore in the SDK (aws:lambda/function:Function -> pulumi_aws.lambda_).
+    module = f"{module}_" if module in ("lambda",) else module
     class_name = type_token.rsplit(":", 1)[1]
     try:
         sdk = importlib.import_module("pulumi_aws" if module == "index" else f"pulumi_aws.{module}")

@@ -349,6 +349,11 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         },
         "deepseek-cloud:serving.secretsKmsKeyArns[0]: wrong format",
     ),
+    # ApiKeyRotation (serving.apiKeyRotationDays; ECS stacks that create their key)
+    ("ApiKeyRotation", "'rotationDays'", "f'must be 1-{MAX_ROTATION_DAYS} (Security Hub SecretsManager.4)'"): Case(
+        {"deepseek-cloud:serving.apiKeyRotationDays": 120},
+        "deepseek-cloud:serving.apiKeyRotationDays: out of range",
+    ),
     # WebAcl (serving.waf; on in dev only when enabled)
     ("WebAcl", "'rateLimitPer5Min'", "f'AWS WAF allows {MIN_RATE_LIMIT}-{MAX_RATE_LIMIT}'"): Case(
         {"deepseek-cloud:serving.waf.enabled": True, "deepseek-cloud:serving.waf.rateLimitPer5Min": 5},
@@ -464,6 +469,15 @@ REPORTED_BY = {"Endpoint": "ModelService", "ModelSecrets": "ModelService"}
 
 DEFAULTED = "the builder never sets it: the dataclass default always passes"
 UNREACHABLE: dict[tuple[str, str, str], str] = {
+    ("WebAcl", "'logGroupName'", "f'AWS WAF logs only to a log group named {LOG_GROUP_PREFIX}...'"): (
+        "stacks/ecs.py build_web_acl names it aws-waf-logs-<stack>"
+    ),
+    ("ApiKeyRotation", "'functionName'", "'is required and at most 64 characters (Lambda)'"): (
+        "components/ecs/service.py names it <service>-api-key-rotation from the short stack name (stacks/names.py)"
+    ),
+    ("ApiKeyRotation", "'logGroupName'", "'is required (CloudWatch Logs names: letters, digits and _-./#)'"): (
+        "components/ecs/service.py derives it from the service's log group, /deepseek/<stack>/vllm"
+    ),
     ("ModelService", "'server.image'", "'needs a pinned tag or digest, not latest'"): (
         "stacks/ecs.py passes ServingImage's <repo>@sha256 reference (an Output, not re-checked); the config's "
         "serving.image must name the Dockerfile's pinned base (stacks/config.py _weights_and_image_problems)"

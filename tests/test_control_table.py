@@ -44,8 +44,8 @@ def test_every_planned_type_is_mapped_and_every_applicable_control_has_a_row(sta
 
 
 def test_a_new_type_or_a_control_without_a_row_fails_the_coverage_check():
-    _applying, unmapped = controls.applicable(["aws:lambda/function:Function"])
-    assert unmapped == ["aws:lambda/function:Function"]
+    _applying, unmapped = controls.applicable(["aws:sfn/stateMachine:StateMachine"])
+    assert unmapped == ["aws:sfn/stateMachine:StateMachine"]
     applying, _ = controls.applicable(["aws:lb/targetGroup:TargetGroup"])
     assert sorted(applying) == ["ELB.21", "ELB.22"]  # from ELB.21/.22's Resource type field
 
@@ -108,7 +108,7 @@ def test_readme_shows_the_generated_tables():
 
 def test_prod_relies_on_the_stated_waivers_only():
     waived = {control for control, _standard, _reason in waivers_relied_on(shared_run("prod"), "prod")}
-    assert {"SecretsManager.1", "SecretsManager.4", "S3.9", "EC2.17", "EC2.55", "ELB.21"} <= waived
+    assert {"SecretsManager.1", "SecretsManager.4", "S3.9", "EC2.17", "EC2.55", "ELB.21", "Lambda.3"} <= waived
     assert not waived & {"ELB.6", "ELB.17", "ELB.18", "ECS.5", "ECS.20", "EC2.6", "CloudWatch.16", "AutoScaling.2"}
     dev = {control for control, _s, _r in waivers_relied_on(shared_run("dev"), "dev")}
     assert {"ELB.6", "ELB.18", "CloudWatch.16"} <= dev
@@ -120,7 +120,7 @@ def test_make_policy_prints_the_waivers_it_relied_on(capsys):
     assert main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert "waivers relied on (prod, " in out
-    assert "  SecretsManager.1 (FSBP): Not yet implemented." in out
+    assert "  SecretsManager.1 (FSBP): Partly (the rule secretsmanager-rotation enforces the rest)" in out
     assert "  ELB.18" not in out
 
 
@@ -134,3 +134,14 @@ def test_an_adopted_vpc_declares_no_flow_log_and_fails_nothing():
         },
     )
     assert run.of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_the_api_key_rotation_is_enforced_in_prod_with_the_third_party_token_as_the_stated_exception():
+    levels = {p.name: (p.enforcement_level.value if p.enforcement_level else "mandatory") for p in ALL_POLICIES}
+    rows = controls.by_id()
+    for control_id in ("SecretsManager.1", "SecretsManager.4"):
+        assert controls.level(rows[control_id], "prod", levels) == "mandatory, partly waived"
+    assert controls.level(rows["ELB.6"], "dev", levels) == "waived"  # a whole-environment waiver stays one
+    applying, _ = controls.applicable(planned_types("prod"))
+    assert applying["Lambda.1"] == ["aws:lambda/function:Function", "aws:lambda/permission:Permission"]
+    assert "SecretsManager.1" in applying and "Lambda.2" in applying

@@ -418,3 +418,56 @@ def test_preview_leaves_unknown_only_what_aws_assigns(stack: str) -> None:
     assert found == PREVIEW_UNKNOWNS
     for td in every(planned(stack), "aws:ecs/taskDefinition:TaskDefinition"):  # the full plan knows everything
         assert unknown_paths(_task_definition_params(td)) == []
+
+
+# --- the API-key rotation (components/ecs/api_key_rotation.py): CreateFunction, AddPermission, RotateSecret ----
+
+ROTATING = [p for p in PLANS if p.values[0] in ("dev", "staging", "prod")]  # hybrid's tier keys do not rotate
+
+
+def rotation_params(run: ProgramRun) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The three calls the provider makes, from the planned inputs (pulumi names → API member names)."""
+    fn = every(run, "aws:lambda/function:Function")[0]
+    create = {
+        "FunctionName": fn["name"],
+        "Runtime": fn["runtime"],
+        "Role": fn["role"],
+        "Handler": fn["handler"],
+        "Code": {"ZipFile": b"PK"},  # the archive: built by the provider from lambdas/api_key_rotation
+        "Description": fn["description"],
+        "Timeout": integral(fn["timeout"]),
+        "MemorySize": integral(fn["memorySize"]),
+        "KMSKeyArn": fn["kmsKeyArn"],
+        "Environment": {"Variables": fn["environment"]["variables"]},
+        "LoggingConfig": as_api(fn["loggingConfig"]),
+    }
+    perm = every(run, "aws:lambda/permission:Permission")[0]
+    add = {
+        "FunctionName": perm["function"],
+        "StatementId": "secretsmanager-invoke",
+        "Action": perm["action"],
+        "Principal": perm["principal"],
+        "SourceAccount": perm["sourceAccount"],
+    }
+    rot = every(run, "aws:secretsmanager/secretRotation:SecretRotation")[0]
+    rotate = {
+        "SecretId": rot["secretId"],
+        "RotationLambdaARN": rot["rotationLambdaArn"],
+        "RotationRules": as_api(rot["rotationRules"]),
+    }
+    return create, add, rotate
+
+
+@pytest.mark.parametrize(("stack", "preview"), ROTATING)
+def test_rotation_function_permission_and_schedule_match_their_apis(stack: str, preview: bool) -> None:
+    run = planned(stack, preview)
+    create, add, rotate = rotation_params(run)
+    assert shape_problems(create, input_shape("lambda", "CreateFunction")) == []
+    assert shape_problems(add, input_shape("lambda", "AddPermission")) == []
+    assert shape_problems(rotate, input_shape("secretsmanager", "RotateSecret")) == []
+    assert rotate["RotationRules"] == {"AutomaticallyAfterDays": 30}
+    concurrency = integral(every(run, "aws:lambda/function:Function")[0]["reservedConcurrentExecutions"])
+    params = {"FunctionName": create["FunctionName"], "ReservedConcurrentExecutions": concurrency}
+    assert shape_problems(params, input_shape("lambda", "PutFunctionConcurrency")) == []
+    create["LoggingConfig"]["LogFormat"] = "Yaml"  # the validator sees the enum
+    assert any("Yaml" in p for p in shape_problems(create, input_shape("lambda", "CreateFunction")))

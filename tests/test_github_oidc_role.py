@@ -283,6 +283,7 @@ def test_deploy_writes_are_scoped_to_the_project():
         "vpc-flow-logs.amazonaws.com",
         "eks.amazonaws.com",  # the EKS cluster role
         "pods.eks.amazonaws.com",  # EKS Pod Identity
+        "lambda.amazonaws.com",  # the API-key rotation function
     ]
     deny = by_sid["NoChangesToCiRoles"]
     assert deny["Effect"] == "Deny"

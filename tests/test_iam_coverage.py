@@ -302,12 +302,15 @@ ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
 TIER_ROLES = {"hybrid": 5, "hybrid-eks": 2}
 # An EKS stack loading from S3 adds the weight-sync Job's Pod Identity role (components/eks/weights_sync.py).
 SYNC_ROLES = {"eks-dev": 1, "hybrid-eks": 1}
+# A single-tier ECS stack rotates its API key: the rotation function's role (components/ecs/api_key_rotation.py).
+ROTATION_ROLES = {"dev": 1, "staging": 1, "prod": 1}
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_role_carries_the_boundary_when_set_and_none_otherwise(stack):
     boundary = "arn:aws:iam::210987654321:policy/ds-boundary"
     roles = ROLES[stack_config(stack)["deepseek-cloud:platform"]] + TIER_ROLES.get(stack, 0) + SYNC_ROLES.get(stack, 0)
+    roles += ROTATION_ROLES.get(stack, 0)
     with_boundary = shared_run(stack, {BOUNDARY_KEY: boundary}).of_type(ROLE)
     without = shared_run(stack).of_type(ROLE)
     assert len(with_boundary) == len(without) == roles

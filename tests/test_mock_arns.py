@@ -130,6 +130,7 @@ ARN_OF: dict[str, ArnOf] = {
     ),
     "aws:s3/bucket:Bucket": ArnOf("s3", "bucket", {"BucketName": out("bucket")}),
     "aws:ecr/repository:Repository": ArnOf("ecr", "repository", {"RepositoryName": out("name")}),
+    "aws:lambda/function:Function": ArnOf("lambda", "function", {"FunctionName": out("name")}),
     "aws:cloudwatch/logGroup:LogGroup": ArnOf("logs", "log-group", {"LogGroupName": out("name")}),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ArnOf("cloudwatch", "alarm", {"AlarmName": out("name")}),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": ArnOf("cloudwatch", "alarm", {"AlarmName": out("alarmName")}),
@@ -285,6 +286,11 @@ HAS_NO_ARN = {
     # principal); the queue policy has no ARN of its own.
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:sqs/queuePolicy:QueuePolicy",
+    # A function's resource-policy statement and a secret's rotation schedule: configuration of their
+    # function / secret, no ARN of their own.
+    "aws:lambda/permission:Permission",
+    "aws:secretsmanager/secretRotation:SecretRotation",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
 }
 ARN_OUTPUTS = {"arn", "dashboardArn", "accessEntryArn", "associationArn"}
 # Not AWS resources: Kubernetes objects (and their provider) live in the cluster's API and have no ARN.

@@ -107,8 +107,14 @@ def test_secrets_only_in_secrets_never_in_environment() -> None:
     created = {s.inputs["name"]: s.outputs["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
     assert secrets == {
         "VLLM_API_KEY": created["deepseek/dev/vllm-api-key"],
+        # The key rotates: the replaced key (AWSPREVIOUS) stays valid until the next rotation.
+        "VLLM_API_KEY_PREVIOUS": created["deepseek/dev/vllm-api-key"] + "::AWSPREVIOUS:",
         "HF_TOKEN": created["deepseek/dev/hf-token"],
     }
+    # Both keys reach vLLM as `--api-key <current> <previous>` after the serve arguments (a shell expands them:
+    # the task definition holds neither key).
+    assert c["entryPoint"][:2] == ["/bin/sh", "-c"]
+    assert c["entryPoint"][2] == 'exec vllm serve "$@" --api-key "$VLLM_API_KEY" "$VLLM_API_KEY_PREVIOUS"'
     env = {e["name"] for e in c["environment"]}
     assert not env & {"VLLM_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
     for secret in run.of_type("aws:secretsmanager/secret:Secret"):
@@ -121,6 +127,10 @@ def test_adopted_secret_is_referenced_not_created_and_execution_role_reads_exact
     run = run_program("dev", overrides={"deepseek-cloud:serving.apiKeySecretArn": API_KEY_ARN})
     assert [s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret")] == ["deepseek/dev/hf-token"]
     assert {s["name"]: s["valueFrom"] for s in container(run)["secrets"]}["VLLM_API_KEY"] == API_KEY_ARN
+    # An adopted key is its owner's to rotate: no rotation, no previous-key reference, the image's entrypoint.
+    assert "VLLM_API_KEY_PREVIOUS" not in {s["name"] for s in container(run)["secrets"]}
+    assert "entryPoint" not in container(run)
+    assert run.of_type("aws:secretsmanager/secretRotation:SecretRotation") == []
     policy = json.loads(named(run, "aws:iam/rolePolicy:RolePolicy", "ds-dev-vllm-execution").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadTheTwoSecrets"]["Resource"] == [

@@ -42,6 +42,7 @@ LIMITS = {
     "aws:appautoscaling/policy:Policy": ("name", 256),
     "aws:appautoscaling/scheduledAction:ScheduledAction": ("name", 256),
     "aws:wafv2/webAcl:WebAcl": ("name", 128),
+    "aws:lambda/function:Function": ("name", 64),  # Lambda CreateFunction: a function name is 1-64 characters
     "aws:ecr/repository:Repository": ("name", 256),  # ECR CreateRepository: repositoryName 2-256
     # EKS (CreateCluster name ≤ 100, CreateNodegroup ≤ 63, SQS queue ≤ 80, IAM policy ≤ 128).
     "aws:eks/cluster:Cluster": ("name", 100),
@@ -114,6 +115,8 @@ NAMELESS = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+    "aws:lambda/permission:Permission",  # a statement id the provider generates
+    "aws:secretsmanager/secretRotation:SecretRotation",
 }
 LONGEST = "a" * max_stack_name_length()
 

@@ -138,6 +138,8 @@ ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ASG = "aws:autoscaling/group:Group"
 WAF_ASSOC = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 SERVICE = "aws:ecs/service:Service"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
@@ -285,6 +287,10 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     "ecr-immutable-tags": (
         ("resource", REPO, {}),
         ("resource", REPO, {"imageTagMutability": "IMMUTABLE"}),
+    ),
+    "ecr-repository-cmk": (  # no encryptionConfigurations: AES256 with S3-managed keys
+        ("resource", REPO, {"imageTagMutability": "IMMUTABLE"}),
+        ("resource", REPO, {"encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}]}),
     ),
     "ecr-lifecycle-policy": (
         ("stack", [res(REPO, "repo", {"name": "vllm"})]),
@@ -564,6 +570,53 @@ CASES: dict[str, tuple[tuple, tuple]] = {
     "s3-bucket-lifecycle": (
         ("stack", [bucket()]),
         ("stack", [bucket(), companion(BUCKET_LIFECYCLE, "models", {"rules": [{"id": "x", "status": "Enabled"}]})]),
+    ),
+    "waf-web-acl-logging": (
+        ("stack", [res(WEB_ACL, "waf", {"arn": "arn:acl", "rules": [web_acl_rule(True)]})]),
+        (
+            "stack",
+            [
+                res(WEB_ACL, "waf", {"arn": "arn:acl", "rules": [web_acl_rule(True)]}),
+                res(
+                    WAF_LOGGING,
+                    "waf-logging",
+                    {
+                        "resourceArn": "arn:acl",
+                        "logDestinationConfigs": ["arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-prod"],
+                        "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+                    },
+                ),
+            ],
+        ),
+    ),
+    "secretsmanager-rotation": (
+        ("stack", [res(SECRET, "api-key", {"arn": "arn:secret:api-key", "tags": tags("dev")})]),
+        (
+            "stack",
+            [
+                res(SECRET, "api-key", {"arn": "arn:secret:api-key", "tags": tags("prod")}),
+                res(
+                    ROTATION, "rot", {"secretId": "arn:secret:api-key", "rotationRules": {"automaticallyAfterDays": 30}}
+                ),
+                res(
+                    SECRET,
+                    "hf-token",
+                    {"arn": "arn:secret:hf", "tags": tags("prod", **{"deepseek:rotation": "third-party"})},
+                ),
+            ],
+        ),
+    ),
+    "lambda-permission-not-public": (
+        ("resource", "aws:lambda/permission:Permission", {"principal": "secretsmanager.amazonaws.com"}),
+        (
+            "resource",
+            "aws:lambda/permission:Permission",
+            {"principal": "secretsmanager.amazonaws.com", "sourceAccount": "123456789012"},
+        ),
+    ),
+    "lambda-supported-runtime": (
+        ("resource", "aws:lambda/function:Function", {"runtime": "python3.9"}),
+        ("resource", "aws:lambda/function:Function", {"runtime": "python3.13"}),
     ),
     "waf-web-acl-rules-and-metrics": (
         ("resource", WEB_ACL, {"rules": [web_acl_rule(False)]}),
@@ -1102,3 +1155,69 @@ def test_non_root_rule_skips_windows_and_accepts_the_vllm_uid():
     root = container_definitions(user="root")
     assert not run_resource("ecs-non-root-user", TD, {**windows, "containerDefinitions": root})
     assert run_resource("ecs-non-root-user", TD, {"containerDefinitions": container_definitions(user=None)})
+
+
+@pytest.mark.parametrize(
+    ("config", "bad"),
+    [
+        ([{"encryptionType": "AES256"}], True),
+        ([{"encryptionType": "KMS"}], True),  # the AWS managed key aws/ecr
+        ([{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:123456789012:alias/aws/ecr"}], True),
+        ([{"encryptionType": "KMS", "kmsKey": U}], False),  # the stack key, known after deploy
+        ([{"encryptionType": "KMS_DSSE", "kmsKey": KEY_ARN}], False),
+    ],
+)
+def test_ecr5_wants_a_customer_managed_key_on_repositories_and_creation_templates(config, bad):
+    template = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+    for type_ in (REPO, template):
+        assert bool(run_resource("ecr-repository-cmk", type_, {"encryptionConfigurations": config})) is bad
+
+
+def test_secret_rotation_exemptions_interval_and_prod():
+    manual = tags("dev", **{"deepseek:rotation": "manual"})
+    assert run_stack("secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": manual})]) == []
+    in_prod = run_stack(
+        "secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": manual})], {"environment": "prod"}
+    )
+    assert [m for m, _u in in_prod] == [
+        "k: secret has no aws:secretsmanager/secretRotation (deepseek:rotation=manual is allowed outside prod only)"
+    ]
+    slow = res(ROTATION, "rot", {"secretId": "arn:k", "rotationRules": {"automaticallyAfterDays": 120}})
+    found = run_stack("secretsmanager-rotation", [res(SECRET, "k", {"arn": "arn:k", "tags": tags("prod")}), slow])
+    assert [m for m, _u in found] == ["rot: rotates every 120 days, more than 90 (SecretsManager.4)"]
+
+
+@pytest.mark.parametrize(
+    ("props", "bad"),
+    [
+        ({"principal": "*"}, True),
+        ({"principal": "s3.amazonaws.com", "sourceArn": "arn:aws:s3:::b"}, False),
+        ({"principal": "123456789012"}, False),  # an account: not public
+        ({"principal": "secretsmanager.amazonaws.com", "sourceAccount": U}, False),
+    ],
+)
+def test_lambda_permission_principals(props, bad):
+    assert bool(run_resource("lambda-permission-not-public", "aws:lambda/permission:Permission", props)) is bad
+
+
+def test_waf_logging_wants_an_aws_waf_logs_group_and_the_api_key_redacted():
+    acl = res(WEB_ACL, "waf", {"arn": "arn:acl"})
+
+    def logging(name: str = "waf-logging", **props: Any) -> dict[str, Any]:
+        base = {
+            "resourceArn": "arn:acl",
+            "logDestinationConfigs": ["arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-prod"],
+            "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+        }
+        return res(WAF_LOGGING, name, {**base, **props})
+
+    wrong_group = logging(logDestinationConfigs=["arn:aws:logs:us-east-1:123456789012:log-group:/waf/prod"])
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, wrong_group])] == [
+        "waf-logging: log group /waf/prod does not start with aws-waf-logs- (AWS WAF refuses it)"
+    ]
+    unredacted = logging(redactedFields=[{"singleHeader": {"name": "cookie"}}])
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, unredacted])] == [
+        "waf-logging: the authorization header (the clients' API key) is not redacted"
+    ]
+    other = logging("other-logging", resourceArn="arn:other-acl")  # another ACL's (no naming link either)
+    assert [m for m, _ in run_stack("waf-web-acl-logging", [acl, other])] == ["waf: web ACL does not log"]

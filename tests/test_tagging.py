@@ -24,6 +24,9 @@ def test_taggability_comes_from_the_sdk_signature():
     assert accepts_tags("aws:ec2/vpc:Vpc")
     assert not accepts_tags("aws:ec2/routeTableAssociation:RouteTableAssociation")
     assert not accepts_tags("deepseek:network:Network")
+    # Keyword modules live under a trailing underscore (pulumi_aws.lambda_): without it the rotation function
+    # went untagged and failed required-tags in prod.
+    assert accepts_tags("aws:lambda/function:Function")
 
 
 def test_auto_scaling_group_tags_propagate_at_launch_and_own_tags_win():

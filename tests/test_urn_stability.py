@@ -86,6 +86,12 @@ ADDED_SINCE_BASELINE = {
     "urn:pulumi:prod::deepseek-cloud::deepseek:ecs:WeightsSync$aws:cloudwatch/logGroup:LogGroup::ds-prod-sync-logs": (
         "the weight sync task's log group (issue 13)"
     ),
+    "urn:pulumi:prod::deepseek-cloud::deepseek:serving:ModelService$deepseek:serving:ApiKeyRotation$"
+    "aws:cloudwatch/logGroup:LogGroup::ds-prod-vllm-key-rotation-logs": "the API-key rotation function's log group "
+    "(SecretsManager.1/.4, issue 17)",
+    "urn:pulumi:prod::deepseek-cloud::deepseek:edge:WebAcl$aws:cloudwatch/logGroup:LogGroup::ds-prod-waf-logs": (
+        "the web ACL's log group (WAF.11, issue 17)"
+    ),
 }
 
 

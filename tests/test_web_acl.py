@@ -61,6 +61,34 @@ def test_prod_has_a_regional_web_acl_associated_with_its_load_balancer() -> None
     assert acl.parent == component.urn
 
 
+def test_the_web_acl_logs_to_an_encrypted_aws_waf_logs_group_with_the_api_key_redacted() -> None:
+    """WAF.11: the name prefix AWS WAF requires, the stack key, prod's retention; the key is never logged."""
+    run = shared_run("prod")
+    logging = run.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration").inputs
+    group = next(
+        g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"] == "aws-waf-logs-ds-prod-waf"
+    )
+    assert logging["resourceArn"] == run.one(WEB_ACL).outputs["arn"]
+    assert logging["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert not group.outputs["arn"].endswith(":*")  # WAF wants the group's ARN without the ":*" suffix
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}]
+    assert group.inputs["kmsKeyId"] == run.one("aws:kms/key:Key").outputs["arn"]
+    assert group.inputs["retentionInDays"] == 365 and group.protect
+    params = {
+        "LoggingConfiguration": {
+            "ResourceArn": logging["resourceArn"],
+            "LogDestinationConfigs": logging["logDestinationConfigs"],
+            "RedactedFields": as_api(logging["redactedFields"]),
+        }
+    }
+    assert shape_problems(params, input_shape("wafv2", "PutLoggingConfiguration")) == []
+    dev = shared_run("dev", {"deepseek-cloud:serving.waf.enabled": True})
+    dev_group = next(
+        g for g in dev.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].startswith("aws-waf")
+    )
+    assert (dev_group.inputs["name"], dev_group.inputs["retentionInDays"]) == ("aws-waf-logs-ds-dev-waf", 30)
+
+
 @pytest.mark.parametrize(
     "stack,overrides,planned",
     [

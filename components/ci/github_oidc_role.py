@@ -76,6 +76,7 @@ PASS_ROLE_TO = (
     "vpc-flow-logs.amazonaws.com",
     "eks.amazonaws.com",
     "pods.eks.amazonaws.com",
+    "lambda.amazonaws.com",  # the API-key rotation function (components/ecs/api_key_rotation.py)
 )
 
 # Read-only calls `pulumi preview` makes (data sources, provider checks) on the services the stack uses.
@@ -387,6 +388,10 @@ DEPLOY_POLICY_PARTS = {
         "Queues",
         "PlacementGroups",
         "KmsGrantsForAwsServices",
+        # Not EKS, but the part with room under MANAGED_POLICY_LIMIT: the API-key rotation function, WAF logging.
+        "RotationFunctions",
+        "WafLogging",
+        "WafLogDelivery",
     ),
 }
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
@@ -850,7 +855,9 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
             # Container Insights writes a cluster's container logs to /aws/containerinsights/<cluster>/application
             # (CloudWatch user guide, "Send logs to CloudWatch Logs" for Container Insights on EKS); the tiered
             # EKS stack declares that group (retention, key) for the router's metric filters (stacks/eks_tiers.py).
-            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/containerinsights/{stem}/*" for stem in _stems(args)],
+            + [f"arn:{p}:logs:*:{acct}:log-group:/aws/containerinsights/{stem}/*" for stem in _stems(args)]
+            # AWS WAF logs only to groups named aws-waf-logs-* (components/shared/web_acl.py).
+            + _names(args, f"arn:{p}:logs:*:{acct}:log-group:aws-waf-logs-{{p}}*", slash=True),
         ),
         _statement(
             "Alarms",
@@ -904,6 +911,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
         _statement(
             "ProjectSecrets",
             [
+                "secretsmanager:CancelRotateSecret",
                 "secretsmanager:CreateSecret",
                 "secretsmanager:DeleteResourcePolicy",
                 "secretsmanager:DeleteSecret",
@@ -911,6 +919,7 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 "secretsmanager:PutResourcePolicy",
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:RestoreSecret",
+                "secretsmanager:RotateSecret",
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
                 "secretsmanager:UpdateSecret",
@@ -942,6 +951,54 @@ def _deploy_statements(args: GithubOidcRoleArgs, partition: str, account: str, e
                 for kind in ("loadbalancer/app",)
                 for arn in _names(args, f"arn:{p}:elasticloadbalancing:*:{acct}:{kind}/{{p}}*")
             ],
+        ),
+        # The API-key rotation function (components/ecs/api_key_rotation.py): its code, configuration, reserved
+        # concurrency, tags and the one invoke permission for Secrets Manager. RotateSecret (ProjectSecrets) also
+        # needs lambda:InvokeFunction on the function: Secrets Manager invokes it as the caller to start a rotation
+        # (pike aws_secretsmanager_secret_rotation).
+        _statement(
+            "RotationFunctions",
+            [
+                "lambda:AddPermission",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:InvokeFunction",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            _names(args, f"arn:{p}:lambda:*:{acct}:function:{{p}}*"),
+        ),
+        # The web ACL's logging configuration (WAF.11) on the stack's ACLs; enabling it to CloudWatch Logs makes
+        # the caller create a log delivery and the log group's resource policy, APIs without resource-level
+        # permissions (AWS WAF developer guide, "Sending protection pack (web ACL) traffic logs to an Amazon
+        # CloudWatch Logs log group": logs:CreateLogDelivery, PutResourcePolicy, DescribeResourcePolicies,
+        # DescribeLogGroups).
+        _statement(
+            "WafLogging",
+            ["wafv2:DeleteLoggingConfiguration", "wafv2:GetLoggingConfiguration", "wafv2:PutLoggingConfiguration"],
+            _names(args, f"arn:{p}:wafv2:*:{acct}:regional/webacl/{{p}}*/*"),
+        ),
+        _statement(
+            "WafLogDelivery",
+            [
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+                "logs:PutResourcePolicy",
+            ],
+            "*",
+            regional or None,
         ),
         # APIs with no resource-level permissions: bounded by region only.
         _statement(

@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.ecs.api_key_rotation import ApiKeyRotation, ApiKeyRotationArgs
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs, ScheduledCapacity
 from components.ecs.capacity import GpuNodePool, GpuNodePoolArgs
 from components.ecs.task import (
@@ -72,6 +73,9 @@ class ModelServiceArgs:
     http_redirect_listener: bool = True  # with a certificate, also redirect port 80 (prod: 443 only, ELB.18)
     api_key_secret_arn: str = ""  # adopt; empty creates an empty secret
     hf_token_secret_arn: str = ""
+    # Days between rotations of the API-key secret this service creates (an ApiKeyRotation child); 0 = none.
+    # An adopted secret is never rotated here: its owner rotates it.
+    api_key_rotation_days: int = 0
     # KMS keys the adopted secrets are encrypted with (customer-managed, not the stack key): the execution
     # role may decrypt with them through Secrets Manager only. Not needed for aws/secretsmanager.
     secrets_kms_key_arns: tuple[str, ...] = ()
@@ -126,6 +130,7 @@ def secrets_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = No
         recovery_window_days=args.secret_recovery_window_days,
         protect=args.protect,
         moved_from=moved_from,
+        api_key_rotated=_rotates(args),
     )
 
 
@@ -173,6 +178,7 @@ class ModelService(pulumi.ComponentResource):
         capacity = self._capacity(name, args, cluster)
         task_definition = self._task_definition(name, args, log_group, secrets)
         service = self._service(name, args, cluster, task_definition, task_sg, capacity)
+        self._rotation(name, args, secrets, cluster, service)
         self._autoscaling(name, args.scaling, cluster, service)
         self._expose(args, cluster, service, log_group, secrets)
 
@@ -242,11 +248,14 @@ class ModelService(pulumi.ComponentResource):
         keep_alive = vllm.keep_alive_seconds(args.idle_timeout_seconds)
         # The image (ServingImage's digest ref) and the S3 model URI may be Outputs: resolved here, so the
         # container definition is built from plain values (its structure never depends on them).
+        rotated = _rotates(args)
         definitions = pulumi.Output.all(
             secrets.api_key_arn, secrets.hf_token_arn, log_group.name, server.image, server.model_uri
         ).apply(
             lambda a: json.dumps(
-                container_definitions(replace(server, image=a[3], model_uri=a[4]), a[0], a[1], a[2], region, keep_alive)
+                container_definitions(
+                    replace(server, image=a[3], model_uri=a[4]), a[0], a[1], a[2], region, keep_alive, rotated
+                )
             )
         )
         return aws.ecs.TaskDefinition(
@@ -362,6 +371,35 @@ class ModelService(pulumi.ComponentResource):
             ),
         )
 
+    def _rotation(
+        self,
+        name: str,
+        args: ModelServiceArgs,
+        secrets: ModelSecrets,
+        cluster: aws.ecs.Cluster,
+        service: aws.ecs.Service,
+    ) -> None:
+        """The created API-key secret rotates every api_key_rotation_days and redeploys this service."""
+        if not _rotates(args):
+            return
+        ApiKeyRotation(
+            f"{name}-key-rotation",
+            ApiKeyRotationArgs(
+                secret_arn=secrets.api_key_arn,
+                cluster_arn=cluster.arn,
+                service_name=service.name,
+                service_arn=service.arn,
+                rotation_days=args.api_key_rotation_days,
+                kms_key_arn=args.kms_key_arn,
+                function_name=f"{name}-api-key-rotation",
+                log_group_name=f"{args.log_group_name}-api-key-rotation",
+                log_retention_days=args.log_retention_days,
+                permissions_boundary_arn=args.permissions_boundary_arn,
+                protect=args.protect,
+            ),
+            opts=self._child,
+        )
+
     def _autoscaling(
         self, name: str, scaling: ReplicaScaling, cluster: aws.ecs.Cluster, service: aws.ecs.Service
     ) -> None:
@@ -412,6 +450,11 @@ class ModelService(pulumi.ComponentResource):
                 "apiKeySecretArn": self.api_key_secret_arn,
             }
         )
+
+
+def _rotates(args: ModelServiceArgs) -> bool:
+    """Whether this service rotates its API key: it created the secret and a rotation period is set."""
+    return args.api_key_rotation_days > 0 and not args.api_key_secret_arn
 
 
 # ModelSecrets' property paths as ModelServiceArgs names them (the Endpoint's are the same names).

@@ -21,16 +21,20 @@ def container_definitions(
     log_group: str,
     region: str,
     keep_alive_seconds: int = vllm.keep_alive_seconds(600),
+    rotated_key: bool = False,
 ) -> list[dict[str, Any]]:
     """The ECS container definition of the vLLM server (RegisterTaskDefinition shape); `server` with its
-    image and model_uri resolved (plain strings)."""
+    image and model_uri resolved (plain strings). `rotated_key`: the API-key secret rotates
+    (components/ecs/api_key_rotation.py), so the server also accepts its AWSPREVIOUS version."""
     probe = vllm.CONTAINER_HEALTH
     return [
         {
             "name": CONTAINER_NAME,
             "image": server.image,
             "essential": True,
-            "command": vllm.serve_args(server),  # the image's entrypoint is `vllm serve`
+            # The image's entrypoint is `vllm serve`; with a rotated key a shell adds both keys to it.
+            **({"entryPoint": vllm.entrypoint_with_previous_key()} if rotated_key else {}),
+            "command": vllm.serve_args(server),
             "portMappings": [{"containerPort": vllm.PORT, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
             **(
                 {"resourceRequirements": [{"type": "GPU", "value": str(server.tensor_parallel_size)}]}
@@ -46,6 +50,11 @@ def container_definitions(
             ],
             "secrets": [
                 {"name": vllm.API_KEY_ENV, "valueFrom": api_key_arn},
+                *(
+                    [{"name": vllm.PREVIOUS_API_KEY_ENV, "valueFrom": previous_stage(api_key_arn)}]
+                    if rotated_key
+                    else []
+                ),
                 {"name": vllm.HF_TOKEN_ENV, "valueFrom": hf_token_arn},
             ],
             "mountPoints": [{"sourceVolume": HF_CACHE_VOLUME, "containerPath": vllm.CACHE_ROOT, "readOnly": False}],
@@ -80,6 +89,13 @@ def container_definitions(
             },
         }
     ]
+
+
+def previous_stage(secret_arn: str) -> str:
+    """The AWSPREVIOUS version of a secret as an ECS `valueFrom`: <full secret ARN>:<json-key>:<version-stage>:
+    <version-id> with the JSON key and version id empty (ECS developer guide, "Pass Secrets Manager secrets
+    through Amazon ECS environment variables"; aws-cdk's ecs.Secret.fromSecretsManagerVersion builds the same)."""
+    return f"{secret_arn}::AWSPREVIOUS:"
 
 
 def execution_policy(

@@ -20,6 +20,10 @@ SECRET_ARN = re.compile(r"^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$
 
 API_KEY_DESCRIPTION = "Bearer token clients send to the vLLM OpenAI API (vLLM reads VLLM_API_KEY)"
 HF_TOKEN_DESCRIPTION = "Hugging Face read token for downloading model weights (HF_TOKEN)"
+# Why a created secret has no Secrets Manager rotation (the policy pack's secretsmanager-rotation rule reads it):
+# "third-party" = a token another service issues (Hugging Face: rotate it at huggingface.co); "manual" = a
+# key the stack cannot rotate without breaking its readers (EKS pods, a tier router): refused in prod.
+ROTATION_TAG = "deepseek:rotation"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class ModelSecretsArgs:
     # The component the secrets were declared under before this one existed (ModelService): each created
     # secret carries Alias(parent=moved_from), so its URN resolves to the old one and nothing is replaced.
     moved_from: pulumi.Resource | None = None
+    # A rotation (components/ecs/api_key_rotation.py) is attached to the created API-key secret; False tags it
+    # deepseek:rotation=manual instead.
+    api_key_rotated: bool = False
 
 
 def secrets_problems(args: ModelSecretsArgs) -> ArgsProblems:
@@ -64,10 +71,16 @@ class ModelSecrets(pulumi.ComponentResource):
         secrets_problems(args).raise_if_any()
         where = (aws.get_caller_identity().account_id, aws.get_region().region, aws.get_partition().partition)
         api_key, api_key_grant = self._secret(
-            name, "vllm-api-key", args.api_key_secret_arn, API_KEY_DESCRIPTION, args, where
+            name,
+            "vllm-api-key",
+            args.api_key_secret_arn,
+            API_KEY_DESCRIPTION,
+            args,
+            where,
+            {} if args.api_key_rotated else {ROTATION_TAG: "manual"},
         )
         hf_token, hf_token_grant = self._secret(
-            name, "hf-token", args.hf_token_secret_arn, HF_TOKEN_DESCRIPTION, args, where
+            name, "hf-token", args.hf_token_secret_arn, HF_TOKEN_DESCRIPTION, args, where, {ROTATION_TAG: "third-party"}
         )
         self.api_key_arn = pulumi.Output.from_input(api_key)
         self.hf_token_arn = pulumi.Output.from_input(hf_token)
@@ -82,6 +95,7 @@ class ModelSecrets(pulumi.ComponentResource):
         description: str,
         args: ModelSecretsArgs,
         where: tuple[str, str, str],
+        tags: dict[str, str],
     ) -> tuple[pulumi.Input[str], str]:
         """Adopt an existing secret by ARN, or create an empty one. Returns the ARN to reference and the
         ARN (pattern) to grant."""
@@ -95,6 +109,7 @@ class ModelSecrets(pulumi.ComponentResource):
             description=f"{description}. Set its value with `aws secretsmanager put-secret-value`.",
             kms_key_id=args.kms_key_arn,
             recovery_window_in_days=args.recovery_window_days,
+            tags=tags or None,
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, retain_on_delete=args.protect, aliases=moved(args.moved_from)
             ),

@@ -37,6 +37,21 @@ STREAMER_CONCURRENCY_ENV = "RUNAI_STREAMER_CONCURRENCY"  # OS threads reading fr
 # vLLM requires VLLM_API_KEY on /v1/* when set; the Hub client reads HF_TOKEN.
 API_KEY_ENV = "VLLM_API_KEY"
 HF_TOKEN_ENV = "HF_TOKEN"
+# A rotated API key (components/ecs/api_key_rotation.py): the replaced key stays valid until the next
+# rotation. VLLM_API_KEY holds one key only, but `--api-key` takes several ("the server will require one of
+# these keys", FrontendArgs.api_key: list[str]; vllm PR #18548, merged 2025) and wins over VLLM_API_KEY
+# (`args.api_key or [envs.VLLM_API_KEY]`, vllm/entrypoints/serve/middleware/register.py at v0.31.0). vLLM's
+# startup log prints `api_key` as *** (vllm PR #52523, merged 2026-08-16, before v0.31.0's 2026-10-05 release).
+PREVIOUS_API_KEY_ENV = "VLLM_API_KEY_PREVIOUS"
+
+
+def entrypoint_with_previous_key() -> list[str]:
+    """`vllm serve <args> --api-key <current> <previous>`, the keys expanded from the container's secret
+    environment by a shell (ECS passes secrets as environment variables only; the task definition keeps
+    neither key). $0 is a label; the serve arguments follow as "$@"."""
+    script = f'exec vllm serve "$@" --api-key "${API_KEY_ENV}" "${PREVIOUS_API_KEY_ENV}"'
+    return ["/bin/sh", "-c", script, "vllm-serve"]
+
 
 # Start-up estimate (weights download + load + engine start). Stated assumptions, not measurements:
 DOWNLOAD_MB_PER_S = 100  # Hugging Face Hub through a NAT gateway, conservative (a first start)

@@ -18,6 +18,13 @@ Rules, in evaluation order (lowest priority first; the first terminating action 
 
 Default action Allow; CloudWatch metrics and sampled requests on for the ACL and every rule.
 About 706 WCUs (common rule set 700 + rate 2 + regex 3 + ...), under the 1,500 included in the base price.
+
+Logging (Security Hub WAF.11): every request the ACL inspects, with the rule that matched and the action, into a
+CloudWatch Logs group whose name starts with `aws-waf-logs-` (the name AWS WAF requires of any destination:
+PutLoggingConfiguration API reference), encrypted with the stack key (its policy lets CloudWatch Logs use it for
+this account's log groups) and kept for the environment's retention. WAF logs the request headers: the
+`authorization` header (the clients' API key) is redacted (RedactedFields SingleHeader). WAF writes the log
+group's resource policy itself when logging is enabled.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ def body_limit_bytes(max_model_len: int) -> int:
     return max_model_len * BODY_BYTES_PER_TOKEN + BODY_OVERHEAD_BYTES
 
 
+LOG_GROUP_PREFIX = "aws-waf-logs-"  # required of every WAF logging destination's name
+REDACTED_HEADER = "authorization"  # the clients' bearer API key
 METRIC_NAME = re.compile(r"^[\w#:.\-/]{1,200}$")
 # Rules of AWSManagedRulesCommonRuleSet (AWS WAF developer guide, "Core rule set (CRS) managed rule group").
 COMMON_RULES = frozenset(
@@ -89,6 +98,10 @@ class WebAclArgs:
     max_body_bytes: int = 0  # Content-Length above this gets 413; 0 = no such rule
     count_rules: tuple[str, ...] = ("SizeRestrictions_BODY",)  # common rule set rules that only count
     metric_prefix: str = "deepseek"  # CloudWatch metric names <prefix>-<rule>
+    log_group_name: str = ""  # aws-waf-logs-<...>: the ACL logs there (WAF.11); "" = no logging
+    log_retention_days: int = 30
+    kms_key_arn: pulumi.Input[str] = ""  # the log group's key
+    protect: bool = False  # the log group (prod)
 
 
 def greater_than_regex(limit: int) -> str:
@@ -184,8 +197,26 @@ class WebAcl(pulumi.ComponentResource):
             opts=child,
         )
         aws.wafv2.WebAclAssociation(name, resource_arn=args.resource_arn, web_acl_arn=acl.arn, opts=child)
+        if args.log_group_name:
+            self._logging(name, args, acl)
         self.web_acl_arn = acl.arn
         self.register_outputs({"webAclArn": acl.arn})
+
+    def _logging(self, name: str, args: WebAclArgs, acl: aws.wafv2.WebAcl) -> None:
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[log_group.arn],  # the provider's `arn` has no ":*" suffix, as WAF wants
+            redacted_fields=[{"single_header": {"name": REDACTED_HEADER}}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
 
 def _validate(args: WebAclArgs) -> None:
@@ -204,4 +235,9 @@ def _validate(args: WebAclArgs) -> None:
     unknown = sorted(set(args.count_rules) - COMMON_RULES)
     problems.check(not unknown, "countRules", f"not rules of {COMMON_RULE_SET}: {', '.join(unknown)}")
     problems.check(bool(METRIC_NAME.match(args.metric_prefix)), "metricPrefix", "letters, digits and #:.-/_ only")
+    problems.check(
+        not args.log_group_name or args.log_group_name.startswith(LOG_GROUP_PREFIX),
+        "logGroupName",
+        f"AWS WAF logs only to a log group named {LOG_GROUP_PREFIX}...",
+    )
     problems.raise_if_any()

@@ -57,6 +57,9 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+# The template ECR applies to the repositories a pull-through cache rule creates on first pull (their
+# encryption is fixed at creation, so ECR.5 is decided by the template).
+ECR_CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 CERTIFICATE_TYPES = (
@@ -247,6 +250,22 @@ def _ecr_immutable(ctx: Ctx, report: Callable[[str], None]) -> None:
     value = ctx.props.get("imageTagMutability")
     if not is_unknown(value) and value not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
         report(f"{ctx.name}: imageTagMutability is {value or 'unset (defaults to MUTABLE)'}")
+
+
+def _ecr_cmk(ctx: Ctx, report: Callable[[str], None]) -> None:
+    """ECR.5: KMS with a customer-managed key. No encryptionConfigurations is AES256 (S3-managed keys); KMS
+    without kmsKey, or alias/aws/ecr, is the AWS managed key (ECR user guide, "Encryption at rest")."""
+    configs = ctx.props.get("encryptionConfigurations")
+    if is_unknown(configs):
+        return
+    config = (as_list(configs) or [{}])[0]
+    kind, key = dig(config, "encryptionType"), dig(config, "kmsKey")
+    if is_unknown(kind) or is_unknown(key):
+        return
+    if kind not in ("KMS", "KMS_DSSE"):
+        report(f"{ctx.name}: encryptionType is {kind or 'unset (AES256, S3-managed keys)'}, not KMS")
+    elif not is_set(key) or str(key).endswith("alias/aws/ecr"):
+        report(f"{ctx.name}: encryptionType {kind} with the AWS managed key (kmsKey {key or 'unset'})")
 
 
 def _ecr_lifecycle(resources: list[Res], config: dict[str, Any], report: Callable[[str, str | None], None]) -> None:
@@ -849,6 +868,17 @@ ecr_immutable_tags = resource_policy(
     severity=Severity.MEDIUM,
 )
 
+ecr_repository_cmk = resource_policy(
+    name="ecr-repository-cmk",
+    summary="ECR repositories (and the creation template of pull-through cache repositories) must be encrypted "
+    "with a customer-managed KMS key.",
+    remediation="set encryptionConfigurations=[{encryptionType: 'KMS', kmsKey: <stack key ARN>}] (fixed at "
+    "creation: changing it replaces the repository).",
+    types=[ECR_REPOSITORY, ECR_CREATION_TEMPLATE],
+    check=_ecr_cmk,
+    severity=Severity.MEDIUM,
+)
+
 ecr_lifecycle_policy = stack_policy(
     name="ecr-lifecycle-policy",
     summary="Every ECR repository must have at least one lifecycle policy.",
@@ -1060,6 +1090,7 @@ POLICIES = [
     ecs_container_insights,
     ecr_scan_on_push,
     ecr_immutable_tags,
+    ecr_repository_cmk,
     ecr_lifecycle_policy,
     elb_https_redirect,
     elb_http_without_certificate,

@@ -22,6 +22,9 @@ README_END = "<!-- end of controls table -->"
 class Waiver:
     scope: tuple[str, ...]
     reason: str
+    # The control's rules still run and the waiver covers only the resources they exempt (e.g. a third-party
+    # token without rotation): the control is enforced, with a stated exception.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ def controls() -> tuple[Control, ...]:
             standard=row["standard"],
             title=row["title"],
             rules=tuple(row.get("rules") or ()),
-            waivers=tuple(Waiver(tuple(w["scope"]), w["reason"]) for w in waivers.get(row["id"], ())),
+            waivers=tuple(
+                Waiver(tuple(w["scope"]), w["reason"], bool(w.get("partial"))) for w in waivers.get(row["id"], ())
+            ),
             resource_types=tuple(types_of.get(row["id"], ())),
         )
         for row in data["controls"]
@@ -115,11 +120,14 @@ def waivers_relied_on(environment: str, pulumi_types: Iterable[str]) -> list[tup
 
 
 def level(control: Control, environment: str, rule_levels: dict[str, str]) -> str:
-    """mandatory / advisory (the strictest of its rules) or waived, for one environment."""
-    if control.waiver_for(environment) is not None:
+    """mandatory / advisory (the strictest of its rules) or waived, for one environment; a partial waiver
+    keeps the rules' level ("mandatory, partly waived")."""
+    waiver = control.waiver_for(environment)
+    if waiver is not None and not (waiver.partial and control.rules):
         return "waived"
     levels = {rule_levels.get(r, "?") for r in control.rules}
-    return "mandatory" if "mandatory" in levels else ("advisory" if "advisory" in levels else "?")
+    base = "mandatory" if "mandatory" in levels else ("advisory" if "advisory" in levels else "?")
+    return f"{base}, partly waived" if waiver is not None else base
 
 
 def readme_block(policies: Iterable[Any]) -> str:

@@ -67,6 +67,37 @@ LIFECYCLE = (
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
 )
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+# components/shared/model_secrets.py ROTATION_TAG: why a secret has no rotation (third-party: anywhere;
+# manual: outside prod only).
+ROTATION_TAG = "deepseek:rotation"
+# SecretsManager.4's parameter maxDaysSinceRotation defaults to 90 (secretsmanager-controls.html#secretsmanager-4).
+MAX_DAYS_SINCE_ROTATION = 90
+# Lambda.2's parameter `runtime` (not customizable), as the control page lists it (lambda-controls.html#lambda-2,
+# read 2026-12-01).
+SUPPORTED_LAMBDA_RUNTIMES = (
+    "dotnet8",
+    "java25",
+    "java21",
+    "java17",
+    "java11",
+    "java8.al2",
+    "nodejs24.x",
+    "nodejs22.x",
+    "nodejs20.x",
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "ruby3.4",
+    "ruby3.3",
+    "ruby3.2",
+)
 SSM_CORE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AmazonSSMManagedInstanceCore$")
 _ENV_SCHEMA = {"environment": ENVIRONMENT_SCHEMA}
 Report = Callable[[str], None]
@@ -404,6 +435,63 @@ def _s3_lifecycle(resources: list[Res], config: dict[str, Any], report: StackRep
     )
 
 
+# -- Secrets Manager / Lambda --------------------------------------------------------------------------------
+
+
+def _secret_rotation(resources: list[Res], config: dict[str, Any], report: StackReport) -> None:
+    secrets = [r for r in resources if r.type == SECRET]
+    rotations = [r for r in resources if r.type == SECRET_ROTATION]
+    max_days = as_number(config.get("maxDaysSinceRotation")) or MAX_DAYS_SINCE_ROTATION
+    for r in rotations:
+        days = as_number(dig(r.props, "rotationRules", "automaticallyAfterDays"))
+        if days is not None and days > max_days:
+            report(
+                f"{r.name}: rotates every {fmt_num(days)} days, more than {fmt_num(max_days)} (SecretsManager.4)", r.urn
+            )
+    matching = match_companions(secrets, rotations, "secretId", ("arn", "id"))
+    exempt = []
+    for secret in secrets:
+        reason = known_tags(secret.type, secret.props).get(ROTATION_TAG)
+        env = resolve_environment(config, known_tags(secret.type, secret.props))
+        if reason == "third-party" or (reason == "manual" and env != "prod"):
+            exempt.append(secret.urn)
+    report_missing(
+        [s_ for s_ in secrets if s_.urn not in exempt],
+        matching,
+        report,
+        "secret rotations",
+        lambda r: (
+            f"{r.name}: secret has no aws:secretsmanager/secretRotation"
+            + (" (deepseek:rotation=manual is allowed outside prod only)" if _tag(r) == "manual" else "")
+        ),
+    )
+
+
+def _tag(r: Res) -> Any:
+    return known_tags(r.type, r.props).get(ROTATION_TAG)
+
+
+def _lambda_permission_not_public(ctx: Ctx, report: Report) -> None:
+    principal = ctx.props.get("principal")
+    if is_unknown(principal):
+        return
+    if principal in ("*", "arn:aws:iam::*:root"):
+        report(f"{ctx.name}: lets any principal invoke the function")
+    elif isinstance(principal, str) and principal.endswith(".amazonaws.com"):
+        scoped = [ctx.props.get(k) for k in ("sourceAccount", "sourceArn")]
+        if not any(is_unknown(v) or (isinstance(v, str) and v) for v in scoped):
+            report(f"{ctx.name}: service principal {principal} without sourceAccount or sourceArn (any account's)")
+
+
+def _lambda_runtime(ctx: Ctx, report: Report) -> None:
+    runtime = ctx.props.get("runtime")
+    if is_unknown(runtime) or ctx.props.get("packageType") == "Image":
+        return
+    allowed = tuple(ctx.config.get("runtimes") or SUPPORTED_LAMBDA_RUNTIMES)
+    if runtime not in allowed:
+        report(f"{ctx.name}: runtime {runtime or 'unset'} is not a supported runtime ({', '.join(allowed)})")
+
+
 # -- WAF -------------------------------------------------------------------------------------------------------
 
 
@@ -657,6 +745,73 @@ waf_rules_and_metrics = resource_policy(
     severity=Severity.MEDIUM,
 )
 
+secretsmanager_rotation = stack_policy(
+    name="secretsmanager-rotation",
+    summary="Every Secrets Manager secret rotates automatically, at most every 90 days (SecretsManager.1/.4); "
+    "exempt: deepseek:rotation=third-party (a token another service issues) and, outside prod, "
+    "deepseek:rotation=manual.",
+    remediation="attach aws:secretsmanager/secretRotation with a rotation Lambda and rotationRules."
+    "automaticallyAfterDays <= 90 (components/ecs/api_key_rotation.py).",
+    check=_secret_rotation,
+    severity=Severity.MEDIUM,
+    defaults={"maxDaysSinceRotation": MAX_DAYS_SINCE_ROTATION},
+    schema={
+        **_ENV_SCHEMA,
+        "maxDaysSinceRotation": {"type": "integer", "description": "Longest allowed rotation interval (days)."},
+    },
+)
+
+lambda_permission_not_public = resource_policy(
+    name="lambda-permission-not-public",
+    summary="Lambda invoke permissions name a principal: never '*', and a service principal only with "
+    "sourceAccount or sourceArn (Lambda.1).",
+    remediation="grant e.g. principal 'secretsmanager.amazonaws.com' with sourceAccount=<this account>.",
+    types=[LAMBDA_PERMISSION],
+    check=_lambda_permission_not_public,
+    severity=Severity.CRITICAL,
+)
+
+lambda_supported_runtime = resource_policy(
+    name="lambda-supported-runtime",
+    summary="Lambda functions run a runtime Lambda supports (not deprecated) (Lambda.2).",
+    remediation="set runtime to a supported identifier, e.g. python3.13.",
+    types=[LAMBDA_FUNCTION],
+    check=_lambda_runtime,
+    severity=Severity.MEDIUM,
+    defaults={"runtimes": list(SUPPORTED_LAMBDA_RUNTIMES)},
+    schema={"runtimes": {"type": "array", "items": {"type": "string"}, "description": "Allowed runtimes."}},
+)
+
+
+def _waf_logging(resources: list[Res], config: dict[str, Any], report: StackReport) -> None:
+    acls = [r for r in resources if r.type == WEB_ACL]
+    logging = [r for r in resources if r.type == WAF_LOGGING]
+    for cfg in logging:
+        destinations = cfg.props.get("logDestinationConfigs")
+        for d in as_list(destinations) if not is_unknown(destinations) else []:
+            name = d.split(":log-group:", 1)[1] if isinstance(d, str) and ":log-group:" in d else ""
+            if name and not name.startswith("aws-waf-logs-"):
+                report(f"{cfg.name}: log group {name} does not start with aws-waf-logs- (AWS WAF refuses it)", cfg.urn)
+        redacted = cfg.props.get("redactedFields")
+        if is_unknown(redacted):
+            continue
+        headers = {str(dig(f, "singleHeader", "name") or "").lower() for f in as_list(redacted)}
+        if "authorization" not in headers:
+            report(f"{cfg.name}: the authorization header (the clients' API key) is not redacted", cfg.urn)
+    matching = match_companions(acls, logging, "resourceArn", ("arn",))
+    report_missing(acls, matching, report, "logging configurations", lambda r: f"{r.name}: web ACL does not log")
+
+
+waf_web_acl_logging = stack_policy(
+    name="waf-web-acl-logging",
+    summary="Every web ACL logs (aws:wafv2/webAclLoggingConfiguration) to an aws-waf-logs-* destination, with the "
+    "authorization header redacted (WAF.11).",
+    remediation="components/shared/web_acl.py WebAclArgs.log_group_name: a KMS-encrypted aws-waf-logs-<stack> log "
+    "group and redactedFields=[{singleHeader: {name: 'authorization'}}].",
+    check=_waf_logging,
+    severity=Severity.MEDIUM,
+)
+
 POLICIES = [
     elb_listener_tls_policy,
     elb_listener_https_only_prod,
@@ -682,6 +837,10 @@ POLICIES = [
     s3_bucket_owner_enforced,
     s3_bucket_lifecycle,
     waf_rules_and_metrics,
+    waf_web_acl_logging,
+    secretsmanager_rotation,
+    lambda_permission_not_public,
+    lambda_supported_runtime,
 ]
 
 __all__ = ["POLICIES"]

@@ -170,7 +170,12 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
         _r(stack, "aws:kms/key:Key", "platform-key", {"enableKeyRotation": True, "description": "cmk", "tags": t}),
         _r(stack, "aws:cloudwatch/logGroup:LogGroup", "serving-logs", {"kmsKeyId": KEY_ARN, "tags": t}),
         _r(stack, "aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": KEY_ARN, "tags": t}),
-        _r(stack, "aws:secretsmanager/secret:Secret", "hf-token", {"kmsKeyId": KEY_ARN, "tags": t}),
+        _r(
+            stack,
+            "aws:secretsmanager/secret:Secret",
+            "hf-token",
+            {"kmsKeyId": KEY_ARN, "tags": {**t, "deepseek:rotation": "third-party"}},  # a Hugging Face token
+        ),
         _r(
             stack,
             "aws:ecr/repository:Repository",
@@ -179,6 +184,7 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
                 "name": "deepseek/vllm",
                 "imageScanningConfiguration": {"scanOnPush": True},
                 "imageTagMutability": "IMMUTABLE",
+                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}],
                 "tags": t,
             },
         ),
@@ -392,6 +398,16 @@ def compliant_stack(environment: str = "dev", stack: str | None = None) -> list[
         ),
         _r(
             stack,
+            "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+            "serving-waf-logging",
+            {
+                "resourceArn": WAF_ARN,
+                "logDestinationConfigs": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-serving"],
+                "redactedFields": [{"singleHeader": {"name": "authorization"}}],
+            },
+        ),
+        _r(
+            stack,
             "aws:lb/targetGroup:TargetGroup",
             "serving-tg",
             {"port": 8000, "protocol": "HTTP", "targetType": "ip", "tags": t},
@@ -470,6 +486,7 @@ BROKEN_EXPECTED_MANDATORY = {
     "ecr-scan-on-push": "vllm-repo",
     "ecr-immutable-tags": "vllm-repo",
     "ecr-lifecycle-policy": "vllm-repo",
+    "ecr-repository-cmk": "vllm-repo",
     "elb-http-redirect-to-https": "serving-http",
     "elb-listener-https-only-prod": "serving-http",
     "elb-listener-tls-policy": "serving-https",
@@ -519,7 +536,9 @@ def broken_stack(stack: str = "prod") -> list[dict[str, Any]]:
     inputs("aws:sns/topic:Topic", "alarms").pop("kmsMasterKeyId")
     inputs("aws:secretsmanager/secret:Secret", "hf-token").pop("kmsKeyId")
     inputs("aws:ecr/repository:Repository", "vllm-repo").update(
-        imageScanningConfiguration={"scanOnPush": False}, imageTagMutability="MUTABLE"
+        imageScanningConfiguration={"scanOnPush": False},
+        imageTagMutability="MUTABLE",
+        encryptionConfigurations=[{"encryptionType": "AES256"}],
     )
     del resources[("aws:ecr/lifecyclePolicy:LifecyclePolicy", "vllm-repo-lifecycle")]
     inputs("aws:ec2/launchTemplate:LaunchTemplate", "gpu-lt").update(
