@@ -88,6 +88,33 @@ def test_rules_carry_their_controls_real_standard():
     assert controls.by_id()["KMS.4"].standard == "CIS"
 
 
+def test_standards_follow_the_fsbp_standards_control_list():
+    # "AWS Foundational Security Best Practices standard in Security Hub CSPM" lists EKS.3 and EC2.55-.60 and
+    # neither EC2.53/.54 nor ELB.16 (read 2026-12-01; see the header of controls.yaml)
+    rows = controls.by_id()
+    assert POLICIES_BY_NAME["eks-secrets-encrypted"].framework is FSBP
+    assert {i: rows[i].standard for i in ("EKS.3", "EC2.55", "EC2.56", "EC2.57", "EC2.58", "EC2.60")} == dict.fromkeys(
+        ("EKS.3", "EC2.55", "EC2.56", "EC2.57", "EC2.58", "EC2.60"), "FSBP"
+    )
+    assert (rows["EC2.53"].standard, rows["EC2.54"].standard, rows["ELB.16"].standard) == ("CIS", "CIS", "NIST")
+    assert POLICIES_BY_NAME["elb-waf-web-acl-prod"].framework is NIST
+
+
+def test_tagging_and_iam27_controls_of_the_planned_types_have_rows():
+    # EKS.6, SQS.2, SNS.3 and IAM.24 are in the AWS Resource Tagging standard; IAM.27's resource types include
+    # AWS::IAM::Role (iam-controls.html#iam-27)
+    applying, _ = controls.applicable(
+        ["aws:eks/cluster:Cluster", "aws:sqs/queue:Queue", "aws:sns/topic:Topic", "aws:iam/role:Role"]
+    )
+    assert {"EKS.6", "SQS.2", "SNS.3", "IAM.24", "IAM.27"} <= set(applying)
+    assert applying["IAM.27"] == ["aws:iam/role:Role"]
+    rows = controls.by_id()
+    for control_id in ("EKS.6", "SQS.2", "SNS.3", "IAM.24"):
+        assert (rows[control_id].standard, rows[control_id].rules) == ("tagging", ("required-tags",))
+    assert rows["IAM.27"].rules == ("iam-no-cloudshell-full-access-attachment",)
+    assert controls.label("required-tags") == "Tagging/EKS.6/IAM.24/SNS.3/SQS.2"
+
+
 def test_prod_enforces_what_dev_and_staging_waive():
     rows = controls.by_id()
     for control_id in ("ELB.6", "ELB.18", "CloudWatch.16", "AutoScaling.2", "AutoScaling.6"):

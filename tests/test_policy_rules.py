@@ -418,6 +418,10 @@ CASES: dict[str, tuple[tuple, tuple]] = {
         ("resource", ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
         ("resource", ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
     ),
+    "iam-no-cloudshell-full-access-attachment": (
+        ("resource", ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"}),
+        ("resource", ATTACH, {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}),
+    ),
     "gpu-pool-max-size": (
         ("resource", ASG, gpu_asg("dev", max_size=5)),
         ("resource", ASG, gpu_asg("dev", max_size=4)),
@@ -938,6 +942,17 @@ def test_inline_role_policies_and_managed_policy_arns_are_checked():
     )
     deny_all = json.dumps({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
     assert not run_resource("iam-no-full-admin-statements", IAM_POLICY, {"policy": deny_all})
+
+
+def test_iam27_cloudshell_full_access_is_caught_on_roles_and_in_every_partition():
+    # IAM.27's policyArns parameter names the policy in the aws, aws-cn and aws-us-gov partitions (iam-controls#iam-27)
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        arn = f"arn:{partition}:iam::aws:policy/AWSCloudShellFullAccess"
+        assert run_resource("iam-no-cloudshell-full-access-attachment", ROLE, {"managedPolicyArns": [arn]})
+    # a customer managed policy that happens to carry the name is not the AWS managed one
+    own = "arn:aws:iam::123456789012:policy/AWSCloudShellFullAccess"
+    assert not run_resource("iam-no-cloudshell-full-access-attachment", ROLE, {"managedPolicyArns": [own]})
+    assert POLICIES_BY_NAME["iam-no-cloudshell-full-access-attachment"].description.startswith("IAM.27: ")
 
 
 def test_gpu_caps_follow_environment_and_config():

@@ -707,6 +707,9 @@ def _sg_descriptions(ctx: Ctx, report: Callable[[str], None]) -> None:
 # ===================================================================================================
 
 _ADMIN_POLICY_RE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
+# IAM.27's parameter policyArns lists this AWS managed policy in the aws, aws-cn and aws-us-gov partitions
+# (iam-controls.html#iam-27, read 2026-12-01).
+_CLOUDSHELL_POLICY_RE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSCloudShellFullAccess$")
 
 
 def full_admin_statements(doc: Any) -> list[int]:
@@ -742,16 +745,26 @@ def _iam_no_full_admin(ctx: Ctx, report: Callable[[str], None]) -> None:
             report(f"{ctx.name}: {label} Statement[{i}] allows Action * on Resource *")
 
 
-def _iam_no_admin_attachment(ctx: Ctx, report: Callable[[str], None]) -> None:
+def _attached_policy_arns(ctx: Ctx) -> list[Any]:
+    """The managed policy ARNs an attachment, a role (managedPolicyArns) or an exclusive attachment attaches."""
     if ctx.type in IAM_ATTACHMENTS:
-        arns = [ctx.props.get("policyArn")]
-    elif ctx.type == IAM_ROLE:
-        arns = as_list(ctx.props.get("managedPolicyArns"))
-    else:
-        arns = as_list(ctx.props.get("policyArns"))
-    for arn in arns:
-        if isinstance(arn, str) and _ADMIN_POLICY_RE.match(arn):
-            report(f"{ctx.name}: attaches {arn}")
+        return [ctx.props.get("policyArn")]
+    if ctx.type == IAM_ROLE:
+        return as_list(ctx.props.get("managedPolicyArns"))
+    return as_list(ctx.props.get("policyArns"))
+
+
+def _report_attached(pattern: re.Pattern[str]) -> Callable[[Ctx, Callable[[str], None]], None]:
+    def check(ctx: Ctx, report: Callable[[str], None]) -> None:
+        for arn in _attached_policy_arns(ctx):
+            if isinstance(arn, str) and pattern.match(arn):
+                report(f"{ctx.name}: attaches {arn}")
+
+    return check
+
+
+_iam_no_admin_attachment = _report_attached(_ADMIN_POLICY_RE)
+_iam_no_cloudshell_attachment = _report_attached(_CLOUDSHELL_POLICY_RE)
 
 
 # ===================================================================================================
@@ -1079,6 +1092,17 @@ iam_no_admin_attachment = resource_policy(
     severity=Severity.CRITICAL,
 )
 
+iam_no_cloudshell_attachment = resource_policy(
+    name="iam-no-cloudshell-full-access-attachment",
+    summary="No role, user or group may be attached arn:aws:iam::aws:policy/AWSCloudShellFullAccess (CloudShell "
+    "gives sudo, internet access and file transfer: a way to move data out).",
+    remediation="detach it: the platform's roles are service roles (tasks, nodes, controllers, CI deploy) that "
+    "never use CloudShell; give a human operator a scoped policy instead.",
+    types=[*IAM_ATTACHMENTS, IAM_ROLE, *IAM_EXCLUSIVE_ATTACHMENTS],
+    check=_iam_no_cloudshell_attachment,
+    severity=Severity.MEDIUM,
+)
+
 POLICIES = [
     ec2_launch_template_imdsv2,
     ec2_launch_template_ebs_encrypted,
@@ -1110,6 +1134,7 @@ POLICIES = [
     ec2_sg_rule_description,
     iam_no_full_admin,
     iam_no_admin_attachment,
+    iam_no_cloudshell_attachment,
 ]
 
 __all__ = ["POLICIES", "UNKNOWN", "full_admin_statements", "secret_like_name", "secret_like_value"]
