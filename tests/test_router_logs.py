@@ -349,7 +349,13 @@ def test_its_role_may_only_write_streams_of_the_routers_log_group():
     values = release()["values"]
     assert (assoc["namespace"], assoc["serviceAccount"]) == ("router-logs", values["serviceAccount"]["name"])
     assert values["cloudWatchLogs"]["autoCreateGroup"] is False  # no CreateLogGroup call
-    assert group.inputs["kmsKeyId"]  # encrypted with the stack key, which lets CloudWatch Logs use it (kms_key.py)
+    # Encrypted with the stack key, whose policy lets CloudWatch Logs use it for this group (components/shared/
+    # kms_key.py): the writer needs no KMS permission of its own.
+    (key,) = run.of_type("aws:kms/key:Key")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    (logs,) = [s for s in json.loads(key.inputs["policy"])["Statement"] if "logs." in str(s["Principal"])]
+    assert "kms:GenerateDataKey*" in logs["Action"]
+    assert fnmatch.fnmatch(arn, logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"])
 
 
 def test_only_tiered_eks_stacks_ship_router_logs():
