@@ -43,7 +43,9 @@ TEMPLATES = [
     CHARTS / "aws-for-fluent-bit-0.2.0-daemonset.yaml.tpl",
 ]
 HOOK = Path(__file__).resolve().parent.parent / "components" / "shared" / "deepseek_router.py"
-# Fluent Bit v4.2.2 src/multiline/flb_ml_parser_cri.c FLB_ML_CRI_REGEX (Python's named-group syntax).
+# Fluent Bit v4.2.2 src/multiline/flb_ml_parser_cri.c FLB_ML_CRI_REGEX (Python's named-group syntax). The line
+# it parses is containerd's CRI format: "<RFC 3339 nano time> <stream> <F|P> <line without its newline>"
+# (containerd internal/cri/io/logger.go redirectLogs).
 CRI = re.compile(r"^(?P<time>.+?) (?P<stream>stdout|stderr) (?P<_p>F|P) (?P<log>.*)$")
 
 

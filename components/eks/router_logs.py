@@ -25,9 +25,10 @@ EKS container host 169.254.170.23, src/aws/flb_aws_credentials_http.c).
 
 Namespace: its own, PSA "privileged": a log tailer needs hostPath /var/log (for the tail position DB and the
 logs), which "baseline" (enforced on the serving namespace) forbids. Its own namespace rather than kube-system:
-the Pod Identity association and the PSA exception cover this DaemonSet alone. It runs as root because the
-container runtime writes the log files root-owned and not world-readable; it drops every capability and
-cannot escalate, with a read-only root filesystem.
+the Pod Identity association and the PSA exception cover this DaemonSet alone. It drops every capability and
+cannot escalate, with a read-only root filesystem. It runs as root because containerd (root) creates the log
+files under /var/log/pods and the tail DB goes into the root-owned /var/log (the files' exact mode was not
+checked here); a non-root uid would need both relaxed on the node.
 """
 
 from __future__ import annotations
