@@ -20,10 +20,13 @@ import pulumi
 
 from components.ecs.capacity import root_volume_gib
 from components.eks import cpu_capacity
+from components.eks.addons import Chart
 from components.eks.autoscaling import QueueAutoscaling, QueueAutoscalingArgs
 from components.eks.cpu_capacity import CpuCapacity, CpuCapacityArgs
 from components.eks.model_server import EksModelServer, EksModelServerArgs
 from components.eks.router import EksTierRouter, EksTierRouterArgs, service_url
+from components.eks.router_logs import RouterLogs, RouterLogsArgs
+from components.eks.system_node_group import SYSTEM_LABEL
 from components.eks.workload import Workload
 from components.shared import router
 from components.shared.endpoint import Endpoint, EndpointArgs
@@ -121,6 +124,7 @@ def build_tiers(
     spec = router_spec(ctx, urls, {n: key_env(n) for n in names})
     rcfg = ctx.config.tiers.router
     env = ctx.config.environment
+    log_group_name = f"/aws/containerinsights/{ctx.short_name}/application"  # Container Insights' name
     tier_router = EksTierRouter(
         f"{ctx.short_name}-rtr",
         EksTierRouterArgs(
@@ -140,11 +144,28 @@ def build_tiers(
             memory_mib=rcfg.memory_mib,
             min_replicas=rcfg.min_replicas,
             max_replicas=rcfg.max_replicas,
-            # Container Insights' application log group (the cluster's log agent writes the pods' stdout there).
-            log_group_name=f"/aws/containerinsights/{ctx.short_name}/application",
+            log_group_name=log_group_name,  # RouterLogs (below) ships the router pods' stdout there
             log_retention_days=LOG_RETENTION_DAYS[env],
             kms_key_arn=key.key_arn,
             fallback_alarm_threshold=rcfg.fallback_alarm_per5_min,
+            permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+            node_selector=dict([SYSTEM_LABEL]),
+        ),
+        cluster.provider,
+        opts=pulumi.ResourceOptions(depends_on=default.after),
+    )
+    RouterLogs(
+        f"{ctx.short_name}-rtr-shipper",
+        RouterLogsArgs(
+            cluster_name=ctx.short_name,
+            region=ctx.region,
+            chart=Chart(versions.FLUENT_BIT_CHART, versions.FLUENT_BIT_VERSION, versions.FLUENT_BIT_REPO),
+            log_group_name=log_group_name,
+            log_group_arn=tier_router.log_group_arn,
+            source_namespace=ns,
+            pod_prefix=ROUTER_NAME,
+            container=ROUTER_NAME,
+            node_selector=dict([SYSTEM_LABEL]),
             permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
         ),
         cluster.provider,

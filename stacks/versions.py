@@ -139,6 +139,16 @@ DCGM_EXPORTER_CHART = "dcgm-exporter"
 DCGM_EXPORTER_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
 DCGM_EXPORTER_VERSION = "4.8.2"
 
+# The tier router's log shipper on tiered EKS stacks (components/eks/router_logs.py): chart aws-for-fluent-bit
+# 0.2.0 from https://aws.github.io/eks-charts, aws/eks-charts stable/aws-for-fluent-bit at
+# 2942cdce0d98bd257822c64520779a05c25df2c2 (2026-02-03, "Upgrade aws-for-fluent-bit chart to v0.2.0 (AWS for
+# Fluent Bit 3.2.1)" #1294; unchanged to the snapshot HEAD 5239609242f3430be50fb0b714a24d3ef2b47983 fetched
+# 2026-12-01). Its default image public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1 is Fluent Bit v4.2.2
+# (aws/aws-for-fluent-bit#1069, release notes of 3.2.1). No values.schema.json in the chart (git ls-tree).
+FLUENT_BIT_CHART = "aws-for-fluent-bit"
+FLUENT_BIT_REPO = "https://aws.github.io/eks-charts"
+FLUENT_BIT_VERSION = "0.2.0"
+
 
 def serving_addons() -> dict[str, str]:
     return {
@@ -150,4 +160,5 @@ def serving_addons() -> dict[str, str]:
         "efaDevicePlugin": EFA_PLUGIN_VERSION,
         "adotCollector": ADOT_COLLECTOR_IMAGE.rsplit(":", 1)[1],
         "dcgmExporter": DCGM_EXPORTER_VERSION,
+        "awsForFluentBit": FLUENT_BIT_VERSION,
     }

@@ -546,6 +546,18 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     ("CloudWatchMetrics", "'dcgmExporter.version'", "'a pinned chart version'"): (
         "stacks/versions.py DCGM_EXPORTER_VERSION"
     ),
+    # Router log shipper on tiered EKS stacks (stacks/eks_tiers.py)
+    ("RouterLogs", "'region'", "'required'"): "aws:region, required and checked by the config layer",
+    ("RouterLogs", "'logGroupName'", "'an absolute log group name'"): (
+        "stacks/eks_tiers.py: /aws/containerinsights/ds-<stack>/application"
+    ),
+    ("RouterLogs", "'nodeSelector'", '"the router\'s nodes: an empty selector tails every node"'): (
+        "stacks/eks_tiers.py passes the system nodes' label (SYSTEM_LABEL), as the router's nodeSelector"
+    ),
+    ("RouterLogs", "'chart'", "'the aws-for-fluent-bit chart and its repo'"): (
+        "stacks/versions.py FLUENT_BIT_CHART and FLUENT_BIT_REPO"
+    ),
+    ("RouterLogs", "'chart.version'", "'an exact x.y.z chart version'"): "stacks/versions.py FLUENT_BIT_VERSION",
     ("GpuCapacity", "'maxGpusPerInstance'", "'at least 1'"): (
         "the largest GPU count of gpuPool.instanceTypes, which the config requires to be GPU types"
     ),

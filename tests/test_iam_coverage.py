@@ -298,8 +298,9 @@ def test_evaluator_conditions():
 # system nodes, Karpenter and its nodes, VPC flow-log delivery, vLLM secrets, LB controller, KEDA.
 ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
 # A tiered stack adds the CPU tier's execution, task and instance roles and the router's execution and task (ECS),
-# or the CPU tier's and the router's Pod Identity roles (EKS: the CPU nodes share Karpenter's node role).
-TIER_ROLES = {"hybrid": 5, "hybrid-eks": 2}
+# or the CPU tier's, the router's and the router log shipper's Pod Identity roles (EKS: the CPU nodes share
+# Karpenter's node role; components/eks/router_logs.py).
+TIER_ROLES = {"hybrid": 5, "hybrid-eks": 3}
 # An EKS stack loading from S3 adds the weight-sync Job's Pod Identity role (components/eks/weights_sync.py).
 SYNC_ROLES = {"eks-dev": 1, "hybrid-eks": 1}
 # A single-tier ECS stack rotates its API key: the rotation function's role (components/ecs/api_key_rotation.py).

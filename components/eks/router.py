@@ -16,14 +16,15 @@ config as the ECS TierRouter) as a Kubernetes Deployment in front of the tiers' 
 - Pod Security "restricted": non-root, read-only root, no capabilities, RuntimeDefault seccomp;
 - drain: a preStop sleep as long as the target group's deregistration delay, then the proxy's own stop.
 - per-tier Requests/Errors/LatencyMs/Fallbacks, the fallback alarm and dashboard: components/shared/router_metrics,
-  on the Container Insights application log group the cluster's log agent writes the pods' stdout to.
+  on the Container Insights application log group; components/eks/router_logs.py (Fluent Bit on the nodes of
+  `node_selector`) ships the pods' stdout there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -70,13 +71,15 @@ class EksTierRouterArgs:
     memory_mib: int = 2048
     min_replicas: int = 1
     max_replicas: int = 2
-    log_group_name: str = ""  # where the pods' stdout lands (Container Insights application logs)
+    log_group_name: str = ""  # where the pods' stdout is shipped (Container Insights application log group)
     log_retention_days: int = 30
     kms_key_arn: pulumi.Input[str] = ""  # encrypts the log group
     fallback_alarm_threshold: int = 10
     alarm_topic_arn: pulumi.Input[str] | None = None
     image: str = router.IMAGE
     permissions_boundary_arn: str = ""
+    # The nodes the pods run on: where the log shipper tails them (stacks/eks_tiers.py, the system nodes).
+    node_selector: dict[str, str] = field(default_factory=dict)
 
 
 def _validate(args: EksTierRouterArgs) -> None:
@@ -102,6 +105,7 @@ class EksTierRouter(pulumi.ComponentResource):
     fallback_alarm_arn: pulumi.Output[str]
     dashboard_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]  # what the log shipper writes to (components/eks/router_logs.py)
 
     def __init__(
         self, name: str, args: EksTierRouterArgs, provider: k8s.Provider, opts: pulumi.ResourceOptions | None = None
@@ -171,6 +175,7 @@ class EksTierRouter(pulumi.ComponentResource):
         self.fallback_alarm_arn = alarm.arn
         self.dashboard_name = dashboard.dashboard_name
         self.role_arn = role.arn
+        self.log_group_arn = log_group.arn
         self.register_outputs(
             {"deployment": NAME, "fallbackAlarmArn": alarm.arn, "dashboardName": dashboard.dashboard_name}
         )
@@ -360,6 +365,7 @@ def deployment_spec(
                         "labelSelector": {"matchLabels": labels()},
                     }
                 ],
+                **({"nodeSelector": dict(args.node_selector)} if args.node_selector else {}),
                 "containers": [container(args, spec, master_arn, tier_arns)],
                 "volumes": [
                     {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},

@@ -5,9 +5,9 @@ dashboard of the four. Metric filters take dimensions from JSON fields (CloudWat
 dimensions with metrics from values in JSON or space-delimited log events").
 
 Where the JSON fields sit depends on who ships the line: the ECS awslogs driver sends the line itself (fields at
-`$.`); Container Insights' Fluent Bit on EKS wraps it and merges the parsed JSON under `log_processed`
-(aws-samples/amazon-cloudwatch-container-insights, fluent-bit.yaml application-log.conf: `Merge_Log On`,
-`Merge_Log_Key log_processed`), so the same fields are at `$.log_processed.`.
+`$.`); on EKS the stack's Fluent Bit (components/eks/router_logs.py) wraps it and merges the parsed JSON under
+`log_processed` (`Merge_Log On`, `Merge_Log_Key log_processed`, as Container Insights' own application-log.conf),
+so the same fields are at `$.log_processed.` (tests/test_router_logs.py builds that record and matches them).
 """
 
 from __future__ import annotations
