@@ -358,14 +358,6 @@ def test_eks_dashboard_is_a_valid_body_with_vllm_and_gpu_panels():
     assert [a["value"] for a in gpu["annotations"]["horizontal"]] == [90, 10]
 
 
-def test_ecs_dashboard_has_no_vllm_panels_as_nothing_scrapes_vllm_there():
-    run = shared_run("dev")
-    body = json.loads(engine_inputs(run.one("aws:cloudwatch/dashboard:Dashboard"))["dashboardBody"])
-    titles = {w["properties"].get("title") for w in body["widgets"]}
-    assert "GPU utilization (%)" in titles  # the CloudWatch agent's, per ASG
-    assert not titles & {"Queue depth (requests waiting)", "KV-cache usage (%)", "Time to first token (s, mean)"}
-
-
 def test_workload_refuses_a_drain_longer_than_the_spot_notice():
     from components.eks.model_server import EksModelServerArgs, _validate
 
