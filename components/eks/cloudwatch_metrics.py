@@ -10,8 +10,9 @@ supports the counter, gauge, and summary metric types ... histogram metric type 
 guide, ContainerInsights-Prometheus-metrics-conversion), and vLLM's TTFT is a histogram. The ADOT collector's
 awsemf exporter keeps it as a statistic set with per-period deltas of Sum and Count (awsemfexporter
 datapoint.go, histogramDataPointSlice.CalculateDeltaDatapoints), so CloudWatch's Average is the mean TTFT;
-percentiles are not possible from a statistic set (aws-observability/aws-otel-collector#918). The collector
-and its Prometheus-to-EMF configuration follow ADOT's own EKS template (deployment-template/eks/
+percentiles are not possible from a statistic set (aws-observability/aws-otel-collector#918). The
+configuration comes from the generator ECS's sidecar uses too (components/shared/metrics_collector.py); the
+collector and its Prometheus-to-EMF configuration follow ADOT's own EKS template (deployment-template/eks/
 otel-container-insights-prometheus.yaml and config/eks/prometheus/*.yaml at v0.49.0).
 
 Least privilege. EMF metrics are written with CloudWatch Logs calls, not PutMetricData: the collector's
