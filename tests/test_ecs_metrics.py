@@ -227,3 +227,18 @@ def test_queue_depth_policy_matches_put_scaling_policy():
     bad = copy.deepcopy(policy)
     bad["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]["Metrics"][2]["ReturnData"] = "yes"
     assert shape_problems(bad, shape) != []
+
+
+def test_plan_shows_the_queue_depth_expression_and_the_sidecar():
+    from offline.plan import _key_inputs
+
+    run = shared_run(STACK, QUEUE_DEPTH)
+    policy = run.one("aws:appautoscaling/policy:Policy")
+    assert _key_inputs(policy.inputs, type_token=policy.type).startswith(
+        "expression=['waiting / running'], targetValue=5"
+    )
+    task = run.one(TASK_DEF, under="ModelService")
+    assert _key_inputs(task.inputs, type_token=task.type).endswith(
+        "adot-collector: image=public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0, GPUs=0, "
+        "memoryReservation=128"
+    )
