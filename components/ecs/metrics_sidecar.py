@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from components.ecs.task import CONTAINER_NAME
 from components.shared import vllm
 from components.shared.metrics_collector import (
     KV_CACHE_USAGE,
@@ -110,7 +111,7 @@ def collector_container(
         ],
         # Started once vLLM has started (not healthy: it would wait through the weight load for nothing);
         # vLLM itself depends on nothing, so the sidecar never delays serving.
-        "dependsOn": [{"containerName": "vllm", "condition": "START"}],
+        "dependsOn": [{"containerName": CONTAINER_NAME, "condition": "START"}],
         "linuxParameters": {
             "tmpfs": [{"containerPath": "/tmp", "size": TMP_MIB, "mountOptions": ["rw", "nosuid", "nodev", "noexec"]}],
             "initProcessEnabled": True,
