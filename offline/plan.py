@@ -226,6 +226,7 @@ _KEY_PATHS = {
     "aws:appautoscaling/target:Target": ("minCapacity", "maxCapacity"),
     "aws:appautoscaling/policy:Policy": (
         "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+        "targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.metrics.*.expression",  # queueDepth
         "targetTrackingScalingPolicyConfiguration.targetValue",
         "targetTrackingScalingPolicyConfiguration.scaleOutCooldown",
         "targetTrackingScalingPolicyConfiguration.scaleInCooldown",

@@ -518,15 +518,28 @@ def _cross_field_problems(sections: dict[str, Any]) -> list[Problem]:
             )
         )
     if scaling and sections.get("platform") == "ecs" and scaling.metric == "queueDepth":
-        p.append(
-            Problem(
-                "scaling.metric",
-                "queueDepth is not available on ECS: vLLM's vllm:num_requests_waiting is a Prometheus metric "
-                "that is not published to CloudWatch here (see docs/ecs.md)",
-                "queueDepth",
-                "qps",
+        p.extend(_ecs_queue_depth_problems(scaling))
+    return p
+
+
+def _ecs_queue_depth_problems(scaling: ScalingConfig) -> list[Problem]:
+    """On ECS, queue depth is reported by each task's metrics sidecar: at zero tasks no task reports a queue,
+    so target tracking has no data and never scales out (components/ecs/autoscaling.py). EKS pairs KEDA with
+    an ALB request-count trigger for that; on ECS a service that must wake from zero uses metric qps."""
+    why = "queueDepth on ECS cannot scale from zero: at zero tasks no task reports a queue"
+    p: list[Problem] = []
+    if scaling.min_replicas == 0:
+        p.append(Problem("scaling.minReplicas", why + " (or use scaling.metric qps)", 0, "≥ 1 with queueDepth on ECS"))
+    for i, rule in enumerate(scaling.schedule):
+        if rule.min_replicas == 0 and rule.max_replicas > 0:
+            p.append(
+                Problem(
+                    f"scaling.schedule[{i}].minReplicas",
+                    why + "; a rule may scale to zero only with maxReplicas 0 (off)",
+                    0,
+                    "≥ 1, or maxReplicas 0",
+                )
             )
-        )
     return p
 
 

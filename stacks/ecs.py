@@ -21,7 +21,7 @@ from components.shared.model_bucket import ModelBucket, ModelBucketArgs
 from components.shared.network import FlowLogArgs, Network, VpcFlowLogs
 from components.shared.vllm import VllmServer
 from components.shared.web_acl import WebAcl, WebAclArgs, body_limit_bytes
-from stacks import cold_start
+from stacks import cold_start, versions
 from stacks.config import StackContext
 from stacks.serving import ServingEndpoint
 
@@ -192,6 +192,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
                 min_replicas=scaling.min_replicas,
                 max_replicas=scaling.max_replicas,
                 target_requests_per_second=scaling.target_qps_per_replica,
+                metric=scaling.metric,
+                target_queue_depth=scaling.target_queue_depth_per_replica,
                 scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
                 scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
                 schedule=tuple(
@@ -218,6 +220,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
             model_bucket_arn=bucket.bucket_arn if bucket else "",
             model_prefix=bucket.prefix if bucket else "",
+            # vLLM's queue depth, KV cache and TTFT into CloudWatch (dashboard panels, queue-depth scaling).
+            collector_image=versions.ADOT_COLLECTOR_IMAGE,
         ),
     )
     nodes = service.node_pool
@@ -253,6 +257,7 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         cluster_name=service.cluster_name,
         service_name=service.service_name,
         kms_key_arn=key.key_arn,
+        serving_metrics=service.serving_metrics,
     )
     return outputs, endpoint
 

@@ -337,6 +337,26 @@ REACHABLE: dict[tuple[str, str, str], Case] = {
         "schedule[0]",
         bypass=True,
     ),
+    ("ReplicaAutoscaling", "'metric'", "'must be qps or queueDepth'"): Case(
+        {"deepseek-cloud:scaling.metric": "latency"}, "deepseek-cloud:scaling.metric: not an allowed value"
+    ),
+    ("ModelService", "'scaling.metric'", "'must be qps or queueDepth'"): Case(
+        {"deepseek-cloud:scaling.metric": "latency"}, "deepseek-cloud:scaling.metric: not an allowed value"
+    ),
+    ("ReplicaAutoscaling", "'targetQueueDepth'", "'must be above 0'"): Case(
+        {"deepseek-cloud:scaling.targetQueueDepthPerReplica": 0.0},
+        "deepseek-cloud:scaling.targetQueueDepthPerReplica: out of range",
+    ),
+    (
+        "ReplicaAutoscaling",
+        "'minReplicas'",
+        "'queueDepth cannot scale from zero: no task reports a queue at zero tasks'",
+    ): Case(
+        {"deepseek-cloud:scaling.metric": "queueDepth", "deepseek-cloud:scaling.minReplicas": 0},
+        "deepseek-cloud:scaling.minReplicas: queueDepth on ECS cannot scale from zero",
+        "minReplicas",
+        bypass=True,
+    ),
     # ModelService: adopted secrets' keys
     (
         "ModelService",
@@ -705,13 +725,24 @@ UNREACHABLE: dict[tuple[str, str, str], str] = {
     (
         "ModelService",
         "'server.memoryReservationMib'",
-        "'must be at least 1024'",
-    ): "derived from the instance's memory; test_memory_reservation_of_every_gpu_type_is_enough",
+        '"must be at least 1024 (plus the metrics collector\'s reservation)"',
+    ): "derived from the instance's memory; test_memory_reservation_of_every_gpu_type_is_enough (≥ 1024 + 128 MiB)",
     (
         "ModelService",
         "'server.sharedMemoryMib'",
-        "'must be above 0 and within the memory reservation'",
-    ): "half the memory reservation, at most 16 GiB",
+        '"must be above 0 and within the vLLM container\'s memory reservation"',
+    ): "half the memory reservation, at most 16 GiB (the collector's 128 MiB leave more than half to vLLM)",
+    ("ModelService", "'collectorImage'", "'a pinned aws-otel-collector tag or digest (never latest)'"): (
+        "stacks/ecs.py passes stacks/versions.py ADOT_COLLECTOR_IMAGE, a pinned tag (EKS's)"
+    ),
+    ("ModelService", "'scaling.metric'", '"queueDepth needs vLLM\'s metrics: set collectorImage"'): (
+        "stacks/ecs.py always passes the collector image to the service that scales on scaling.metric"
+    ),
+    (
+        "ReplicaAutoscaling",
+        "'servingMetrics'",
+        '"queueDepth needs where vLLM\'s queue depth is published (the metrics sidecar)"',
+    ): ("ModelService hands its VllmMetrics' series whenever it has a collector image, which queueDepth requires"),
     ("ModelService", "'server.stopTimeoutSeconds'", "'ECS allows 2-120 s'"): DEFAULTED,
     (
         "ModelService",
@@ -805,6 +836,7 @@ def test_memory_reservation_of_every_gpu_type_is_enough():
     """ModelService needs ≥ 1024 MiB per task: true of every recorded NVIDIA type at one replica per GPU."""
     import math
 
+    from components.ecs.metrics_sidecar import COLLECTOR_MEMORY_RESERVATION_MIB
     from offline import recorded
     from stacks.ecs import AGENT_RESERVED_MIB, KERNEL_SHARE
 
@@ -814,4 +846,5 @@ def test_memory_reservation_of_every_gpu_type_is_enough():
             continue
         usable = math.floor(data["MemoryInfo"]["SizeInMiB"] * (1 - KERNEL_SHARE)) - AGENT_RESERVED_MIB
         # stacks/ecs.py divides by replicas per instance: at most one per GPU (and 1 on a GPU partition)
-        assert usable // max(1, sum(g["Count"] for g in gpus)) >= 1024, name
+        # ... and the vLLM container keeps ≥ 1024 after the metrics sidecar's reservation (metrics_sidecar.py)
+        assert usable // max(1, sum(g["Count"] for g in gpus)) >= 1024 + COLLECTOR_MEMORY_RESERVATION_MIB, name

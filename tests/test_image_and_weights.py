@@ -131,7 +131,7 @@ def test_the_build_pushes_for_linux_amd64_with_an_ecr_token():
 
 def test_the_task_definition_runs_the_built_image_by_digest():
     run = shared_run("dev")
-    (container,) = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
+    container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
     digest = by_name(run, "ds-dev-image-build", "build").outputs["digest"]
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
     assert container["image"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/deepseek/dev/vllm@{digest}"
@@ -171,7 +171,7 @@ def test_the_model_bucket_is_kms_encrypted_versioned_tls_only_private_and_logged
 def test_vllm_streams_the_pinned_revision_from_s3():
     run = shared_run("dev")
     bucket = by_name(run, "ds-dev-models-weights", "bucket").outputs["bucket"]
-    (container,) = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
+    container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
     assert container["command"][0] == f"s3://{bucket}/{PREFIX_7B}"
     command = container["command"]
     assert command[command.index("--load-format") + 1] == "runai_streamer"
@@ -179,7 +179,9 @@ def test_vllm_streams_the_pinned_revision_from_s3():
     assert env["RUNAI_STREAMER_CONCURRENCY"] == "16"  # g6e.xlarge: 20 Gbit/s peak / 1.25
     assert env["AWS_REGION"] == "us-east-1"
     prod = shared_run("prod")
-    (prod_container,) = json.loads(by_name(prod, "ds-prod-vllm-task", "task").inputs["containerDefinitions"])
+    prod_container, _prod_sidecar = json.loads(
+        by_name(prod, "ds-prod-vllm-task", "task").inputs["containerDefinitions"]
+    )
     assert {e["name"]: e["value"] for e in prod_container["environment"]}["RUNAI_STREAMER_CONCURRENCY"] == "64"
 
 
@@ -218,7 +220,7 @@ def test_hub_loading_stays_possible_by_config():
     from offline.harness import run_program
 
     run = run_program("dev", overrides={"deepseek-cloud:model.loadFrom": "hub"})
-    (container,) = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
+    container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
     assert container["command"][0] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
     assert "runai_streamer" not in container["command"]
     assert not [r for r in run.registrations if r.type.startswith("deepseek:ecs:WeightsSync")]
@@ -299,7 +301,7 @@ def test_the_estimate_drives_the_grace_period_and_the_startup_alarm():
     run = shared_run("dev")
     svc = by_name(run, "ds-dev-vllm-svc", "service").inputs
     assert svc["healthCheckGracePeriodSeconds"] == 60
-    (container,) = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
+    container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
     assert container["healthCheck"]["startPeriod"] == 25  # ceil(6.09 + 18.1)
     # replicaStartupMinutes 0 in the shipped config: the alarms wait ceil(268.9 × 1.5 / 60) = 7 minutes
     for alarm in ("ds-dev-alarms-unhealthy-hosts", "ds-dev-alarms-tasks-below-desired"):

@@ -27,8 +27,10 @@ API_KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/vllm-ke
 
 
 def container(run: ProgramRun) -> dict:
-    [definition] = json.loads(run.one(TASK_DEF, under="ModelService").inputs["containerDefinitions"])
-    return definition
+    """The vLLM container (the task's first; the metrics collector sidecar follows it)."""
+    definitions = json.loads(run.one(TASK_DEF, under="ModelService").inputs["containerDefinitions"])
+    assert [d["name"] for d in definitions] == ["vllm", "adot-collector"]
+    return definitions[0]
 
 
 def arg(command: list[str], flag: str) -> str:
@@ -57,8 +59,9 @@ def test_gpus_per_task_equal_the_sizing_tensor_parallel_degree() -> None:
     )
     assert arg(c["command"], "--max-model-len") == "16384"
     assert arg(c["command"], "--served-model-name") == "deepseek-r1-distill-qwen-32b"
-    # g6e.12xlarge: 384 GiB, two replicas per host -> (393216 x 0.9 - 1024) / 2
-    assert c["memoryReservation"] == 176435
+    # g6e.12xlarge: 384 GiB, two replicas per host -> (393216 x 0.9 - 1024) / 2 = 176435 per task, less the
+    # metrics collector's 128 MiB
+    assert c["memoryReservation"] == 176435 - 128
     assert c["linuxParameters"]["sharedMemorySize"] == 16384
 
 
@@ -74,8 +77,8 @@ def test_dev_task_definition_concrete_values() -> None:
     assert arg(c["command"], "--port") == "8000" and c["portMappings"][0]["containerPort"] == 8000
     assert arg(c["command"], "--gpu-memory-utilization") == "0.9"
     assert "--api-key" not in c["command"]  # vLLM reads VLLM_API_KEY from the secret instead
-    # g6e.xlarge and g5.2xlarge both 32 GiB: 32768 x 0.9 - 1024
-    assert c["memoryReservation"] == 28467
+    # g6e.xlarge and g5.2xlarge both 32 GiB: 32768 x 0.9 - 1024 = 28467 per task, less the collector's 128 MiB
+    assert c["memoryReservation"] == 28467 - 128
     assert c["stopTimeout"] == 30
     assert {u["name"]: u["hardLimit"] for u in c["ulimits"]} == {"memlock": -1, "nofile": 65535}
     log = c["logConfiguration"]
@@ -154,8 +157,12 @@ def test_task_role_holds_only_the_model_read_grant_and_roles_trust_only_this_acc
         a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.inputs["role"] == role_name
     ]
     inline = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role_name]
-    # The model bucket's read grant on the one revision (tests/test_image_and_weights.py checks its statements).
-    assert attached == [] and [p.name for p in inline] == ["ds-dev-vllm-read-model"]
+    # The model bucket's read grant on the one revision (tests/test_image_and_weights.py checks its statements)
+    # and the metrics sidecar's EMF writes (tests/test_ecs_metrics.py).
+    assert attached == [] and sorted(p.name for p in inline) == [
+        "ds-dev-vllm-metrics-emf-write",
+        "ds-dev-vllm-read-model",
+    ]
     trust = json.loads(task_role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
@@ -335,11 +342,36 @@ def test_outputs_of_build_ecs() -> None:
     assert run.outputs["asgName"] == run.one("aws:autoscaling/group:Group").outputs["name"]
 
 
-def test_queue_depth_on_ecs_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"scaling\.metric: queueDepth is not available on ECS"):
-        run_program("dev", overrides={"deepseek-cloud:scaling.metric": "queueDepth"})
+def test_queue_depth_from_zero_on_ecs_is_a_config_error() -> None:
+    """queueDepth works on ECS (tests/test_ecs_metrics.py), but not from zero tasks: refused, one line each."""
+    with pytest.raises(ConfigError) as caught:
+        run_program(
+            "dev", overrides={"deepseek-cloud:scaling.metric": "queueDepth", "deepseek-cloud:scaling.minReplicas": 0}
+        )
+    assert str(caught.value).splitlines()[1:] == [
+        "deepseek-cloud:scaling.minReplicas: queueDepth on ECS cannot scale from zero: at zero tasks no task "
+        "reports a queue (or use scaling.metric qps) (got 0; allowed: ≥ 1 with queueDepth on ECS)"
+    ]
     # Reported with the other config problems, before anything (not even the network) is declared.
     assert settings.SETTINGS.monitor.registrations == []
+    # A schedule rule may switch the service off (maxReplicas 0, dev's nights) but not leave it at zero
+    # with room to grow: nothing would wake it.
+    with pytest.raises(ConfigError) as caught:
+        run_program(
+            "dev",
+            overrides={
+                "deepseek-cloud:scaling.metric": "queueDepth",
+                "deepseek-cloud:scaling.schedule": [
+                    {"name": "nights", "cron": "cron(0 19 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
+                    {"name": "mornings", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 2},
+                ],
+            },
+        )
+    assert str(caught.value).splitlines()[1:] == [
+        "deepseek-cloud:scaling.schedule[1].minReplicas: queueDepth on ECS cannot scale from zero: at zero tasks "
+        "no task reports a queue; a rule may scale to zero only with maxReplicas 0 (off) (got 0; allowed: ≥ 1, or "
+        "maxReplicas 0)"
+    ]
 
 
 def test_dev_scales_to_zero_off_hours() -> None:

@@ -92,6 +92,9 @@ ADDED_SINCE_BASELINE = {
     "urn:pulumi:prod::deepseek-cloud::deepseek:edge:WebAcl$aws:cloudwatch/logGroup:LogGroup::ds-prod-waf-logs": (
         "the web ACL's log group (WAF.11, issue 17)"
     ),
+    "urn:pulumi:prod::deepseek-cloud::deepseek:serving:ModelService$deepseek:ecs:VllmMetrics$"
+    "aws:cloudwatch/logGroup:LogGroup::ds-prod-vllm-metrics-emf": "the vLLM metrics sidecar's EMF log group "
+    "(issue 12 on ECS)",
 }
 
 

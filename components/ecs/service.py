@@ -29,6 +29,12 @@ import pulumi_aws as aws
 from components.ecs.api_key_rotation import ApiKeyRotation, ApiKeyRotationArgs
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs, ScheduledCapacity
 from components.ecs.capacity import GpuNodePool, GpuNodePoolArgs
+from components.ecs.metrics_sidecar import (
+    COLLECTOR_MEMORY_RESERVATION_MIB,
+    VllmMetrics,
+    VllmMetricsArgs,
+    collector_container,
+)
 from components.ecs.task import (
     CONTAINER_NAME,
     HF_CACHE_VOLUME,
@@ -42,6 +48,7 @@ from components.shared import vllm
 from components.shared.endpoint import Endpoint, EndpointArgs, endpoint_problems
 from components.shared.model_bucket import read_policy
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs, secrets_problems
+from components.shared.serving_metrics import ServingMetrics
 from components.shared.validation import ArgsProblems
 
 KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
@@ -52,6 +59,8 @@ class ReplicaScaling:
     min_replicas: int = 1
     max_replicas: int = 1
     target_requests_per_second: float = 1.0
+    metric: str = "qps"  # qps (ALB requests per target) | queueDepth (vLLM's waiting requests per task)
+    target_queue_depth: float = 5.0  # waiting requests per running task (metric queueDepth)
     scale_out_cooldown_seconds: int = 60
     scale_in_cooldown_seconds: int = 600
     schedule: tuple[ScheduledCapacity, ...] = ()
@@ -99,6 +108,9 @@ class ModelServiceArgs:
     model_prefix: str = ""
     # A tier behind the router (tiered serving): its Endpoint is an internal ALB in the private subnets.
     internal: bool = False
+    # The ADOT collector sidecar (components/ecs/metrics_sidecar.py), pinned; "" = no vLLM metrics (and no
+    # queue-depth scaling). Its EMF log group is <log_group_name>/metrics.
+    collector_image: str = ""
 
 
 def endpoint_args(args: ModelServiceArgs, moved_from: pulumi.Resource | None = None, **more: Any) -> EndpointArgs:
@@ -152,6 +164,7 @@ class ModelService(pulumi.ComponentResource):
     endpoint: Endpoint
     target_group_name: str
     health_check_grace_seconds: int
+    serving_metrics: ServingMetrics | None  # vLLM's series in CloudWatch (with a collector image)
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("deepseek:serving:ModelService", name, None, opts)
@@ -176,7 +189,7 @@ class ModelService(pulumi.ComponentResource):
         )
         self._task_rules(name, task_sg, self.endpoint.security_group_id)
         capacity = self._capacity(name, args, cluster)
-        task_definition = self._task_definition(name, args, log_group, secrets)
+        task_definition = self._task_definition(name, args, log_group, secrets, cluster)
         service = self._service(name, args, cluster, task_definition, task_sg, capacity)
         self._rotation(name, args, secrets, cluster, service)
         self._autoscaling(name, args.scaling, cluster, service)
@@ -240,21 +253,34 @@ class ModelService(pulumi.ComponentResource):
         )
 
     def _task_definition(
-        self, name: str, args: ModelServiceArgs, log_group: aws.cloudwatch.LogGroup, secrets: ModelSecrets
+        self,
+        name: str,
+        args: ModelServiceArgs,
+        log_group: aws.cloudwatch.LogGroup,
+        secrets: ModelSecrets,
+        cluster: aws.ecs.Cluster,
     ) -> aws.ecs.TaskDefinition:
         server = args.server
         region = aws.get_region().region
         execution_role, task_role = self._roles(name, args, secrets)
+        self._metrics(name, args, region, cluster, task_role)
         keep_alive = vllm.keep_alive_seconds(args.idle_timeout_seconds)
         # The image (ServingImage's digest ref) and the S3 model URI may be Outputs: resolved here, so the
         # container definition is built from plain values (its structure never depends on them).
         rotated = _rotates(args)
         definitions = pulumi.Output.all(
-            secrets.api_key_arn, secrets.hf_token_arn, log_group.name, server.image, server.model_uri
+            secrets.api_key_arn, secrets.hf_token_arn, log_group.name, server.image, server.model_uri, cluster.name
         ).apply(
             lambda a: json.dumps(
                 container_definitions(
-                    replace(server, image=a[3], model_uri=a[4]), a[0], a[1], a[2], region, keep_alive, rotated
+                    replace(server, image=a[3], model_uri=a[4]),
+                    a[0],
+                    a[1],
+                    a[2],
+                    region,
+                    keep_alive,
+                    rotated,
+                    _sidecars(args, region, a[5], a[2]),
                 )
             )
         )
@@ -270,6 +296,29 @@ class ModelService(pulumi.ComponentResource):
             volumes=[{"name": HF_CACHE_VOLUME, "host_path": HOST_HF_CACHE}],
             opts=self._child,
         )
+
+    def _metrics(
+        self, name: str, args: ModelServiceArgs, region: str, cluster: aws.ecs.Cluster, task_role: aws.iam.Role
+    ) -> None:
+        """The collector sidecar's log group and the task role's grant on it (with a collector image)."""
+        self.serving_metrics = None
+        if not args.collector_image:
+            return
+        metrics = VllmMetrics(
+            f"{name}-metrics",
+            VllmMetricsArgs(
+                collector_image=args.collector_image,
+                region=region,
+                cluster_name=cluster.name,
+                task_role_name=task_role.name,
+                log_group_name=metrics_log_group_name(args),
+                log_retention_days=args.log_retention_days,
+                kms_key_arn=args.kms_key_arn,
+                protect=args.protect,
+            ),
+            opts=self._child,
+        )
+        self.serving_metrics = metrics.serving_metrics
 
     def _roles(self, name: str, args: ModelServiceArgs, secrets: ModelSecrets) -> tuple[aws.iam.Role, aws.iam.Role]:
         """The execution role (the ECS agent: image, logs, the two secrets) and the task role (vLLM's
@@ -413,6 +462,9 @@ class ModelService(pulumi.ComponentResource):
                 min_replicas=scaling.min_replicas,
                 max_replicas=scaling.max_replicas,
                 target_requests_per_second=scaling.target_requests_per_second,
+                metric=scaling.metric,
+                target_queue_depth=scaling.target_queue_depth,
+                serving_metrics=self.serving_metrics,
                 scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
                 scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
                 schedule=scaling.schedule,
@@ -452,6 +504,17 @@ class ModelService(pulumi.ComponentResource):
         )
 
 
+def metrics_log_group_name(args: ModelServiceArgs) -> str:
+    return f"{args.log_group_name}/metrics"
+
+
+def _sidecars(args: ModelServiceArgs, region: str, cluster_name: str, log_group: str) -> tuple[dict[str, Any], ...]:
+    """The task's non-essential containers: the metrics collector, with a collector image."""
+    if not args.collector_image:
+        return ()
+    return (collector_container(args.collector_image, region, cluster_name, metrics_log_group_name(args), log_group),)
+
+
 def _rotates(args: ModelServiceArgs) -> bool:
     """Whether this service rotates its API key: it created the secret and a rotation period is set."""
     return args.api_key_rotation_days > 0 and not args.api_key_secret_arn
@@ -482,11 +545,27 @@ def _validate(args: ModelServiceArgs) -> None:
         )
     problems.check(s.tensor_parallel_size >= 1, "server.tensorParallelSize", "must be at least 1")
     problems.check(0 < s.gpu_memory_utilization <= 1, "server.gpuMemoryUtilization", "must be in (0, 1]")
-    problems.check(s.memory_reservation_mib >= 1024, "server.memoryReservationMib", "must be at least 1024")
+    sidecar_mib = COLLECTOR_MEMORY_RESERVATION_MIB if args.collector_image else 0
     problems.check(
-        0 < s.shared_memory_mib <= s.memory_reservation_mib,
+        s.memory_reservation_mib - sidecar_mib >= 1024,
+        "server.memoryReservationMib",
+        "must be at least 1024 (plus the metrics collector's reservation)",
+    )
+    problems.check(
+        0 < s.shared_memory_mib <= s.memory_reservation_mib - sidecar_mib,
         "server.sharedMemoryMib",
-        "must be above 0 and within the memory reservation",
+        "must be above 0 and within the vLLM container's memory reservation",
+    )
+    problems.check(
+        not args.collector_image or bool(re.match(r"^[\w./-]+(:v[\w.-]+|@sha256:[0-9a-f]{64})$", args.collector_image)),
+        "collectorImage",
+        "a pinned aws-otel-collector tag or digest (never latest)",
+    )
+    problems.check(args.scaling.metric in ("qps", "queueDepth"), "scaling.metric", "must be qps or queueDepth")
+    problems.check(
+        args.scaling.metric != "queueDepth" or bool(args.collector_image),
+        "scaling.metric",
+        "queueDepth needs vLLM's metrics: set collectorImage",
     )
     problems.check(2 <= s.stop_timeout_seconds <= 120, "server.stopTimeoutSeconds", "ECS allows 2-120 s")
     problems.check(

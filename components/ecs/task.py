@@ -22,10 +22,14 @@ def container_definitions(
     region: str,
     keep_alive_seconds: int = vllm.keep_alive_seconds(600),
     rotated_key: bool = False,
+    sidecars: tuple[dict[str, Any], ...] = (),
 ) -> list[dict[str, Any]]:
     """The ECS container definition of the vLLM server (RegisterTaskDefinition shape); `server` with its
     image and model_uri resolved (plain strings). `rotated_key`: the API-key secret rotates
-    (components/ecs/api_key_rotation.py), so the server also accepts its AWSPREVIOUS version."""
+    (components/ecs/api_key_rotation.py), so the server also accepts its AWSPREVIOUS version.
+
+    `server.memory_reservation_mib` is the task's memory budget on the instance (stacks/ecs.py sizes it so
+    every replica fits); `sidecars` (e.g. the metrics collector) reserve theirs out of it, the rest is vLLM's."""
     probe = vllm.CONTAINER_HEALTH
     return [
         {
@@ -41,7 +45,7 @@ def container_definitions(
                 if server.device != "cpu"
                 else {}
             ),
-            "memoryReservation": server.memory_reservation_mib,
+            "memoryReservation": vllm_memory_reservation_mib(server, sidecars),
             "user": vllm.CONTAINER_USER,
             "readonlyRootFilesystem": True,
             "environment": [
@@ -87,8 +91,14 @@ def container_definitions(
                     "max-buffer-size": "25m",
                 },
             },
-        }
+        },
+        *sidecars,
     ]
+
+
+def vllm_memory_reservation_mib(server: vllm.VllmServer, sidecars: tuple[dict[str, Any], ...] = ()) -> int:
+    """The task's budget less what its sidecars reserve: the task as a whole still fits the instance."""
+    return server.memory_reservation_mib - sum(int(c.get("memoryReservation", 0)) for c in sidecars)
 
 
 def previous_stage(secret_arn: str) -> str:

@@ -10,8 +10,9 @@ supports the counter, gauge, and summary metric types ... histogram metric type 
 guide, ContainerInsights-Prometheus-metrics-conversion), and vLLM's TTFT is a histogram. The ADOT collector's
 awsemf exporter keeps it as a statistic set with per-period deltas of Sum and Count (awsemfexporter
 datapoint.go, histogramDataPointSlice.CalculateDeltaDatapoints), so CloudWatch's Average is the mean TTFT;
-percentiles are not possible from a statistic set (aws-observability/aws-otel-collector#918). The collector
-and its Prometheus-to-EMF configuration follow ADOT's own EKS template (deployment-template/eks/
+percentiles are not possible from a statistic set (aws-observability/aws-otel-collector#918). The
+configuration comes from the generator ECS's sidecar uses too (components/shared/metrics_collector.py); the
+collector and its Prometheus-to-EMF configuration follow ADOT's own EKS template (deployment-template/eks/
 otel-container-insights-prometheus.yaml and config/eks/prometheus/*.yaml at v0.49.0).
 
 Least privilege. EMF metrics are written with CloudWatch Logs calls, not PutMetricData: the collector's
@@ -38,21 +39,28 @@ import yaml
 from components.eks.addons import GPU_TOLERATION, Chart
 from components.eks.gpu_capacity import GPU_POOL, POOL_LABEL
 from components.eks.karpenter import pod_identity_trust
+from components.shared.metrics_collector import (
+    GPU_UTILIZATION,
+    KV_CACHE_USAGE,
+    QUEUE_DEPTH,
+    RESOURCE_ATTRIBUTES_ENV,
+    TTFT,
+    VLLM_KEEP,
+    VLLM_METRICS,
+    collector_policy,
+    resource_attributes,
+)
+from components.shared.metrics_collector import collector_config as shared_collector_config
 from components.shared.serving_metrics import ServingMetrics
 from components.shared.validation import ArgsProblems
 
 NAMESPACE = "DeepSeek/EKS"  # CloudWatch namespace of every series below
 DIMENSION = "ClusterName"  # the one dimension: alarms and dashboard read the whole endpoint's series
-QUEUE_DEPTH = "vllm:num_requests_waiting"
-KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"
-TTFT = "vllm:time_to_first_token_seconds"
-GPU_UTILIZATION = "DCGM_FI_DEV_GPU_UTIL"  # dcgm-exporter default-counters.csv: "GPU utilization (in %)", gauge
-METRICS = (QUEUE_DEPTH, KV_CACHE_USAGE, TTFT, GPU_UTILIZATION)
+METRICS = (*VLLM_METRICS, GPU_UTILIZATION)
 COLLECTOR = "adot-collector"
 COLLECTOR_NAMESPACE = "kube-system"
 DCGM_NAME = "dcgm-exporter"  # the chart's app.kubernetes.io/name
 DCGM_PORT = 9400
-SCRAPE_INTERVAL = "60s"  # one datapoint per pod per minute: Average over pods = per replica
 CONFIG_FILE = "config.yaml"
 
 
@@ -163,22 +171,6 @@ KINDS: dict[str, Any] = {
 }
 
 
-def collector_policy(log_group_arn: str) -> dict[str, Any]:
-    """The awsemf exporter's calls (CreateLogStream, PutLogEvents, DescribeLogStreams) on the one log group;
-    no CreateLogGroup: the group exists (declared above, with its key and retention)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "WriteEmfMetrics",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
-            }
-        ],
-    }
-
-
 def _scrape_job(job: str, namespace: str, labels: dict[str, str], port: int, keep: str) -> dict[str, Any]:
     """Prometheus pod discovery in one namespace: pods with `labels`, their container port `port`; only the
     series matching `keep` are kept (everything else costs EMF bytes and is never charted)."""
@@ -207,54 +199,19 @@ def _label_name(key: str) -> str:
 
 
 def collector_config(args: CloudWatchMetricsArgs) -> dict[str, Any]:
-    """The ADOT collector configuration: two scrape jobs, the ClusterName resource attribute, awsemf."""
-    vllm_keep = f"{QUEUE_DEPTH}|{KV_CACHE_USAGE}|{TTFT}_(bucket|sum|count)"
-    return {
-        "receivers": {
-            "prometheus": {
-                "config": {
-                    "global": {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": "10s"},
-                    "scrape_configs": [
-                        _scrape_job("vllm", args.serving_namespace, args.pod_selector, args.metrics_port, vllm_keep),
-                        _scrape_job(
-                            "dcgm",
-                            COLLECTOR_NAMESPACE,
-                            {"app.kubernetes.io/name": DCGM_NAME},
-                            DCGM_PORT,
-                            GPU_UTILIZATION,
-                        ),
-                    ],
-                }
-            }
-        },
-        "processors": {
-            # OTEL_RESOURCE_ATTRIBUTES (ClusterName=<cluster>) onto every series, as ADOT's EKS template does.
-            "resourcedetection/env": {"detectors": ["env"], "timeout": "2s", "override": False},
-            "batch/metrics": {"timeout": "60s"},
-        },
-        "exporters": {
-            "awsemf": {
-                "region": args.region,
-                "namespace": NAMESPACE,
-                "log_group_name": args.log_group_name,
-                "log_stream_name": COLLECTOR,
-                "resource_to_telemetry_conversion": {"enabled": True},
-                "dimension_rollup_option": "NoDimensionRollup",
-                "metric_declarations": [
-                    {"dimensions": [[DIMENSION]], "metric_name_selectors": [f"^{m}$" for m in METRICS]},
-                ],
-            }
-        },
-        "service": {
-            "pipelines": {
-                "metrics": {
-                    "receivers": ["prometheus"],
-                    "processors": ["resourcedetection/env", "batch/metrics"],
-                    "exporters": ["awsemf"],
-                }
-            }
-        },
-    }
+    """The shared ADOT configuration (components/shared/metrics_collector.py) with two pod-discovery jobs."""
+    return shared_collector_config(
+        [
+            _scrape_job("vllm", args.serving_namespace, args.pod_selector, args.metrics_port, VLLM_KEEP),
+            _scrape_job("dcgm", COLLECTOR_NAMESPACE, {"app.kubernetes.io/name": DCGM_NAME}, DCGM_PORT, GPU_UTILIZATION),
+        ],
+        region=args.region,
+        namespace=NAMESPACE,
+        dimensions=[DIMENSION],
+        metrics=METRICS,
+        log_group_name=args.log_group_name,
+        log_stream_name=COLLECTOR,
+    )
 
 
 def _pod_reader(namespace: str) -> list[dict[str, Any]]:
@@ -298,7 +255,7 @@ def collector_deployment_spec(args: CloudWatchMetricsArgs) -> dict[str, Any]:
         "args": ["--config", f"/conf/{CONFIG_FILE}"],
         "env": [
             {"name": "AWS_REGION", "value": args.region},
-            {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"{DIMENSION}={args.cluster_name}"},
+            {"name": RESOURCE_ATTRIBUTES_ENV, "value": resource_attributes({DIMENSION: args.cluster_name})},
         ],
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -75,6 +75,7 @@ class Dashboard(pulumi.ComponentResource):
             args.cluster_name if ecs else None,
             args.service_name if ecs else None,
             pulumi.Output.from_input(args.alarm_arns),
+            pulumi.Output.from_input(dict(args.serving_metrics.dimensions)) if args.serving_metrics else None,
         ).apply(
             lambda v: json.dumps(
                 dashboard_body(
@@ -87,7 +88,9 @@ class Dashboard(pulumi.ComponentResource):
                         service_name=v[4],
                         instance_types=args.instance_types,
                         alarm_arns=tuple(v[5] or ()),
-                        serving_metrics=args.serving_metrics,
+                        serving_metrics=replace(args.serving_metrics, dimensions=v[6])
+                        if args.serving_metrics
+                        else None,
                     ),
                     args.thresholds,
                     args.title or name,

@@ -1,15 +1,17 @@
 """Where a platform publishes vLLM's serving metrics and its GPU utilization in CloudWatch.
 
-ECS publishes GPU utilization through the CloudWatch agent on its Auto Scaling group (cloudwatch_agent.py,
-dimension AutoScalingGroupName) and no vLLM series: nothing there scrapes vLLM's Prometheus /metrics (that
-is why config refuses `scaling.metric: queueDepth` on ECS). EKS scrapes both vLLM and NVIDIA's DCGM exporter
-with a collector that writes CloudWatch metrics (components/eks/cloudwatch_metrics.py). The alarms and
-dashboard read whichever series a ServingMetrics names, so both platforms are watched by the same code.
+Both platforms scrape vLLM's Prometheus /metrics with an ADOT collector configured by one generator
+(components/shared/metrics_collector.py). ECS: a sidecar in each vLLM task (components/ecs/metrics_sidecar.py,
+namespace DeepSeek/ECS, dimension ClusterName); GPU utilization there comes from the CloudWatch agent on its
+Auto Scaling group (cloudwatch_agent.py, dimension AutoScalingGroupName). EKS: a collector Deployment that
+also scrapes NVIDIA's DCGM exporter (components/eks/cloudwatch_metrics.py, DeepSeek/EKS, ClusterName). The
+alarms, dashboard and ECS queue-depth scaling read whichever series a ServingMetrics names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,8 @@ class ServingMetrics:
     """
 
     namespace: str
-    dimensions: dict[str, str] = field(default_factory=dict)
+    # Plain strings, or Outputs (ECS: the cluster's name) that the dashboard resolves before drawing.
+    dimensions: dict[str, Any] = field(default_factory=dict)
     queue_depth: str = ""
     kv_cache_usage: str = ""
     ttft: str = ""
