@@ -20,7 +20,7 @@ from typing import Any
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
+from offline.harness import ROOT, ProgramRun, run_program, shared_run, stack_config, stack_names
 from stacks import cold_start
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
@@ -594,8 +594,12 @@ def main(argv: list[str] | None = None) -> int:
             run = run_program(args.stack, config=config, main=CI_DIR / "__main__.py", project=CI_PROJECT)
             doc = ci_plan_document(run)
         else:
-            config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
-            run = run_program(args.stack, config=config)
+            # One run per process (a test session shares it with the tests that read the same stack).
+            run = (
+                shared_run(args.stack)
+                if not args.stack_file
+                else run_program(args.stack, config=stack_config(args.stack, stack_file=args.stack_file))
+            )
             doc = plan_document(run)
     except ConfigError as exc:
         for problem in exc.problems:

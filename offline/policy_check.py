@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from offline.harness import run_program, stack_config
+from offline.harness import run_program, shared_run, stack_config
 from offline.plan import _render_policy
 from offline.policy_bridge import check_planned_resources, waivers_relied_on
 from stacks.aws_facts import AwsLookupError
@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack-file")
     args = parser.parse_args(argv)
     try:
-        config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
-        run = run_program(args.stack, config=config)
+        run = (
+            shared_run(args.stack)
+            if not args.stack_file
+            else run_program(args.stack, config=stack_config(args.stack, stack_file=args.stack_file))
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -796,7 +796,7 @@ def _needed(fraction: float | None, what: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from offline.harness import run_program, stack_names
+    from offline.harness import shared_run, stack_names
     from stacks.errors import ConfigError
 
     parser = argparse.ArgumentParser(prog="make tco", description=__doc__.split("\n\n")[0])
@@ -806,7 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args(argv)
     try:
-        run = run_program(args.stack)
+        run = shared_run(args.stack)  # one run per process (a test session shares it with its tests)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
