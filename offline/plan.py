@@ -14,13 +14,14 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from offline.harness import ROOT, ProgramRun, run_program, shared_run, stack_config, stack_names
+from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
 from stacks import cold_start
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
@@ -581,7 +582,8 @@ def _render_policy(console, policy: dict) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, load: Callable[[str], ProgramRun] = run_program) -> int:
+    """`load` runs a shipped stack (tests that only read the result pass `shared_run`)."""
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help=f"one of: {', '.join(stack_names())}")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -594,12 +596,8 @@ def main(argv: list[str] | None = None) -> int:
             run = run_program(args.stack, config=config, main=CI_DIR / "__main__.py", project=CI_PROJECT)
             doc = ci_plan_document(run)
         else:
-            # One run per process (a test session shares it with the tests that read the same stack).
-            run = (
-                shared_run(args.stack)
-                if not args.stack_file
-                else run_program(args.stack, config=stack_config(args.stack, stack_file=args.stack_file))
-            )
+            config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
+            run = run_program(args.stack, config=config) if config else load(args.stack)
             doc = plan_document(run)
     except ConfigError as exc:
         for problem in exc.problems:

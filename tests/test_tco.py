@@ -179,7 +179,7 @@ def expected_charts(stack: str, doc: dict) -> list[str]:
 def test_make_tco_runs_for_every_shipped_stack_with_the_data_its_charts_draw(stack, capsys):
     """Every stack's report carries what its charts draw; the drawing itself is checked once per chart
     kind below (matplotlib renders any stack's rows alike, and rendering is most of `make tco`'s time)."""
-    assert tco.main(["--stack", stack, "--format", "json", "--no-charts"]) == 0
+    assert tco.main(["--stack", stack, "--format", "json", "--no-charts"], load=shared_run) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["stack"] == stack and doc["cloud"]["atSpotMix"]["perMillionOutputTokens"] > 0
     assert "charts" not in doc
@@ -189,7 +189,7 @@ def test_make_tco_runs_for_every_shipped_stack_with_the_data_its_charts_draw(sta
 
 @pytest.mark.parametrize("stack", ["dev", "eks-r1"])  # both charts; the one chart of a model no server holds
 def test_make_tco_writes_valid_charts(stack, tmp_path, capsys):
-    assert tco.main(["--stack", stack, "--format", "json", "--out", str(tmp_path)]) == 0
+    assert tco.main(["--stack", stack, "--format", "json", "--out", str(tmp_path)], load=shared_run) == 0
     doc = json.loads(capsys.readouterr().out)
     stems = expected_charts(stack, doc)
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -203,7 +203,7 @@ def test_make_tco_writes_valid_charts(stack, tmp_path, capsys):
 
 def test_make_tco_text_renders_a_stack_whose_model_fits_no_on_prem_server(capsys):
     # eks-r1: the seed A100 server cannot hold R1, so the seed claim about it has no figures to print.
-    assert tco.main(["--stack", "eks-r1", "--no-charts"]) == 0
+    assert tco.main(["--stack", "eks-r1", "--no-charts"], load=shared_run) == 0
     out = capsys.readouterr().out
     assert "does not fit" in out and "8×A100 ¥1.8 M" not in out
 
