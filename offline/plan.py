@@ -32,23 +32,28 @@ CI_DIR = ROOT / "ci"
 CI_PROJECT = "deepseek-cloud-ci"
 
 
-def _hide_computed(value: Any, computed: set[str]) -> Any:
+def _fabricated(computed: set[str]) -> tuple[str, ...]:
+    """Fabricated values to hide inside longer strings. Longest first: one that contains another (a repository
+    URL holding the account id) is hidden whole, the same way on every run (set order varies by process)."""
+    return tuple(v for v in sorted(computed, key=lambda v: (-len(v), v)) if len(v) > 8)
+
+
+def _hide_computed(value: Any, computed: set[str], inside: tuple[str, ...] | None = None) -> Any:
     """Replace values only AWS would know (fabricated by the mocks) with 'known after deploy'."""
+    inside = _fabricated(computed) if inside is None else inside
     if isinstance(value, Unknown) or value == UNKNOWN:  # a preview: AWS has not assigned it yet
         return KNOWN_AFTER_DEPLOY
     if isinstance(value, str):
         if value in computed:
             return KNOWN_AFTER_DEPLOY
-        # Longest first: a fabricated value that contains another (a repository URL holding the account id)
-        # is hidden whole, the same way on every run (set order varies between processes).
-        for fabricated in sorted(computed, key=lambda v: (-len(v), v)):
-            if len(fabricated) > 8 and fabricated in value:
+        for fabricated in inside:
+            if fabricated in value:
                 value = value.replace(fabricated, f"<{KNOWN_AFTER_DEPLOY}>")
         return value
     if isinstance(value, dict):
-        return {k: _hide_computed(v, computed) for k, v in value.items()}
+        return {k: _hide_computed(v, computed, inside) for k, v in value.items()}
     if isinstance(value, list):
-        return [_hide_computed(v, computed) for v in value]
+        return [_hide_computed(v, computed, inside) for v in value]
     return value
 
 
@@ -63,6 +68,7 @@ def _urn_type(urn: str) -> str:
 
 
 def _resources(run: ProgramRun) -> list[dict[str, Any]]:
+    inside = _fabricated(run.computed)  # sorted once per plan, not once per string
     return [
         {
             "type": r.type,
@@ -70,7 +76,7 @@ def _resources(run: ProgramRun) -> list[dict[str, Any]]:
             "parent": _short_urn_name(r.parent),
             "parentType": _urn_type(r.parent),
             "custom": r.custom,
-            "inputs": _hide_computed(r.inputs, run.computed),
+            "inputs": _hide_computed(r.inputs, run.computed, inside),
             "protect": r.protect,
             "ignoreChanges": r.ignore_changes,
         }
