@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from offline import tco, tco_charts
+from offline import tco
 from offline.harness import shared_run, stack_names
 from offline.plan import plan_document
 from stacks import cost
@@ -183,6 +183,8 @@ def test_make_tco_runs_for_every_shipped_stack_with_the_data_its_charts_draw(sta
     doc = json.loads(capsys.readouterr().out)
     assert doc["stack"] == stack and doc["cloud"]["atSpotMix"]["perMillionOutputTokens"] > 0
     assert "charts" not in doc
+    from offline import tco_charts  # matplotlib: imported by the tests that need it, not at collection
+
     assert tco_charts.charts_for(doc) == expected_charts(stack, doc)
     assert doc["modelGpuTable"] and all(r["perMillionOutputTokens"] > 0 for r in doc["modelGpuTable"])
 
