@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 
@@ -13,6 +14,9 @@ _KEY = "deepseek_run_cache"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Mock runs allocate hundreds of thousands of short-lived objects beside the provider SDK's classes; at
+    # CPython's default GC thresholds (700, 10, 10) the collector keeps re-walking them (as offline/plan.py).
+    gc.set_threshold(100_000, 50, 100)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:  # an xdist worker: the controller's directory
         harness.use_run_cache(workerinput.get(_KEY))
@@ -54,3 +58,4 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    gc.freeze()  # what collection imported (provider SDKs, test modules) lives all session: never re-walk it
