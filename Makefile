@@ -68,7 +68,7 @@ sync-weights: $(STAMP)  ## copy the stack's pinned model revision from the Hub i
 test: $(STAMP)  ## lint, format check, unit and plan tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -n 2 --dist loadfile  # both cores; one file per worker keeps its shared mock runs
+	$(PY) -m pytest -q -n 2 --dist loadfile  # both cores, a file per worker; mock runs shared by both (tests/conftest.py)
 
 test-loadtest: $(STAMP) $(LOADTEST_STAMP)  ## the load-test gate against a loopback server with the real AIPerf
 	$(PY) -m pytest -q -m aiperf

@@ -54,7 +54,7 @@ def stack_settings(stack: str, root: Path = ROOT) -> StackSettings:
     prefix = f"{NAMESPACE}:"
     given = read_yaml_mapping(path).get("config") or {}
     raw = {k[len(prefix) :]: v for k, v in given.items() if k.startswith(prefix)}
-    sections, problems = _parse_sections(with_defaults(raw))
+    sections, problems, _stand_ins = _parse_sections(with_defaults(raw))
     problems = [p for p in problems if p.path.split(".")[0].split("[")[0] in SECTIONS]
     if not problems:
         problems = _slo_problems(sections["slo"], sections["model"])

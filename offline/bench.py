@@ -87,7 +87,7 @@ def measure_plans(stacks: list[str], runs: int, warmup: int = 1) -> list[dict[st
     return rows
 
 
-# The suite as `make test` runs it: both cores, one test file per worker (a file's tests share mock runs).
+# The suite as `make test` runs it: both cores, one test file per worker (mock runs shared via tests/conftest.py).
 SUITE_ARGS = ("-n", "2", "--dist", "loadfile")
 
 

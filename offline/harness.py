@@ -8,7 +8,12 @@ set of values only AWS would know. Each call is a fresh mock run.
 from __future__ import annotations
 
 import copy
+import fcntl
+import functools
+import hashlib
 import json
+import os
+import pickle
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,14 +154,63 @@ def _freeze(value: Any) -> str:
 
 
 _SHARED: dict[tuple[str, str, str], ProgramRun] = {}
+_RUN_CACHE: dict[str, Path | None] = {"dir": None}
+# What a run depends on: the program, its components and stack code, the mocks and recorded data, the config.
+_SOURCES = ("__main__.py", "Pulumi*.yaml", "components/**/*", "stacks/**/*", "offline/**/*", "requirements.lock")
+
+
+def use_run_cache(directory: str | Path | None) -> None:
+    """Share `shared_run` results through `directory` (pickles), e.g. between the test session's xdist workers.
+
+    tests/conftest.py points both workers at one fresh directory per session and removes it afterwards, so a
+    stack+config runs once per session instead of once per worker; entries are also keyed by a hash of every
+    source file a run depends on (`_SOURCES`), so an edit during the session is never served a stale run.
+    """
+    _RUN_CACHE["dir"] = Path(directory) if directory else None
+
+
+@functools.cache
+def source_fingerprint(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    files = sorted(
+        {p for pattern in _SOURCES for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts}
+    )
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _shareable(run: ProgramRun) -> ProgramRun:
+    """What tests read of a shared run: registrations, outputs, calls, invokes, and the StackContext."""
+    run.program_globals = {"context": run.program_globals["context"]} if "context" in run.program_globals else {}
+    return run
+
+
+def _disk_cached(key: tuple[str, str, str], compute) -> ProgramRun:
+    directory = _RUN_CACHE["dir"]
+    if directory is None:
+        return compute()
+    name = hashlib.sha256(json.dumps([source_fingerprint(), *key]).encode()).hexdigest()
+    path = directory / f"{name}.pickle"
+    with open(directory / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for this run rather than repeating it
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        run = compute()
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(run))
+        os.replace(partial, path)
+        return run
 
 
 def shared_run(stack: str = "dev", overrides: dict[str, Any] | None = None, preview: bool = False) -> ProgramRun:
-    """One mock run per (stack, overrides, preview) per process, for tests that only read the result.
+    """One mock run per (stack, overrides, preview) per test session, for tests that only read the result.
 
+    Per process it is kept in memory; with `use_run_cache` (the test session) it is also shared between
+    processes. Only the StackContext of `__main__.py`'s globals is kept (`program_globals["context"]`).
     Tests that mutate a run, pass their own program (`main=`) or a replacement config call `run_program`.
     """
     key = (stack, _freeze(overrides or {}), "preview" if preview else "up")
     if key not in _SHARED:
-        _SHARED[key] = run_program(stack, overrides=overrides, preview=preview)
+        _SHARED[key] = _disk_cached(key, lambda: _shareable(run_program(stack, overrides=overrides, preview=preview)))
     return _SHARED[key]

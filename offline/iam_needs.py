@@ -69,7 +69,7 @@ def pike_service(tf_type: str, pike_dir: Path = PIKE_DIR) -> str:
 
 @functools.cache
 def corrections(pike_dir: Path = PIKE_DIR) -> dict[str, Any]:
-    return yaml.safe_load((pike_dir / "corrections.yaml").read_text())
+    return yaml.load((pike_dir / "corrections.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @functools.cache

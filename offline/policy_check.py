@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
-from offline.harness import run_program, stack_config
+from offline.harness import ProgramRun, run_program, stack_config
 from offline.plan import _render_policy
 from offline.policy_bridge import check_planned_resources, waivers_relied_on
 from stacks.aws_facts import AwsLookupError
@@ -14,14 +15,15 @@ from stacks.errors import ConfigError
 from stacks.yaml_files import YamlFileError
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, load: Callable[[str], ProgramRun] = run_program) -> int:
+    """`load` runs a shipped stack (tests that only read the result pass `shared_run`)."""
     parser = argparse.ArgumentParser(prog="make policy")
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--stack-file")
     args = parser.parse_args(argv)
     try:
         config = stack_config(args.stack, stack_file=args.stack_file) if args.stack_file else None
-        run = run_program(args.stack, config=config)
+        run = run_program(args.stack, config=config) if config else load(args.stack)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

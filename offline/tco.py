@@ -795,7 +795,8 @@ def _needed(fraction: float | None, what: str) -> str:
     return f"a {fraction:.0%} {what}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, load=None) -> int:
+    """`load` runs the stack (default `run_program`; tests that only read the result pass `shared_run`)."""
     from offline.harness import run_program, stack_names
     from stacks.errors import ConfigError
 
@@ -806,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args(argv)
     try:
-        run = run_program(args.stack)
+        run = (load or run_program)(args.stack)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -79,11 +79,19 @@ def per_million_by_model(doc: dict[str, Any], out: Path) -> list[Path]:
     return _save(fig, out, "per_million_by_model")
 
 
+def charts_for(doc: dict[str, Any]) -> list[str]:
+    """The charts `write` draws for a report: the utilisation curve only where an on-prem server fits the model."""
+    return [
+        stem
+        for stem, key in (("cost_vs_utilisation", "sensitivity"), ("per_million_by_model", "modelGpuTable"))
+        if doc.get(key)
+    ]
+
+
 def write(doc: dict[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    draw = {"cost_vs_utilisation": cost_vs_utilisation, "per_million_by_model": per_million_by_model}
     paths: list[Path] = []
-    if doc.get("sensitivity"):
-        paths += cost_vs_utilisation(doc, out)
-    if doc.get("modelGpuTable"):
-        paths += per_million_by_model(doc, out)
+    for stem in charts_for(doc):
+        paths += draw[stem](doc, out)
     return paths

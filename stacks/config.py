@@ -1108,10 +1108,16 @@ def _replica_slots(max_size: int, sizings: tuple[Sizing, ...]) -> int:
     return max_size // nodes if nodes > 1 else max_size * min(s.replicas_per_instance for s in sizings)
 
 
-def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    """Validate each top-level key on its own, so one bad section does not hide problems in others."""
+def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Problem], tuple[str, ...]]:
+    """Validate each top-level key on its own, so one bad section does not hide problems in others.
+
+    A section that fails is validated again with its unknown keys dropped and each badly typed or out-of-range
+    value replaced by its project default (a stand-in), so the section's cross-field and AWS checks still run
+    on everything else in it; returns the stand-ins' paths, whose findings `load_stack` leaves out."""
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
+    stand_ins: list[str] = []
+    defaults = project_defaults()
     aliases = {f.alias: name for name, f in StackConfig.model_fields.items()}
     unknown = {k: v for k, v in merged.items() if k not in aliases}
     try:
@@ -1124,18 +1130,44 @@ def _parse_sections(merged: dict[str, Any]) -> tuple[dict[str, Any], list[Proble
             sections[name] = adapter.validate_python(merged.get(alias))
         except ValidationError as exc:
             problems.extend(_pydantic_problems(exc, prefix=(alias,)))
-            # A section whose only fault is unknown keys is still checked further without them.
-            errors = exc.errors(include_url=False)
-            if all(e["type"] == "extra_forbidden" for e in errors):
-                pruned = copy.deepcopy(merged.get(alias))
-                for e in errors:
-                    node = pruned
-                    for part in e["loc"][:-1]:
-                        node = node[part]
-                    node.pop(e["loc"][-1], None)
-                with contextlib.suppress(ValidationError):
-                    sections[name] = adapter.validate_python(pruned)
-    return sections, problems
+            repaired, replaced = _with_stand_ins(alias, merged.get(alias), defaults.get(alias), exc)
+            with contextlib.suppress(ValidationError):
+                sections[name] = adapter.validate_python(repaired)
+                stand_ins.extend(replaced)
+    return sections, problems, tuple(stand_ins)
+
+
+def _with_stand_ins(alias: str, given: Any, default: Any, error: ValidationError) -> tuple[Any, list[str]]:
+    """`given` without its unknown keys, each bad value (the field holding it, a whole list for a bad item)
+    replaced by the project default; and the paths replaced."""
+    repaired = copy.deepcopy(given)
+    replaced: list[str] = []
+    for e in error.errors(include_url=False):
+        loc = tuple(part for part in e["loc"] if part != "[key]")
+        if e["type"] == "extra_forbidden":
+            node = repaired
+            for part in loc[:-1]:
+                node = node[part]
+            node.pop(loc[-1], None)
+            continue
+        field = loc[: next((i for i, part in enumerate(loc) if isinstance(part, int)), len(loc))]
+        replaced.append(_path((alias, *field)))
+        if not field:
+            return copy.deepcopy(default), [alias]
+        node, fallback = repaired, default
+        for part in field[:-1]:
+            node, fallback = node[part], (fallback or {}).get(part)
+        if isinstance(fallback, dict) and field[-1] in fallback:
+            node[field[-1]] = copy.deepcopy(fallback[field[-1]])
+        else:
+            node.pop(field[-1], None)
+    return repaired, replaced
+
+
+def _reads_stand_in(problem: Problem, stand_ins: tuple[str, ...]) -> bool:
+    """A finding about a stand-in value, or one that compares with it (its path named in the reason)."""
+    text = f"{problem.reason} {problem.allowed}"
+    return any(problem.path == s or problem.path.startswith((f"{s}.", f"{s}[")) or s in text for s in stand_ins)
 
 
 @functools.cache
@@ -1158,7 +1190,8 @@ def load_stack(
         raw, region = read_pulumi_config()
     aws_facts.clear_caches()
     merged = with_defaults(raw)
-    sections, problems = _parse_sections(merged)
+    sections, problems, stand_ins = _parse_sections(merged)
+    parsed = len(problems)
     catalog = load_catalog()
     model_cfg = sections.get("model")
     model = catalog.resolve(model_cfg.name) if model_cfg else None
@@ -1200,6 +1233,7 @@ def load_stack(
             scaling=sections.get("scaling"),
         )
         problems.extend(found)
+    problems[parsed:] = [p for p in problems[parsed:] if not _reads_stand_in(p, stand_ins)]
     if problems:
         raise ConfigError(problems)
     cfg = StackConfig.model_construct(**sections)

@@ -114,23 +114,29 @@ def test_path_pattern_semantics():
 # -- the planned stacks ------------------------------------------------------------------------------
 
 
-def _runs() -> list[Any]:
-    """(label, run, serving port): every shipped stack, plus dev without and with a certificate."""
-    runs = []
-    for stack in platform_stacks("ecs"):
-        run = shared_run(stack)
-        port = 443 if any(r.inputs["port"] == 443 for r in run.of_type(LISTENER)) else 80
-        runs.append(pytest.param(stack, run, port, id=stack))
-    http = shared_run("dev", {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]})
-    https = shared_run("dev", {"deepseek-cloud:serving.certificateArn": CERT})
-    return [
-        *runs,
-        pytest.param("dev+http", http, 80, id="dev+http"),
-        pytest.param("dev+https", https, 443, id="dev+https"),
-    ]
+# (stack, overrides, serving port or None: 443 where a listener serves it, else 80): every shipped ECS stack,
+# plus dev without and with a certificate. Runs are made when a test first needs them, not while pytest
+# collects (each xdist worker collects every file).
+CASES = {
+    **{stack: (stack, None, None) for stack in platform_stacks("ecs")},
+    "dev+http": ("dev", {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]}, 80),
+    "dev+https": ("dev", {"deepseek-cloud:serving.certificateArn": CERT}, 443),
+}
 
 
-@pytest.mark.parametrize("label,run,port", _runs())
+@pytest.fixture
+def run(label: str) -> ProgramRun:
+    stack, overrides, _ = CASES[label]
+    return shared_run(stack, overrides)
+
+
+@pytest.fixture
+def port(label: str, run: ProgramRun) -> int:
+    expected = CASES[label][2]
+    return expected or (443 if any(r.inputs["port"] == 443 for r in run.of_type(LISTENER)) else 80)
+
+
+@pytest.mark.parametrize("label", list(CASES))
 def test_only_the_openai_api_reaches_vllm(label: str, run: ProgramRun, port: int) -> None:
     """Each load balancer forwards /v1/* to its own target group (the router's, or one vLLM tier's) and
     answers 404 to everything else; every target group is reached that way."""
@@ -148,7 +154,7 @@ def test_only_the_openai_api_reaches_vllm(label: str, run: ProgramRun, port: int
     assert port in {p for _, p, _ in load_balancers(run)}, label
 
 
-@pytest.mark.parametrize("label,run,port", _runs())
+@pytest.mark.parametrize("label", list(CASES))
 def test_no_listener_forwards_by_default_and_the_api_rule_is_the_only_forward(
     label: str, run: ProgramRun, port: int
 ) -> None:
@@ -165,7 +171,7 @@ def test_plain_http_with_a_certificate_only_redirects() -> None:
         assert route(run, 80, path) == Outcome("redirect", "HTTPS"), path
 
 
-@pytest.mark.parametrize("label,run,port", _runs())
+@pytest.mark.parametrize("label", list(CASES))
 def test_servers_keep_idle_connections_longer_than_the_load_balancer(label: str, run: ProgramRun, port: int) -> None:
     """A backend keep-alive shorter than the ALB idle timeout makes the ALB reuse sockets the server closed
     (502s): vLLM (VLLM_HTTP_TIMEOUT_KEEP_ALIVE) and, in a tiered stack, the router (KEEPALIVE_TIMEOUT) each

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from offline import recorded
-from offline.harness import run_program
+from offline.harness import run_program, shared_run
 from stacks.errors import ConfigError
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -37,7 +37,7 @@ def test_subnets_skip_an_az_that_lacks_the_pool_type() -> None:
 
 
 def test_shipped_stacks_keep_their_azs() -> None:
-    assert subnet_azs(run_program("prod")) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert subnet_azs(shared_run("prod")) == ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
 def test_az_count_above_the_azs_offering_the_type_names_type_region_and_azs() -> None:

@@ -216,7 +216,8 @@ def test_pulumi_yaml_declarations_are_ones_the_pulumi_cli_accepts_and_match_the_
         assert "default" in declaration, key
     aliases = {f.alias for f in StackConfig.model_fields.values()}
     assert set(project_defaults()) == aliases
-    sections, problems = _parse_sections(with_defaults({}))
+    sections, problems, stand_ins = _parse_sections(with_defaults({}))
+    assert stand_ins == ()
     assert problems == []  # the defaults alone are a valid config
     assert set(sections) == set(StackConfig.model_fields)
 
@@ -231,3 +232,29 @@ def test_a_string_of_the_wrong_format_names_the_format_it_needs():
         "deepseek-cloud:iam.permissionsBoundaryArn: wrong format (got not-an-arn; "
         r"allowed: matching ^(|arn:aws[\w-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+)$)"
     )
+
+
+def test_a_type_error_does_not_hide_the_other_problems_of_its_section():
+    # Before: gpuPool failed its model on targetCapacity's type, so its cross-field check (minSize above
+    # maxSize) and its AWS check (the misspelt instance type) reported nothing until the type was fixed.
+    lines = problems_for(
+        {
+            "deepseek-cloud:gpuPool.targetCapacity": "eighty",
+            "deepseek-cloud:gpuPool.minSize": 3,
+            "deepseek-cloud:gpuPool.maxSize": 2,
+            "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarg"],
+        }
+    )
+    assert lines == [
+        "deepseek-cloud:gpuPool.targetCapacity: wrong type (got eighty; allowed: 1–100)",
+        "deepseek-cloud:gpuPool.minSize: larger than gpuPool.maxSize (got 3; allowed: 0–2)",
+        "deepseek-cloud:gpuPool.instanceTypes[0]: unknown instance type (got g6e.xlarg; allowed: an EC2 instance "
+        "type with an NVIDIA GPU); did you mean 'g6e.xlarge'?",
+    ]
+
+
+def test_no_problem_is_reported_against_the_stand_in_for_a_value_of_the_wrong_type():
+    # The checks run with the project default in place of a badly typed value; nothing they find about
+    # that value or compared with it is shown (it would describe the default, not the user's value).
+    lines = problems_for({"deepseek-cloud:gpuPool.maxSize": "two", "deepseek-cloud:gpuPool.minSize": 3})
+    assert lines == ["deepseek-cloud:gpuPool.maxSize: wrong type (got two; allowed: ≥ 1)"]

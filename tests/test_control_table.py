@@ -144,7 +144,7 @@ def test_prod_relies_on_the_stated_waivers_only():
 def test_make_policy_prints_the_waivers_it_relied_on(capsys):
     from offline.policy_check import main
 
-    assert main(["--stack", "prod"]) == 0
+    assert main(["--stack", "prod"], load=shared_run) == 0
     out = capsys.readouterr().out
     assert "waivers relied on (prod, " in out
     assert "  SecretsManager.1 (FSBP): Partly (the rule secretsmanager-rotation enforces the rest)" in out

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,13 @@ def kubernetes_version(stack: str = "eks-dev") -> str:
     return shared_run(stack).program_globals["context"].config.eks.kubernetes_version
 
 
+@functools.cache  # read-only; each CRD is ~0.6 s of pure-Python YAML parsing, once per kind per session
+def read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
-    crd = yaml.safe_load(CRDS[(api_version, kind)].read_text())
+    crd = read_yaml(CRDS[(api_version, kind)])
     served = api_version.split("/")[1]
     return next(v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["name"] == served)
 
@@ -219,13 +225,13 @@ def test_helm_releases_are_pinned_and_their_values_known_to_the_chart(stack):
     for release in by_bucket(stack)["release"]:
         key = (release["chart"], release["version"])
         assert key in CHART_VALUES, f"unpinned or unknown chart {key}"
-        defaults = yaml.safe_load(CHART_VALUES[key].read_text())
+        defaults = read_yaml(CHART_VALUES[key])
         assert unknown_value_keys(release["values"], defaults) == []
 
 
 def test_the_values_key_check_can_fail():
     release = next(r for r in by_bucket()["release"] if r["chart"] == versions.KARPENTER_CHART)
-    defaults = yaml.safe_load(CHART_VALUES[(release["chart"], release["version"])].read_text())
+    defaults = read_yaml(CHART_VALUES[(release["chart"], release["version"])])
     bad = copy.deepcopy(release["values"])
     bad["settings"]["interruptionQueueName"] = "typo"
     assert unknown_value_keys(bad, defaults) == ["settings.interruptionQueueName"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from offline.harness import shared_run
 from offline.plan import main as plan_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def plan(*args: str) -> subprocess.CompletedProcess:
     """The same `main` in this process (no second interpreter paying pulumi-aws's import again)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = plan_main(list(args))
+        code = plan_main(list(args), load=shared_run)  # reads the session's run of the stack
     return subprocess.CompletedProcess(["offline.plan", *args], code, out.getvalue(), err.getvalue())
 
 

@@ -163,23 +163,40 @@ def test_plan_json_has_the_per_million_line_and_it_equals_make_tco():
         assert key in doc["cost"]
 
 
-@pytest.mark.parametrize("stack", stack_names())
-def test_make_tco_runs_for_every_shipped_stack_and_writes_valid_charts(stack, tmp_path, capsys):
-    assert tco.main(["--stack", stack, "--format", "json", "--out", str(tmp_path)]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["stack"] == stack and doc["cloud"]["atSpotMix"]["perMillionOutputTokens"] > 0
-    names = sorted(p.name for p in tmp_path.iterdir())
+CHARTS = ["cost_vs_utilisation", "per_million_by_model"]
+
+
+def expected_charts(stack: str, doc: dict) -> list[str]:
     if stack == "eks-r1":  # 671B FP8 fits no 8-GPU on-prem server: no utilisation curve to draw
         assert not any(p["fits"] for p in doc["onPrem"]) and "sensitivity" not in doc
         assert doc["seedClaims"]["a100Cny1p8M"] is None
-        assert names == ["per_million_by_model.png", "per_million_by_model.svg"]
-    else:
-        assert names == [
-            "cost_vs_utilisation.png",
-            "cost_vs_utilisation.svg",
-            "per_million_by_model.png",
-            "per_million_by_model.svg",
-        ]
+        return ["per_million_by_model"]
+    assert doc["sensitivity"]["rows"] and all(r["onPrem"] > 0 for r in doc["sensitivity"]["rows"])
+    return CHARTS
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_make_tco_runs_for_every_shipped_stack_with_the_data_its_charts_draw(stack, capsys):
+    """Every stack's report carries what its charts draw; the drawing itself is checked once per chart
+    kind below (matplotlib renders any stack's rows alike, and rendering is most of `make tco`'s time)."""
+    assert tco.main(["--stack", stack, "--format", "json", "--no-charts"], load=shared_run) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["stack"] == stack and doc["cloud"]["atSpotMix"]["perMillionOutputTokens"] > 0
+    assert "charts" not in doc
+    from offline import tco_charts  # matplotlib: imported by the tests that need it, not at collection
+
+    assert tco_charts.charts_for(doc) == expected_charts(stack, doc)
+    assert doc["modelGpuTable"] and all(r["perMillionOutputTokens"] > 0 for r in doc["modelGpuTable"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "eks-r1"])  # both charts; the one chart of a model no server holds
+def test_make_tco_writes_valid_charts(stack, tmp_path, capsys):
+    assert tco.main(["--stack", stack, "--format", "json", "--out", str(tmp_path)], load=shared_run) == 0
+    doc = json.loads(capsys.readouterr().out)
+    stems = expected_charts(stack, doc)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(f"{stem}.{ext}" for stem in stems for ext in ("png", "svg"))
+    assert sorted(doc["charts"]) == sorted(str(tmp_path / name) for name in names)
     for png in tmp_path.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for svg in tmp_path.glob("*.svg"):
@@ -188,7 +205,7 @@ def test_make_tco_runs_for_every_shipped_stack_and_writes_valid_charts(stack, tm
 
 def test_make_tco_text_renders_a_stack_whose_model_fits_no_on_prem_server(capsys):
     # eks-r1: the seed A100 server cannot hold R1, so the seed claim about it has no figures to print.
-    assert tco.main(["--stack", "eks-r1", "--no-charts"]) == 0
+    assert tco.main(["--stack", "eks-r1", "--no-charts"], load=shared_run) == 0
     out = capsys.readouterr().out
     assert "does not fit" in out and "8×A100 ¥1.8 M" not in out
 

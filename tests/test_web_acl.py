@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from components.shared.web_acl import BODY_OVERHEAD_BYTES, REGEX_MAX_LENGTH, body_limit_bytes, greater_than_regex
-from offline.harness import ProgramRun, platform_stacks, shared_run
+from offline.harness import ProgramRun, platform_stacks, shared_run, stack_config
+from stacks.config import _parse_sections, with_defaults
 from tests.test_config import only_line, problems_for
 from tests.test_ecs_validation import as_api, input_shape, shape_problems
 
@@ -176,8 +177,22 @@ def test_greater_than_regex_matches_exactly_the_larger_numbers(limit: int) -> No
 # -- AWS's model accepts it ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", [s for s in platform_stacks("ecs") if shared_run(s).of_type(WEB_ACL)])
+def waf_stacks() -> list[str]:
+    """ECS stacks whose config plans a web ACL (serving.waf.enabled; auto = prod), read from the config alone:
+    no program run while pytest collects. test_enabled_auto_means_prod_only... checks the program agrees."""
+    found = []
+    for stack in platform_stacks("ecs"):
+        raw = {k.split(":", 1)[1]: v for k, v in stack_config(stack).items() if k.startswith("deepseek-cloud:")}
+        sections, problems, _ = _parse_sections(with_defaults(raw))
+        assert problems == [], problems
+        if sections["serving"].waf.enabled_in(sections["environment"]):
+            found.append(stack)
+    return found
+
+
+@pytest.mark.parametrize("stack", waf_stacks())
 def test_web_acl_matches_create_web_acl(stack: str) -> None:
+    assert len(shared_run(stack).of_type(WEB_ACL)) == 1
     params = create_web_acl_params(shared_run(stack))
     assert params["Rules"], "no rules"
     assert shape_problems(params, input_shape("wafv2", "CreateWebACL")) == []
