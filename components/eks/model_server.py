@@ -95,7 +95,21 @@ class EksModelServer(pulumi.ComponentResource):
         k8s.core.v1.Service(f"{name}-svc", metadata=meta, spec=workload.service_spec(w), opts=kube)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=workload.pdb_spec(w), opts=kube)
         if not args.internal:
-            self._load_balancer_binding(name, args, meta, kube, child)
+            bind_load_balancer(
+                name,
+                LoadBalancerLink(
+                    args.node_security_group_id,
+                    args.load_balancer_security_group_id,
+                    vllm.PORT,
+                    "vLLM API on the pods from the load balancer only",
+                ),
+                meta,
+                pulumi.Output.from_input(args.target_group_arn).apply(
+                    lambda arn: workload.target_group_binding_spec(args.workload, arn)
+                ),
+                kube,
+                child,
+            )
         self.workload_name = w.name
         self.role_arn = role.arn
         self.role_name = role.name
@@ -143,34 +157,39 @@ class EksModelServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, keda_owns),
         )
 
-    def _load_balancer_binding(
-        self,
-        name: str,
-        args: EksModelServerArgs,
-        meta: dict[str, Any],
-        kube: pulumi.ResourceOptions,
-        child: pulumi.ResourceOptions,
-    ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-alb",
-            security_group_id=args.node_security_group_id,
-            referenced_security_group_id=args.load_balancer_security_group_id,
-            ip_protocol="tcp",
-            from_port=vllm.PORT,
-            to_port=vllm.PORT,
-            description="vLLM API on the pods from the load balancer only",
-            opts=child,
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-tgb",
-            api_version=TGB_API,
-            kind="TargetGroupBinding",
-            metadata=meta,
-            spec=pulumi.Output.from_input(args.target_group_arn).apply(
-                lambda arn: workload.target_group_binding_spec(args.workload, arn)
-            ),
-            opts=kube,
-        )
+
+def bind_load_balancer(
+    name: str,
+    lb: LoadBalancerLink,
+    meta: dict[str, Any],
+    spec: pulumi.Output[dict[str, Any]],
+    kube: pulumi.ResourceOptions,
+    child: pulumi.ResourceOptions,
+) -> None:
+    """The load balancer's way to the pods: its security group admitted on the pods' port of the nodes' group,
+    and the TargetGroupBinding that has the AWS Load Balancer Controller register the pods (the vLLM server's,
+    or the tier router's: components/eks/router.py)."""
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-from-alb",
+        security_group_id=lb.node_security_group_id,
+        referenced_security_group_id=lb.load_balancer_security_group_id,
+        ip_protocol="tcp",
+        from_port=lb.port,
+        to_port=lb.port,
+        description=lb.description,
+        opts=child,
+    )
+    k8s.apiextensions.CustomResource(
+        f"{name}-tgb", api_version=TGB_API, kind="TargetGroupBinding", metadata=meta, spec=spec, opts=kube
+    )
+
+
+@dataclass(frozen=True)
+class LoadBalancerLink:
+    node_security_group_id: pulumi.Input[str]
+    load_balancer_security_group_id: pulumi.Input[str]
+    port: int
+    description: str
 
 
 def secrets_policy(secret_grants: list[str], kms_key_arns: list[str], region: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ import yaml
 
 from components.eks import workload
 from components.eks.karpenter import pod_identity_trust
-from components.eks.model_server import SPC_API, TGB_API, secrets_policy
+from components.eks.model_server import SPC_API, LoadBalancerLink, bind_load_balancer, secrets_policy
 from components.shared import router, router_metrics, vllm
 from components.shared.validation import ArgsProblems
 
@@ -154,7 +154,19 @@ class EksTierRouter(pulumi.ComponentResource):
         )
         k8s.core.v1.Service(f"{name}-svc", metadata=meta, spec=service_spec(), opts=kube)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=pdb_spec(), opts=kube)
-        self._load_balancer_binding(name, args, meta, kube, child)
+        bind_load_balancer(
+            name,
+            LoadBalancerLink(
+                args.node_security_group_id,
+                args.load_balancer_security_group_id,
+                router.PORT,
+                "The tier router's port on the pods from the load balancer only",
+            ),
+            meta,
+            pulumi.Output.from_input(args.target_group_arn).apply(target_group_binding_spec),
+            kube,
+            child,
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,
@@ -194,33 +206,6 @@ class EksTierRouter(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(f"{name}-secrets", role=role.name, policy=policy, opts=child)
         return role
-
-    def _load_balancer_binding(
-        self,
-        name: str,
-        args: EksTierRouterArgs,
-        meta: dict[str, Any],
-        kube: pulumi.ResourceOptions,
-        child: pulumi.ResourceOptions,
-    ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-alb",
-            security_group_id=args.node_security_group_id,
-            referenced_security_group_id=args.load_balancer_security_group_id,
-            ip_protocol="tcp",
-            from_port=router.PORT,
-            to_port=router.PORT,
-            description="The tier router's port on the pods from the load balancer only",
-            opts=child,
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-tgb",
-            api_version=TGB_API,
-            kind="TargetGroupBinding",
-            metadata=meta,
-            spec=pulumi.Output.from_input(args.target_group_arn).apply(target_group_binding_spec),
-            opts=kube,
-        )
 
 
 def labels() -> dict[str, str]:
