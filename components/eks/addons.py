@@ -24,7 +24,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.eks.gpu_capacity import GPU_TAINT
-from components.eks.karpenter import pod_identity_trust
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.shared.validation import ArgsProblems
 
 LB_CONTROLLER_POLICY = Path(__file__).with_name("data") / "aws-load-balancer-controller-iam-policy-v3.5.0.json"
@@ -95,14 +95,7 @@ class ServingAddons(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicy(f"{self._name}-{short}", role=role.name, policy=policy, opts=child)
-        return aws.eks.PodIdentityAssociation(
-            f"{self._name}-{short}",
-            cluster_name=self._args.cluster_name,
-            namespace=namespace,
-            service_account=sa,
-            role_arn=role.arn,
-            opts=child,
-        )
+        return associate(f"{self._name}-{short}", self._args.cluster_name, namespace, sa, role.arn, child)
 
     def _lb_controller(self) -> k8s.helm.v3.Release:
         a = self._args

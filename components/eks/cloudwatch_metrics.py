@@ -38,7 +38,7 @@ import yaml
 
 from components.eks.addons import GPU_TOLERATION, Chart
 from components.eks.gpu_capacity import GPU_POOL, POOL_LABEL
-from components.eks.karpenter import pod_identity_trust
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.shared.metrics_collector import (
     GPU_UTILIZATION,
     KV_CACHE_USAGE,
@@ -118,14 +118,7 @@ class CloudWatchMetrics(pulumi.ComponentResource):
             policy=log_group.arn.apply(lambda arn: json.dumps(collector_policy(arn))),
             opts=child,
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-collector",
-            cluster_name=args.cluster_name,
-            namespace=COLLECTOR_NAMESPACE,
-            service_account=COLLECTOR,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = associate(f"{name}-collector", args.cluster_name, COLLECTOR_NAMESPACE, COLLECTOR, role.arn, child)
         dcgm = k8s.helm.v3.Release(
             f"{name}-dcgm-exporter",
             name=DCGM_NAME,

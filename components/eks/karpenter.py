@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.eks.system_node_group import node_role
 from components.shared.validation import ArgsProblems
 
@@ -78,13 +79,8 @@ class Karpenter(pulumi.ComponentResource):
             f"{name}-node", cluster_name=args.cluster_name, principal_arn=nodes.arn, type="EC2_LINUX", opts=child
         )
         controller = self._controller_role(name, args, nodes, queue, child)
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-controller",
-            cluster_name=args.cluster_name,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            role_arn=controller.arn,
-            opts=child,
+        association = associate(
+            f"{name}-controller", args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, controller.arn, child
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-chart",
@@ -231,20 +227,6 @@ def volume_key_policy(region: str, kms_key_arn: str) -> dict[str, Any]:
                     "StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"},
                 },
             },
-        ],
-    }
-
-
-def pod_identity_trust() -> dict[str, Any]:
-    """EKS Pod Identity's trust policy (EKS user guide, "Create IAM role for Pod Identity")."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "pods.eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
         ],
     }
 

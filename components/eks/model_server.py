@@ -22,7 +22,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.eks import workload
-from components.eks.karpenter import pod_identity_trust
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.shared import vllm
 from components.shared.validation import ArgsProblems
 
@@ -72,14 +72,7 @@ class EksModelServer(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=kube,
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-secrets",
-            cluster_name=args.cluster_name,
-            namespace=w.namespace,
-            service_account=w.service_account,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = associate(f"{name}-secrets", args.cluster_name, w.namespace, w.service_account, role.arn, child)
         spc = k8s.apiextensions.CustomResource(
             f"{name}-secrets",
             api_version=SPC_API,

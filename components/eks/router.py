@@ -33,8 +33,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.eks import workload
-from components.eks.karpenter import pod_identity_trust
 from components.eks.model_server import SPC_API, LoadBalancerLink, bind_load_balancer, secrets_policy
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.shared import router, router_metrics, vllm
 from components.shared.validation import ArgsProblems
 
@@ -120,14 +120,7 @@ class EksTierRouter(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=kube
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-secrets",
-            cluster_name=args.cluster_name,
-            namespace=args.namespace,
-            service_account=NAME,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = associate(f"{name}-secrets", args.cluster_name, args.namespace, NAME, role.arn, child)
         spc = k8s.apiextensions.CustomResource(
             f"{name}-secrets",
             api_version=SPC_API,

@@ -42,7 +42,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.eks.addons import Chart
-from components.eks.karpenter import pod_identity_trust
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.shared.validation import ArgsProblems
 
 NAMESPACE = "router-logs"
@@ -160,14 +160,7 @@ class RouterLogs(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.log_group_arn).apply(lambda arn: json.dumps(writer_policy(arn))),
             opts=child,
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-writer",
-            cluster_name=args.cluster_name,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = associate(f"{name}-writer", args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, role.arn, child)
         k8s.helm.v3.Release(
             f"{name}-fluent-bit",
             name=RELEASE,

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.ecs.weights_sync import SYNC_PROGRAM, WORKDIR, ephemeral_gib, sync_cache_env
-from components.eks.karpenter import pod_identity_trust
+from components.eks.pod_identity import associate, pod_identity_trust
 from components.eks.system_node_group import SYSTEM_LABEL
 from components.eks.workload import CSI_DRIVER, HF_TOKEN_FILE, SECRETS_DIR
 from components.shared import vllm
@@ -91,14 +91,7 @@ class EksWeightsSync(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=kube
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-identity",
-            cluster_name=args.cluster_name,
-            namespace=args.namespace,
-            service_account=NAME,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = associate(f"{name}-identity", args.cluster_name, args.namespace, NAME, role.arn, child)
         spc = k8s.apiextensions.CustomResource(
             f"{name}-secrets",
             api_version="secrets-store.csi.x-k8s.io/v1",
