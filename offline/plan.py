@@ -552,6 +552,13 @@ def _render_image_and_cold_start(console, doc: dict[str, Any]) -> None:
         f"{c['healthCheckGraceSeconds']} s · replicaStartupMinutes {c['replicaStartupMinutes']} · "
         f"RUNAI_STREAMER_CONCURRENCY {c['streamerConcurrency']}"
     )
+    engine = c["engineEstimate"]
+    if engine["timesBeyondData"] > 2:
+        console.print(
+            f"engine start is extrapolated {engine['timesBeyondData']}× beyond the largest measured model "
+            f"({engine['measuredUpToB']:g}B parameters; this one {engine['parametersB']:g}B): an order of magnitude, "
+            "not an estimate (docs/cold-start.md)"
+        )
 
 
 _WATCHING = {

@@ -134,6 +134,19 @@ def as_plan(ctx: StackContext) -> dict[str, Any]:
         "healthCheckGraceSeconds": grace_seconds(ctx),
         "replicaStartupMinutes": replica_startup_minutes(ctx),
         "streamerConcurrency": cs.streamer_concurrency(n.peak_gbps),
+        "engineEstimate": engine_estimate(ctx.model.parameters_b),
+    }
+
+
+def engine_estimate(parameters_b: float) -> dict[str, Any]:
+    """How far the engine-start line is stretched: it is fitted to two measurements (8B and 27B parameters,
+    components/shared/cold_start.py ENGINE_POINTS); beyond the larger one it is an extrapolation, and far beyond
+    it (a 671B mixture of experts) no more than an order of magnitude."""
+    largest = cs.ENGINE_POINTS[-1][0]
+    return {
+        "measuredUpToB": largest,
+        "parametersB": parameters_b,
+        "timesBeyondData": round(parameters_b / largest, 1) if parameters_b > largest else 0.0,
     }
 
 

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from components.shared import cold_start as cs
 from components.shared import vllm
 from components.shared.image import DOCKERFILE, base_image, build_tag
 from offline.harness import shared_run
-from offline.plan import plan_document
+from offline.plan import _render_image_and_cold_start, plan_document
 
 ROOT = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).with_name("hadolint")
@@ -316,3 +317,14 @@ def test_the_phases_follow_their_formulas():
     hub = cs.estimate(10e9, node, load_from="hub")
     assert hub.weights == pytest.approx(10e9 / 100e6 + 10e9 / (500 * 1024**2))
     assert cs.streamer_concurrency(2.0) == 8 and cs.streamer_concurrency(400.0) == 64
+
+
+def test_the_plan_says_when_the_engine_start_is_stretched_far_beyond_its_measurements(prod_plan):
+    """The engine line is fitted at 8B and 27B: prod's 32.8B is near the data and gets no warning; R1's 671B is
+    24.9× beyond it, and the plan says the figure is an order of magnitude only."""
+    assert prod_plan["coldStart"]["engineEstimate"]["timesBeyondData"] == 1.2
+    r1 = plan_document(shared_run("eks-r1"))["coldStart"]
+    assert r1["engineEstimate"] == {"measuredUpToB": 27.0, "parametersB": 671.0, "timesBeyondData": 24.9}
+    console = Console(record=True, width=200)
+    _render_image_and_cold_start(console, {"coldStart": r1, "image": plan_document(shared_run("eks-r1"))["image"]})
+    assert "engine start is extrapolated 24.9× beyond the largest measured model" in console.export_text()
