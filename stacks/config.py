@@ -13,7 +13,6 @@ import copy
 import functools
 import ipaddress
 import json
-import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -1058,27 +1057,6 @@ def _sizing_problems(
     return p, sizings
 
 
-def _sync_scratch_problems(model: ModelSpec) -> list[Problem]:
-    """The weight sync (components/ecs/weights_sync.py, also EKS's Job) downloads the whole revision before it
-    uploads it: the checkpoint and a quarter for the Hub's temporary files must fit the scratch space, whose
-    ceiling is Fargate's 200 GiB of ephemeral storage. A larger model (R1/V3: ~685 GB) loads from the Hub."""
-    from components.ecs.weights_sync import EPHEMERAL_MAX_GIB
-
-    weights = model.checkpoint_gb * 1e9 if model.checkpoint_gb else model.weight_bytes
-    needed = math.ceil(weights * 1.25 / 1024**3)
-    if needed <= EPHEMERAL_MAX_GIB:
-        return []
-    return [
-        Problem(
-            "model.loadFrom",
-            f"{model.key}'s {weights / 1e9:.0f} GB of weights need {needed} GiB of scratch to sync into the bucket; "
-            f"the weight sync downloads a whole revision and has at most {EPHEMERAL_MAX_GIB} GiB",
-            "s3",
-            f"hub, or a model of at most {EPHEMERAL_MAX_GIB * 1024**3 / 1.25 / 1e9:.0f} GB",
-        )
-    ]
-
-
 def _weights_and_image_problems(sections: dict[str, Any], model: ModelSpec | None) -> list[Problem]:
     """Loading from S3 needs the catalog's pinned revision (the bucket prefix); a given image needs a uri
     and, from Docker Hub through the pull-through cache, its credentials secret."""
@@ -1093,8 +1071,6 @@ def _weights_and_image_problems(sections: dict[str, Any], model: ModelSpec | Non
                 "hub, or a model with a revision",
             )
         )
-    if model_cfg and model is not None and model_cfg.load_from == "s3" and model.revision:
-        problems.extend(_sync_scratch_problems(model))
     serving = sections.get("serving")
     if image and image.source == "build" and serving:
         base = base_image()

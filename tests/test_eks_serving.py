@@ -576,7 +576,7 @@ def test_hub_loading_on_eks_declares_no_bucket_and_no_streamer():
     assert "/deepseek/eks-dev/vllm@sha256:" in c["image"]  # the ECR image either way
 
 
-def test_r1_runs_the_ecr_image_from_the_hub_as_it_pins_no_revision():
+def test_r1_runs_the_ecr_image_and_streams_the_pinned_revision_from_s3():
     lws = k8s("LeaderWorkerSet", "eks-r1")["spec"]["leaderWorkerTemplate"]
     for template in ("leaderTemplate", "workerTemplate"):
         (c,) = lws[template]["spec"]["containers"]
@@ -584,4 +584,6 @@ def test_r1_runs_the_ecr_image_from_the_hub_as_it_pins_no_revision():
             r".+\.dkr\.ecr\.us-east-1\.amazonaws\.com/deepseek/eks-r1/vllm@sha256:[0-9a-f]{64}", c["image"]
         )
     (leader,) = lws["leaderTemplate"]["spec"]["containers"]
-    assert leader["args"][0] == "deepseek-ai/DeepSeek-R1" and "--load-format" not in leader["args"]
+    uri = "s3://ds-eks-r1-models-weights-4df2ca5/deepseek-ai/DeepSeek-R1/56d4cbbb4d29f4355bab4b9a39ccb717a14ad5ad"
+    assert leader["args"][0] == uri
+    assert leader["args"][leader["args"].index("--load-format") + 1] == "runai_streamer"

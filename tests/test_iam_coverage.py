@@ -304,7 +304,7 @@ ROLES = {"ecs": 6, "eks": 9}  # eks: + the metrics collector's Pod Identity role
 # Karpenter's node role; components/eks/router_logs.py).
 TIER_ROLES = {"hybrid": 5, "hybrid-eks": 3}
 # An EKS stack loading from S3 adds the weight-sync Job's Pod Identity role (components/eks/weights_sync.py).
-SYNC_ROLES = {"eks-dev": 1, "hybrid-eks": 1}
+SYNC_ROLES = {"eks-dev": 1, "eks-r1": 1, "hybrid-eks": 1}
 # A single-tier ECS stack rotates its API key: the rotation function's role (components/ecs/api_key_rotation.py).
 ROTATION_ROLES = {"dev": 1, "staging": 1, "prod": 1}
 

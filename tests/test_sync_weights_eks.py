@@ -138,7 +138,8 @@ def test_the_stack_outputs_name_the_cron_job_the_program_declares():
         "/deepseek-ai/DeepSeek-R1-Distill-Qwen-7B/916b56a44061fd5cd7d6a8fb632557ed4f724f60"
     )
     assert cron_job()["spec"]["suspend"] is True
-    assert "weightsSyncJob" not in shared_run("eks-r1").outputs  # loads from the Hub: no bucket, no sync
+    r1 = shared_run("eks-r1").outputs["weightsSyncJob"]  # R1's pinned revision: its own bucket prefix and sync
+    assert r1["modelUri"].endswith("/deepseek-ai/DeepSeek-R1/56d4cbbb4d29f4355bab4b9a39ccb717a14ad5ad")
 
 
 def test_a_job_from_the_cron_job_is_created_waited_for_and_reported(api, tmp_path, capsys):

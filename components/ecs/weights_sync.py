@@ -33,26 +33,25 @@ WORKDIR = f"{vllm.CACHE_ROOT}/sync"  # the downloaded revision
 CPU, MEMORY_MIB = 4096, 16384
 EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200  # Fargate ephemeral storage range
 
-# Download the pinned revision, then upload every file under the prefix. Files only the Hub keeps
-# (.cache, .gitattributes) are skipped; the bucket's default SSE-KMS encrypts each object.
+# List the pinned revision's files, then download, upload and delete them one at a time: the scratch volume
+# holds one file (a shard is a few GB) however large the revision is (R1/V3: 163 shards, ~685 GB). Files only the
+# Hub keeps (.gitattributes, .cache/...) are skipped; the bucket's default SSE-KMS encrypts each object.
+# tests/test_sync_weights.py runs this program against a loopback Hub and moto's S3.
 SYNC_PROGRAM = """\
 import os
 for d in (os.environ["HOME"], os.environ["TMPDIR"], os.environ["WORKDIR"]):
     os.makedirs(d, exist_ok=True)  # on the scratch volume, before anything asks for a temporary directory
 import boto3
-from huggingface_hub import snapshot_download
-src = snapshot_download(os.environ["MODEL_ID"], revision=os.environ["REVISION"], local_dir=os.environ["WORKDIR"])
+from huggingface_hub import HfApi, hf_hub_download
+repo, revision, work = os.environ["MODEL_ID"], os.environ["REVISION"], os.environ["WORKDIR"]
 s3, bucket, prefix = boto3.client("s3"), os.environ["BUCKET"], os.environ["PREFIX"]
-n = 0
-for root, dirs, files in os.walk(src):
-    dirs[:] = [d for d in dirs if not d.startswith(".")]
-    for f in files:
-        if f.startswith("."):
-            continue
-        path = os.path.join(root, f)
-        s3.upload_file(path, bucket, prefix + "/" + os.path.relpath(path, src))
-        n += 1
-print(f"synced {n} files to s3://{bucket}/{prefix}")
+listed = HfApi().list_repo_files(repo, revision=revision)
+names = [n for n in listed if not any(p.startswith(".") for p in n.split("/"))]
+for name in names:
+    path = hf_hub_download(repo, name, revision=revision, local_dir=work)
+    s3.upload_file(path, bucket, prefix + "/" + name)
+    os.remove(path)
+print(f"synced {len(names)} files to s3://{bucket}/{prefix}")
 """
 
 
@@ -63,7 +62,8 @@ def sync_cache_env() -> dict[str, str]:
 
 
 def ephemeral_gib(weights_bytes: float) -> int:
-    """The downloaded revision plus a quarter for the Hub's temporary files, within Fargate's range."""
+    """The revision plus a quarter for the Hub's temporary files, within Fargate's range: the program holds one
+    file at a time, so the 200 GiB ceiling still fits a 685 GB revision's largest shard."""
     needed = math.ceil(weights_bytes * 1.25 / 1024**3)
     return max(EPHEMERAL_MIN_GIB, min(EPHEMERAL_MAX_GIB, needed))
 
