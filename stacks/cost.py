@@ -17,12 +17,16 @@ Monthly = hourly × 730 (AWS's own monthly-hours convention).
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from components.shared.cloudwatch_agent import GPU_MEASUREMENTS
 from stacks.yaml_files import read_yaml
 
 PRICES_PATH = Path(__file__).with_name("pricing.yaml")
@@ -235,6 +239,9 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         f"{alarms['standard']} standard + {alarms['highResolution']} high-resolution alarm metrics, "
         f"{alarms['composite']} composite",
     )
+    metrics = custom_metrics(ctx, resources)
+    if metrics["total"]:
+        items["customMetrics"] = _item(metrics["total"] * svc("cloudwatchCustomMetricMonthly")[0], metrics["basis"])
     dashboards = count(resources, "aws:cloudwatch/dashboard:Dashboard")
     if dashboards:
         items["dashboards"] = _item(dashboards * svc("cloudwatchDashboardMonthly")[0], f"{dashboards} × monthly")
@@ -242,6 +249,52 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
         gb = usage["logGBPerMonth"]
         items["logIngestion"] = _item(gb * svc("cloudwatchLogsIngestPerGB")[0], f"{gb} GB (assumed)", usage=True)
     return items
+
+
+def collector_metrics(resources: list) -> int:
+    """Metrics the ADOT collector publishes through EMF (components/shared/metrics_collector.py): each metric
+    name × each dimension set of its awsemf metric_declarations, read from the config the stack declares (the
+    ECS task's AOT_CONFIG_CONTENT, the EKS collector's ConfigMap)."""
+    configs = []
+    for r in resources:
+        inputs = _inputs(r)
+        if _type(r) == "aws:ecs/taskDefinition:TaskDefinition" and isinstance(inputs.get("containerDefinitions"), str):
+            for container in json.loads(inputs["containerDefinitions"]):
+                env = {e.get("name"): e.get("value") for e in container.get("environment") or []}
+                configs.append(env.get("AOT_CONFIG_CONTENT"))
+        elif (
+            _type(r) == "kubernetes:core/v1:ConfigMap"
+            and (inputs.get("metadata") or {}).get("name") == "adot-collector"
+        ):
+            configs.extend((inputs.get("data") or {}).values())
+    total = 0
+    for text in filter(None, configs):
+        emf = (yaml.safe_load(text).get("exporters") or {}).get("awsemf") or {}
+        for declaration in emf.get("metric_declarations") or []:
+            total += len(declaration.get("dimensions") or [[]]) * len(declaration.get("metric_name_selectors") or [])
+    return total
+
+
+def custom_metrics(ctx, resources: list) -> dict[str, Any]:
+    """CloudWatch bills each metric name × dimension combination as a custom metric, prorated by the hour
+    (aws.amazon.com/cloudwatch/pricing [M]). Counted from what the stack declares: the collector's EMF series,
+    the router's log metric filters (one series per tier through their Tier dimension) and, on ECS, the
+    CloudWatch agent's GPU series (components/shared/cloudwatch_agent.py: per GPU, per instance and the
+    Auto Scaling group roll-up) for the instances kept at the idle floor; more while scaled out."""
+    collector = collector_metrics(resources)
+    filters = count(resources, "aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    tiers = 1 + len(getattr(ctx, "tiers", ()) or ())
+    router = filters * tiers
+    gpu = 0
+    if ctx.config.platform == "ecs":
+        measurements = len(GPU_MEASUREMENTS)
+        per_instance = measurements * (ctx.sizing.gpus_per_instance + 1)  # per GPU + the InstanceId roll-up
+        gpu = measurements + per_instance * ctx.config.gpu_pool.min_size  # + the group roll-up
+    total = collector + router + gpu
+    basis = f"{collector} collector (EMF) + {filters} log filters × {tiers} tier(s)"
+    if ctx.config.platform == "ecs":
+        basis += f" + {gpu} GPU agent series at minSize {ctx.config.gpu_pool.min_size} (more while scaled out)"
+    return {"total": total, "collector": collector, "router": router, "gpuAgent": gpu, "basis": basis + " metrics"}
 
 
 def internal_load_balancers(resources: list) -> int:

@@ -32,6 +32,7 @@ US_EAST_1 = {
     "cloudwatchAlarmMonthly": 0.10,
     "cloudwatchHighResAlarmMonthly": 0.30,
     "cloudwatchCompositeAlarmMonthly": 0.50,
+    "cloudwatchCustomMetricMonthly": 0.30,
     "cloudwatchDashboardMonthly": 3.00,
     "cloudwatchLogsIngestPerGB": 0.50,
     "kmsKeyMonthly": 1.00,
@@ -166,13 +167,16 @@ def test_dev_estimate_matches_the_hand_calculation():
     alarms = 9 * p["cloudwatchAlarmMonthly"] + 1 * p["cloudwatchCompositeAlarmMonthly"]
     dashboard = 1 * p["cloudwatchDashboardMonthly"]
     logs = 1 * p["cloudwatchLogsIngestPerGB"]
-    fixed_month = nat + nat_data + alb + lcu + kms_secrets + requests + alarms + dashboard + logs
-    idle_month = nat + alb + kms_secrets + alarms + dashboard  # minSize 0: no GPU, no traffic
+    # custom metrics: the vLLM sidecar's 3 EMF series (queue, KV cache, TTFT) + the GPU agent's 6 measurements
+    # rolled up per Auto Scaling group; no instance at minSize 0, so no per-GPU or per-instance series
+    metrics = (3 + 6) * p["cloudwatchCustomMetricMonthly"]
+    fixed_month = nat + nat_data + alb + lcu + kms_secrets + requests + alarms + metrics + dashboard + logs
+    idle_month = nat + alb + kms_secrets + alarms + metrics + dashboard  # minSize 0: no GPU, no traffic
     # max: 2 instances, onDemandBase 0, 0 % above base -> 0 on-demand, 2 spot
     max_hour = 0 * od + 2 * spot + 2 * volume_hour + fixed_month / H
 
     assert volume_month == pytest.approx(25.40)
-    assert idle_month == pytest.approx(55.475)
+    assert idle_month == pytest.approx(58.175)
     assert c["rootVolume"]["monthly"] == round(volume_month, 2)
     assert c["fixedMonthly"] == pytest.approx(fixed_month, abs=0.006)
     assert c["idle"]["instances"] == 0
@@ -206,9 +210,12 @@ def test_prod_estimate_matches_the_hand_calculation():
     alarms = 11 * p["cloudwatchAlarmMonthly"] + 1 * p["cloudwatchCompositeAlarmMonthly"]
     dashboard = 1 * p["cloudwatchDashboardMonthly"]
     logs = 10 * p["cloudwatchLogsIngestPerGB"]
-    fixed_month = nat + nat_data + alb + lcu + kms_secrets + requests + alarms + dashboard + logs
+    # custom metrics: 3 EMF series + 6 GPU measurements per group roll-up + 6 × (4 GPUs + the InstanceId
+    # roll-up) for the one instance at minSize 1 = 39
+    metrics = (3 + 6 + 6 * (4 + 1) * 1) * p["cloudwatchCustomMetricMonthly"]
+    fixed_month = nat + nat_data + alb + lcu + kms_secrets + requests + alarms + metrics + dashboard + logs
     # idle: minSize 1 = onDemandBaseCapacity 1 -> one on-demand instance with its volume, no traffic lines
-    idle_hour = 1 * od + 1 * volume_hour + (nat + alb + kms_secrets + alarms + dashboard) / H
+    idle_hour = 1 * od + 1 * volume_hour + (nat + alb + kms_secrets + alarms + metrics + dashboard) / H
     # max 5: 1 base + ceil(4 × 50 %) = 3 on-demand, 2 spot
     on_demand_at_max = 1 + math.ceil(4 * 50 / 100)
     max_hour = on_demand_at_max * od + 2 * spot + 5 * volume_hour + fixed_month / H
@@ -226,3 +233,17 @@ def test_prod_estimate_matches_the_hand_calculation():
     assert c["replicaHour"]["atSpotMix"] == pytest.approx(mix_instance_hour / 2, abs=0.00006)
     assert c["replicaHour"]["onDemand"] == pytest.approx((od + volume_hour) / 2, abs=0.00006)
     assert c["replicaHour"]["atSpotMix"] == pytest.approx(4.2237, abs=0.00006)
+
+
+def test_custom_metrics_are_counted_from_what_the_stacks_declare():
+    """The collector's series come from its declared EMF config; the router's log filters count once per tier
+    (Tier dimension); EKS has no CloudWatch-agent GPU series (DCGM goes through the collector)."""
+    counts = {}
+    for stack in ("hybrid", "eks-dev"):
+        run = shared_run(stack)
+        m = cost.custom_metrics(run.program_globals["context"], run.registrations)
+        counts[stack] = (m["collector"], m["router"], m["gpuAgent"], m["total"])
+    # hybrid: 3 EMF series; 4 filters × (default + cpu tier); 6 roll-ups + 6 × (4 GPUs + 1) at minSize 1
+    assert counts["hybrid"] == (3, 8, 36, 47)
+    # eks-dev: queue, KV cache, TTFT + DCGM GPU utilization; no router; no agent
+    assert counts["eks-dev"] == (4, 0, 0, 4)

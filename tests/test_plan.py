@@ -68,10 +68,11 @@ def test_json_plan_has_the_documented_fields():
         "kmsAndSecrets",
         "kmsAndSecretsRequests",
         "alarms",
+        "customMetrics",
         "dashboards",
         "logIngestion",
     }
-    assert cost["idle"]["instances"] == 0 and cost["idle"]["monthly"] == 55.48
+    assert cost["idle"]["instances"] == 0 and cost["idle"]["monthly"] == 58.18
     assert cost["replicaHour"]["spot"] == 1.0393
 
 
@@ -84,7 +85,7 @@ def test_human_plan_shows_tree_counts_sizing_and_cost():
         "Fixed and usage costs per month",
         "natDataProcessing (usage)",
         "9 standard + 0 high-resolution alarm metrics, 1 composite",
-        "idle (no traffic, 0 GPU instance(s) at the floor: 0 on-demand / 0 spot): 0.0760/h, 55.48/month",
+        "idle (no traffic, 0 GPU instance(s) at the floor: 0 on-demand / 0 spot): 0.0797/h, 58.18/month",
         "replica-hour (1 replica(s) per g6e.xlarge): 1.8958 on-demand, 1.0393 spot",
     ):
         assert line in result.stdout
