@@ -19,7 +19,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.eks.gpu_capacity import NODECLASS_API, NODEPOOL_API, POOL_LABEL, _base_node_class_spec
+from components.eks.gpu_capacity import (
+    NODECLASS_API,
+    NODEPOOL_API,
+    POOL_LABEL,
+    _base_node_class_spec,
+    disruption,
+    node_requirements,
+)
 from components.shared.validation import ArgsProblems
 
 TIER_TAINT_KEY = "deepseek.ai/tier"
@@ -97,22 +104,14 @@ def pool_spec(args: CpuCapacityArgs) -> dict[str, Any]:
             "spec": {
                 "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool},
                 "taints": [taint(args.tier)],
-                "requirements": [
-                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(args.instance_types)},
-                    {"key": "karpenter.sh/capacity-type", "operator": "In",
-                     "values": ["spot"] if args.spot else ["on-demand"]},
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": [args.architecture]},
-                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
-                ],
+                "requirements": node_requirements(
+                    args.instance_types, ["spot"] if args.spot else ["on-demand"], args.architecture
+                ),
                 "expireAfter": args.expire_after,
                 "terminationGracePeriod": args.termination_grace_period,
             },
         },
-        "disruption": {
-            "consolidationPolicy": "WhenEmpty",
-            "consolidateAfter": args.consolidate_after,
-            "budgets": [{"nodes": "1"}],
-        },
+        "disruption": disruption(args.consolidate_after),
         "limits": {"nodes": str(args.max_size), "cpu": str(args.max_size * args.max_vcpus_per_instance)},
     }  # fmt: skip
 

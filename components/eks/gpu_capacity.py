@@ -22,6 +22,7 @@ interruption queue: Karpenter cordons and drains at the 2-minute notice and laun
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,21 +217,12 @@ def pool_spec(args: GpuCapacityArgs, capacity: list[str], nodes: int, weight: in
             "spec": {
                 "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": GPU_POOL},
                 "taints": [GPU_TAINT],
-                "requirements": [
-                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(args.instance_types)},
-                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity},
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": [args.architecture]},
-                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
-                ],
+                "requirements": node_requirements(args.instance_types, capacity, args.architecture),
                 "expireAfter": args.expire_after,
                 "terminationGracePeriod": args.termination_grace_period,
             },
         },
-        "disruption": {
-            "consolidationPolicy": "WhenEmpty",
-            "consolidateAfter": args.consolidate_after,
-            "budgets": [{"nodes": "1"}],
-        },
+        "disruption": disruption(args.consolidate_after),
         "limits": {"nodes": str(nodes), "nvidia.com/gpu": str(nodes * args.max_gpus_per_instance)},
     }
     if weight is not None:
@@ -254,6 +246,22 @@ def device_plugin_values() -> dict[str, Any]:
         "tolerations": [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
     }
+
+
+def node_requirements(instance_types: Sequence[str], capacity_types: list[str], architecture: str) -> list[dict]:
+    """A NodePool's scheduling requirements: the listed types, the capacity type(s), the architecture, Linux."""
+    return [
+        {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": list(instance_types)},
+        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity_types},
+        {"key": "kubernetes.io/arch", "operator": "In", "values": [architecture]},
+        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+    ]
+
+
+def disruption(consolidate_after: str) -> dict[str, Any]:
+    """Empty nodes only, after `consolidate_after`, one node at a time: a node with a replica is never moved
+    to save money (drift and expiry still replace nodes, one at a time)."""
+    return {"consolidationPolicy": "WhenEmpty", "consolidateAfter": consolidate_after, "budgets": [{"nodes": "1"}]}
 
 
 def _validate(args: GpuCapacityArgs) -> None:
