@@ -334,4 +334,4 @@ def test_the_plan_prices_the_stopped_instances_as_their_volumes_only(warm):
     assert plain["warmPool"]["stoppedInstancesAtIdle"] == 0
     assert round((cost["idle"]["hourly"] - plain["idle"]["hourly"]) * 730, 1) == 120.8
     # The price of the warm pool on prod: no spot share, so at maxSize every host is on-demand.
-    assert (plain["max"]["hourlyWithSpot"], cost["max"]["hourlyWithSpot"]) == (42.56, 52.99)
+    assert (plain["max"]["hourlyWithSpot"], cost["max"]["hourlyWithSpot"]) == (42.58, 53.01)
