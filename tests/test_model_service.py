@@ -246,8 +246,11 @@ def test_https_listener_and_redirect_when_certificate_is_set() -> None:
     assert sorted((r["fromPort"], r["cidrIpv4"]) for r in alb_rules) == [(80, "10.0.0.0/8"), (443, "10.0.0.0/8")]
 
 
+HTTP_ONLY = {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]}  # the run test_alb_routing's dev+http reads
+
+
 def test_http_only_without_certificate() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]})
+    run = shared_run("dev", HTTP_ONLY)
     [listener] = run.of_type(LISTENER)
     assert listener.inputs["port"] == 80 and listener.inputs["protocol"] == "HTTP"
     assert listener.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "404"
@@ -257,7 +260,7 @@ def test_http_only_without_certificate() -> None:
 
 
 def test_security_groups_alb_to_tasks_only_and_every_rule_described() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:serving.allowedCidrs": ["198.51.100.0/24"]})
+    run = shared_run("dev", HTTP_ONLY)  # with a client CIDR, so that the ALB has rules to describe
     alb_sg = run.by_name("ds-dev-vllm-alb")
     assert alb_sg.type == "aws:ec2/securityGroup:SecurityGroup"
     assert alb_sg.inputs["tags"]["deepseek:role"] == "load-balancer"
