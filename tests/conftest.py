@@ -21,6 +21,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None:  # an xdist worker: the controller's directory
         harness.use_run_cache(workerinput.get(_KEY))
         return
+    if hasattr(config.option, "loadscopereorder"):
+        # pytest-xdist (3.8) hands out `--dist loadfile` files by their number of tests unless told not to
+        # (`--no-loadscope-reorder`): keep the collection order below, which puts the longest files first.
+        config.option.loadscopereorder = False
     directory = tempfile.mkdtemp(prefix="deepseek-cloud-runs-")
     config.stash[_STASH] = directory
     harness.use_run_cache(directory)
@@ -42,16 +46,32 @@ _STASH = pytest.StashKey[str]()
 
 
 # `make test` hands whole files to the two workers in collection order (`--dist loadfile`), so a long file
-# collected last leaves one worker idle at the end. The longest files go first (largest CPU time per file
-# measured 2026-12-01 with the runs shared); the rest keep their order, and so does every file's tests.
+# collected last leaves one worker idle at the end. The longest files go first; the rest keep their order, and
+# so does every file's tests. Order: CPU seconds per file (the file's tests, their program runs and their
+# subprocesses), measured 2026-12-01 in `pytest -n 2 --dist loadfile` with the runs shared, largest first
+# (each worker timed its files with os.times(); a file also pays for the shared runs it is first to ask for).
 LONGEST_FIRST = (
-    "test_policy_grpc_stacks.py",
-    "test_config_first.py",
-    "test_ecs_validation.py",
-    "test_iam_coverage.py",
-    "test_eks_serving.py",
-    "test_name_limits.py",
-    "test_model_service.py",
+    "test_iam_coverage.py",  # 11.5 s
+    "test_config_first.py",  # 10.2 s
+    "test_policy_grpc_stacks.py",  # 9.9 s
+    "test_ecs_validation.py",  # 7.0 s
+    "test_eks_serving.py",  # 5.5 s
+    "test_name_limits.py",  # 5.1 s
+    "test_policy_grpc.py",  # 4.7 s
+    "test_tco.py",  # 3.5 s
+    "test_plan.py",  # 3.5 s
+    "test_policy_report.py",  # 3.4 s
+    "test_preview.py",  # 2.5 s
+    "test_config.py",  # 2.5 s
+    "test_api_key_rotation.py",  # 2.4 s
+    "test_model_service.py",  # 2.2 s
+    "test_web_acl.py",  # 2.0 s
+    "test_gpu_node_pool.py",  # 2.0 s
+    "test_sync_weights.py",  # 2.0 s
+    "test_github_oidc_role.py",  # 1.9 s
+    "test_eks_program.py",  # 1.9 s
+    "test_inference_alarms.py",  # 1.9 s
+    "test_workflows.py",  # 1.8 s
 )
 
 

@@ -40,9 +40,21 @@ def test_deployer_gets_cluster_admin_through_an_access_entry():
     assert [e["type"] for e in entries if e["type"] != "STANDARD"] == ["EC2_LINUX"]
 
 
+ADMIN_ROLE = "arn:aws:iam::123456789012:role/platform-admins"
+# One eks-dev run for three settings that land on different resources (the access entries, the Karpenter
+# pools, the cluster's endpoint): each differs from eks-dev's own value, so each test still fails if its
+# setting is lost.
+VARIANT = {
+    "deepseek-cloud:eks.adminRoleArn": ADMIN_ROLE,
+    "deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 1,
+    "deepseek-cloud:eks.endpointPublicAccess": False,
+    "deepseek-cloud:eks.publicAccessCidrs": [],
+}
+
+
 def test_admin_role_from_config_is_a_second_admin():
-    role = "arn:aws:iam::123456789012:role/platform-admins"
-    run = shared_run(STACK, {"deepseek-cloud:eks.adminRoleArn": role})
+    role = ADMIN_ROLE
+    run = shared_run(STACK, VARIANT)
     admins = [engine_inputs(r)["principalArn"] for r in run.of_type("aws:eks/accessEntry:AccessEntry")]
     assert role in admins and len(run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")) == 2
 
@@ -127,7 +139,7 @@ def test_gpu_nodepool_from_gpu_pool_config():
 
 
 def test_on_demand_base_becomes_a_weighted_floor_pool():
-    pools = _pools(shared_run(STACK, {"deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 1}))
+    pools = _pools(shared_run(STACK, VARIANT))
     assert set(pools) == {"gpu", "gpu-on-demand-floor"}
     floor, main = pools["gpu-on-demand-floor"], pools["gpu"]
     assert floor["weight"] > main["weight"]
@@ -190,10 +202,7 @@ def test_bad_eks_config_is_one_line_each(overrides, path, reason):
 
 
 def test_private_only_endpoint_is_valid_with_a_warning():
-    run = run_program(
-        STACK,
-        overrides={"deepseek-cloud:eks.endpointPublicAccess": False, "deepseek-cloud:eks.publicAccessCidrs": []},
-    )
+    run = shared_run(STACK, VARIANT)
     assert any("must run there" in w for w in run.program_globals["context"].warnings)
     vpc = engine_inputs(run.one("aws:eks/cluster:Cluster"))["vpcConfig"]
     assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True

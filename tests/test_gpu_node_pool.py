@@ -39,16 +39,22 @@ def ecs_config(run: ProgramRun) -> dict[str, str]:
     return dict(line.split("=", 1) for line in body.splitlines())
 
 
+# One run for the pool settings that land on different fields (the spot split on the ASG's instances
+# distribution, the type list on its overrides, targetCapacity on the capacity provider, the root volume on the
+# launch template); each differs from dev's own value, so each test below still fails if its setting is lost.
+POOL_VARIANT = {
+    f"{SPOT}.enabled": True,
+    f"{SPOT}.onDemandBaseCapacity": 1,
+    f"{SPOT}.onDemandPercentageAboveBaseCapacity": 25,
+    f"{SPOT}.spotAllocationStrategy": "capacity-optimized",
+    "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge", "g6e.2xlarge"],
+    "deepseek-cloud:gpuPool.targetCapacity": 80,
+    "deepseek-cloud:gpuPool.rootVolumeGiB": 400,
+}
+
+
 def test_spot_split_reaches_the_instances_distribution() -> None:
-    run = run_program(
-        "dev",
-        overrides={
-            f"{SPOT}.enabled": True,
-            f"{SPOT}.onDemandBaseCapacity": 1,
-            f"{SPOT}.onDemandPercentageAboveBaseCapacity": 25,
-            f"{SPOT}.spotAllocationStrategy": "capacity-optimized",
-        },
-    )
+    run = shared_run("dev", POOL_VARIANT)
     d = distribution(run)
     assert d["onDemandBaseCapacity"] == 1
     assert d["onDemandPercentageAboveBaseCapacity"] == 25
@@ -71,7 +77,7 @@ def test_spot_disabled_means_all_on_demand() -> None:
 
 
 def test_every_instance_type_is_an_override_in_order() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge", "g6e.2xlarge"]})
+    run = shared_run("dev", POOL_VARIANT)
     overrides = run.one(ASG).inputs["mixedInstancesPolicy"]["launchTemplate"]["overrides"]
     assert [o["instanceType"] for o in overrides] == ["g6e.xlarge", "g6e.2xlarge"]
 
@@ -137,7 +143,7 @@ def test_asg_is_owned_by_ecs_managed_scaling() -> None:
 
 
 def test_capacity_provider_managed_scaling_termination_protection_and_draining() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:gpuPool.targetCapacity": 80})
+    run = shared_run("dev", POOL_VARIANT)
     provider = run.one(CP).inputs["autoScalingGroupProvider"]
     assert provider["autoScalingGroupArn"] == run.one(ASG).outputs["arn"]
     assert provider["managedTerminationProtection"] == "ENABLED"
@@ -201,7 +207,7 @@ def test_region_and_model_change_the_pool() -> None:
 
 
 def test_explicit_root_volume_size_wins_and_too_small_is_rejected() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:gpuPool.rootVolumeGiB": 400})
+    run = shared_run("dev", POOL_VARIANT)
     assert run.one(LT).inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 400
     # Reported by the config checks before anything is declared (the component's own check: test_config_first).
     with pytest.raises(ConfigError, match=r"deepseek-cloud:gpuPool\.rootVolumeGiB: smaller than .* 30 GiB"):

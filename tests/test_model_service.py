@@ -126,8 +126,23 @@ def test_secrets_only_in_secrets_never_in_environment() -> None:
     assert not run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
 
 
+# One dev run for four settings that land on different resources (the API-key secret and the execution role,
+# the listeners, the scaling policy, the scheduled actions): each differs from dev's own value, so each test that
+# reads this run still fails if its setting is lost.
+SERVING_VARIANT = {
+    "deepseek-cloud:serving.apiKeySecretArn": API_KEY_ARN,
+    "deepseek-cloud:serving.certificateArn": CERT,
+    "deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"],
+    "deepseek-cloud:scaling.targetQpsPerReplica": 40,
+    "deepseek-cloud:scaling.schedule": [
+        {"name": "night", "cron": "cron(0 20 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
+        {"name": "day", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 1, "maxReplicas": 2},
+    ],
+}
+
+
 def test_adopted_secret_is_referenced_not_created_and_execution_role_reads_exactly_two() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:serving.apiKeySecretArn": API_KEY_ARN})
+    run = shared_run("dev", SERVING_VARIANT)
     assert [s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret")] == ["deepseek/dev/hf-token"]
     assert {s["name"]: s["valueFrom"] for s in container(run)["secrets"]}["VLLM_API_KEY"] == API_KEY_ARN
     # An adopted key is its owner's to rotate: no rotation, no previous-key reference, the image's entrypoint.
@@ -189,9 +204,9 @@ def test_ignore_changes_on_desired_count_and_service_settings() -> None:
 
 
 def test_target_value_is_requests_per_minute() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:scaling.targetQpsPerReplica": 50})
+    run = shared_run("dev", SERVING_VARIANT)
     config = run.one(POLICY).inputs["targetTrackingScalingPolicyConfiguration"]
-    assert config["targetValue"] == 3000  # 50 req/s x 60: ALBRequestCountPerTarget is a 1-minute Sum
+    assert config["targetValue"] == 2400  # 40 req/s x 60: ALBRequestCountPerTarget is a 1-minute Sum
     spec = config["predefinedMetricSpecification"]
     assert spec["predefinedMetricType"] == "ALBRequestCountPerTarget"
     alb = run.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
@@ -208,15 +223,7 @@ def test_target_value_is_requests_per_minute() -> None:
 
 
 def test_schedule_becomes_scheduled_actions() -> None:
-    run = run_program(
-        "dev",
-        overrides={
-            "deepseek-cloud:scaling.schedule": [
-                {"name": "night", "cron": "cron(0 20 ? * MON-FRI *)", "minReplicas": 0, "maxReplicas": 0},
-                {"name": "day", "cron": "cron(0 7 ? * MON-FRI *)", "minReplicas": 1, "maxReplicas": 2},
-            ]
-        },
-    )
+    run = shared_run("dev", SERVING_VARIANT)
     actions = {a.name: a.inputs for a in run.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")}
     assert actions["ds-dev-vllm-scaling-night"]["scalableTargetAction"] == {"minCapacity": 0, "maxCapacity": 0}
     assert actions["ds-dev-vllm-scaling-day"]["schedule"] == "cron(0 7 ? * MON-FRI *)"
@@ -224,13 +231,7 @@ def test_schedule_becomes_scheduled_actions() -> None:
 
 
 def test_https_listener_and_redirect_when_certificate_is_set() -> None:
-    run = run_program(
-        "dev",
-        overrides={
-            "deepseek-cloud:serving.certificateArn": CERT,
-            "deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"],
-        },
-    )
+    run = shared_run("dev", SERVING_VARIANT)
     listeners = {listener.inputs["port"]: listener.inputs for listener in run.of_type(LISTENER)}
     assert set(listeners) == {80, 443}
     https = listeners[443]
@@ -246,8 +247,11 @@ def test_https_listener_and_redirect_when_certificate_is_set() -> None:
     assert sorted((r["fromPort"], r["cidrIpv4"]) for r in alb_rules) == [(80, "10.0.0.0/8"), (443, "10.0.0.0/8")]
 
 
+HTTP_ONLY = {"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]}  # the run test_alb_routing's dev+http reads
+
+
 def test_http_only_without_certificate() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:serving.allowedCidrs": ["10.0.0.0/8"]})
+    run = shared_run("dev", HTTP_ONLY)
     [listener] = run.of_type(LISTENER)
     assert listener.inputs["port"] == 80 and listener.inputs["protocol"] == "HTTP"
     assert listener.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "404"
@@ -257,7 +261,7 @@ def test_http_only_without_certificate() -> None:
 
 
 def test_security_groups_alb_to_tasks_only_and_every_rule_described() -> None:
-    run = run_program("dev", overrides={"deepseek-cloud:serving.allowedCidrs": ["198.51.100.0/24"]})
+    run = shared_run("dev", HTTP_ONLY)  # with a client CIDR, so that the ALB has rules to describe
     alb_sg = run.by_name("ds-dev-vllm-alb")
     assert alb_sg.type == "aws:ec2/securityGroup:SecurityGroup"
     assert alb_sg.inputs["tags"]["deepseek:role"] == "load-balancer"

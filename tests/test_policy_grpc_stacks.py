@@ -2,13 +2,16 @@
 served as a subprocess (`python -m pulumi.policy <engine> .` in policy/) and called over the analyzer gRPC
 protocol. Its answers must match the direct `report.check` path that `make plan` / `make policy` use.
 
-`analyze_resources` starts and stops one pack process per call (the engine also starts one per stack),
-each bounded by TIMEOUT."""
+The engine starts one pack process per stack; here one pack process (started by the first test, stopped at
+the end of the module) analyzes every stack in turn: before each stack it is sent ConfigureStack with that
+stack's name and Configure with that stack's environment, as the engine sends them to a fresh pack. Starting
+and stopping a pack per call is tested in test_policy_grpc.py (`analyze_resources`). Each RPC is bounded by
+TIMEOUT."""
 
 from __future__ import annotations
 
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -22,7 +25,7 @@ if str(POLICY_DIR) not in sys.path:
     sys.path.insert(0, str(POLICY_DIR))
 
 from deepseek_policies import report  # noqa: E402
-from deepseek_policies.grpc_client import analyze_resources  # noqa: E402
+from deepseek_policies.grpc_client import PolicyPackProcess  # noqa: E402
 
 TIMEOUT = 60.0
 BROKEN_OVERRIDES = {"deepseek-cloud:gpuPool.spot.onDemandBaseCapacity": 0}
@@ -38,24 +41,17 @@ def _planned(stack: str, broken: bool = False) -> tuple[dict, ...]:
     return tuple(planned_resources(shared_run(stack, BROKEN_OVERRIDES if broken else None)))
 
 
-@cache
-def _analyses() -> dict[tuple[str, bool], Future]:
-    """Every case's pack analysis, the pack processes running side by side (one per stack, as the engine
-    starts them): the plans come first (the mock runtime is one per process), then the packs in threads.
-    Each test reads its own future, so one failing analysis fails only its test."""
-    cases = [(stack, False) for stack in stack_names()] + [("prod", True)]
-    resources = {case: list(_planned(*case)) for case in cases}
-    with ThreadPoolExecutor(len(cases)) as pool:
-        return {
-            (stack, broken): pool.submit(
-                analyze_resources,
-                resources[(stack, broken)],
-                "prod" if broken else _environment(stack),
-                stack=stack,
-                timeout=TIMEOUT,
-            )
-            for stack, broken in cases
-        }
+@pytest.fixture(scope="module")
+def pack() -> Iterator[PolicyPackProcess]:
+    process = PolicyPackProcess(POLICY_DIR, stack="dev", start_timeout=TIMEOUT, rpc_timeout=TIMEOUT)
+    with process:
+        yield process
+
+
+def _analysis(pack: PolicyPackProcess, stack: str, broken: bool = False) -> list[dict]:
+    """The running pack's violations for one stack's plan (each test analyzes its own case)."""
+    pack.configure_stack(stack)
+    return pack.analyze(list(_planned(stack, broken)), "prod" if broken else _environment(stack))
 
 
 def _names(violations, level):
@@ -63,10 +59,10 @@ def _names(violations, level):
 
 
 @pytest.mark.parametrize("stack", stack_names())
-def test_shipped_stack_over_grpc_matches_the_direct_check(stack):
+def test_shipped_stack_over_grpc_matches_the_direct_check(pack, stack):
     resources = list(_planned(stack))
     environment = _environment(stack)
-    violations = _analyses()[(stack, False)].result()
+    violations = _analysis(pack, stack)
     assert _names(violations, "mandatory") == [], [v for v in violations if v["level"] == "mandatory"]
     direct = report.check(resources, environment)
     assert direct["mandatory"] == []
@@ -74,9 +70,9 @@ def test_shipped_stack_over_grpc_matches_the_direct_check(stack):
     assert {v["level"] for v in violations} <= {"advisory"}
 
 
-def test_prod_without_on_demand_base_fails_over_grpc():
+def test_prod_without_on_demand_base_fails_over_grpc(pack):
     resources = list(_planned("prod", broken=True))
-    violations = _analyses()[("prod", True)].result()
+    violations = _analysis(pack, "prod", broken=True)
     assert set(_names(violations, "mandatory")) == BROKEN_EXPECTED_MANDATORY, violations
     direct = report.check(resources, "prod")
     assert set(_names(direct["mandatory"], "mandatory")) == BROKEN_EXPECTED_MANDATORY

@@ -133,8 +133,13 @@ def test_rules_rate_limit_common_rule_set_and_body_size_with_metrics_and_samples
         assert visibility["cloudwatchMetricsEnabled"] is True and visibility["sampledRequestsEnabled"] is True
 
 
+# One dev run for both limits set in config: they land in different rules, and each differs from what dev
+# would get without it (500 a 5 minutes; the body limit sized from dev's context).
+LIMITS = {"deepseek-cloud:serving.waf": {"enabled": True, "rateLimitPer5Min": 1200, "maxBodyBytes": 300000}}
+
+
 def test_rate_limit_comes_from_config() -> None:
-    run = shared_run("dev", {"deepseek-cloud:serving.waf": {"enabled": True, "rateLimitPer5Min": 1200}})
+    run = shared_run("dev", LIMITS)
     assert rules(run)["rate-per-ip"]["statement"]["rateBasedStatement"]["limit"] == 1200
 
 
@@ -150,7 +155,7 @@ def test_body_limit_is_sized_from_the_models_context() -> None:
 
 
 def test_body_limit_from_config_overrides_the_sizing() -> None:
-    run = shared_run("dev", {"deepseek-cloud:serving.waf": {"enabled": True, "maxBodyBytes": 300000}})
+    run = shared_run("dev", LIMITS)
     regex = rules(run)["body-larger-than-context"]["statement"]["regexMatchStatement"]["regexString"]
     assert regex == greater_than_regex(300000)
 

@@ -132,6 +132,18 @@ class PolicyPackProcess:
         grpc.channel_ready_future(self.channel).result(timeout=self.start_timeout)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self._handshake()
+        self.configure_stack(self.stack)
+        self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=self.rpc_timeout)
+
+    def configure_stack(self, stack: str) -> None:
+        """Send ConfigureStack for `stack`; later `analyze` calls name their resources' URNs after it.
+
+        The engine sends it once per pack process; sending it again lets one running pack analyze several
+        stacks in turn (the test suite does, to start one pack instead of one per stack). pulumi-policy 1.21's
+        ConfigureStack only records the request's tags, and `analyze` sends Configure (every policy's level and
+        config) before each stack, so nothing of the previous stack's configuration remains."""
+        assert self.stub is not None
+        self.stack = stack
         self.stub.ConfigureStack(
             analyzer_pb2.AnalyzerStackConfigureRequest(
                 stack=self.stack,
@@ -142,7 +154,6 @@ class PolicyPackProcess:
             ),
             timeout=self.rpc_timeout,
         )
-        self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=self.rpc_timeout)
 
     def _read_port(self) -> int:
         assert self.proc is not None and self.proc.stdout is not None
