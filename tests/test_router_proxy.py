@@ -191,7 +191,11 @@ def _eks_pod_env(tmp: Path, urls: dict[str, str], keys: dict[str, str]) -> dict[
     from offline.harness import engine_inputs
 
     run = shared_run("hybrid-eks")
-    [config_map] = [engine_inputs(r) for r in run.registrations if r.type == "kubernetes:core/v1:ConfigMap"]
+    [config_map] = [
+        engine_inputs(r)
+        for r in run.registrations
+        if r.type == "kubernetes:core/v1:ConfigMap" and engine_inputs(r)["metadata"]["name"] == eks_router.CONFIG_MAP
+    ]  # the router's, not the metrics collector's (components/eks/cloudwatch_metrics.py)
     data = dict(config_map["data"])
     config = yaml.safe_load(data["config.yaml"])
     by_model = {"deepseek-r1-distill-qwen-32b": "large", "deepseek-r1-distill-qwen-1.5b": "cpu"}
