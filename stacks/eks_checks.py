@@ -84,6 +84,15 @@ def _endpoint_problems(eks: Any, environment: str | None) -> list[Problem]:
 
 def _pool_problems(pool: Any) -> list[Problem]:
     p: list[Problem] = []
+    if pool.warm_pool.enabled:
+        p.append(
+            Problem(
+                "gpuPool.warmPool.enabled",
+                "warm pools are an EC2 Auto Scaling feature of the ECS pool; EKS GPU nodes come from Karpenter",
+                True,
+                "false on platform eks",
+            )
+        )
     if pool.min_size:
         p.append(
             Problem(

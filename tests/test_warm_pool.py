@@ -245,11 +245,13 @@ def test_spot_several_types_and_eks_are_refused_in_one_line_each():
         "deepseek-cloud:gpuPool.instanceTypes: a warm-pool group launches one type (no mixed instances policy) "
         "(got ['g6e.12xlarge', 'g6e.24xlarge']; allowed: exactly one type while gpuPool.warmPool.enabled is true)",
     ]
-    eks = problems_for("eks-r1", {f"{POOL}.warmPool.enabled": True})
-    assert eks == [
+    eks = [
         "deepseek-cloud:gpuPool.warmPool.enabled: warm pools are an EC2 Auto Scaling feature of the ECS pool; EKS GPU "
         "nodes come from Karpenter (got true; allowed: false on platform eks)"
     ]
+    assert problems_for("eks-r1", {f"{POOL}.warmPool.enabled": True}) == eks
+    # eks-dev's pool is spot with two types: still the one EKS line, not the ECS group's conditions
+    assert problems_for("eks-dev", {f"{POOL}.warmPool.enabled": True}) == eks
 
 
 # --- the cold-start plan --------------------------------------------------------------------------------
