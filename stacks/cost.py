@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from components.ecs import metrics_sidecar
 from components.shared.cloudwatch_agent import GPU_MEASUREMENTS
 from stacks.yaml_files import read_yaml
 
@@ -254,21 +255,18 @@ def fixed_items(ctx, resources: list, prices: Prices) -> dict[str, dict[str, Any
 def collector_metrics(resources: list) -> int:
     """Metrics the ADOT collector publishes through EMF (components/shared/metrics_collector.py): each metric
     name × each dimension set of its awsemf metric_declarations, read from the config the stack declares (the
-    ECS task's AOT_CONFIG_CONTENT, the EKS collector's ConfigMap)."""
-    configs = []
+    ECS task's AOT_CONFIG_CONTENT, the EKS collector's ConfigMap: any ConfigMap document with an awsemf exporter)."""
+    texts: list[str] = []
     for r in resources:
         inputs = _inputs(r)
         if _type(r) == "aws:ecs/taskDefinition:TaskDefinition" and isinstance(inputs.get("containerDefinitions"), str):
             for container in json.loads(inputs["containerDefinitions"]):
                 env = {e.get("name"): e.get("value") for e in container.get("environment") or []}
-                configs.append(env.get("AOT_CONFIG_CONTENT"))
-        elif (
-            _type(r) == "kubernetes:core/v1:ConfigMap"
-            and (inputs.get("metadata") or {}).get("name") == "adot-collector"
-        ):
-            configs.extend((inputs.get("data") or {}).values())
+                texts.append(env.get(metrics_sidecar.CONFIG_ENV) or "")
+        elif _type(r) == "kubernetes:core/v1:ConfigMap":
+            texts.extend(v for v in (inputs.get("data") or {}).values() if isinstance(v, str) and "awsemf" in v)
     total = 0
-    for text in filter(None, configs):
+    for text in filter(None, texts):
         emf = (yaml.safe_load(text).get("exporters") or {}).get("awsemf") or {}
         for declaration in emf.get("metric_declarations") or []:
             total += len(declaration.get("dimensions") or [[]]) * len(declaration.get("metric_name_selectors") or [])
