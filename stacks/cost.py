@@ -286,7 +286,9 @@ def custom_metrics(ctx, resources: list) -> dict[str, Any]:
     gpu = 0
     if ctx.config.platform == "ecs":
         measurements = len(GPU_MEASUREMENTS)
-        per_instance = measurements * (ctx.sizing.gpus_per_instance + 1)  # per GPU + the InstanceId roll-up
+        # per GPU (the agent tags nvidia_smi series by GPU name and index: aws/amazon-cloudwatch-agent#981) + the
+        # InstanceId roll-up (aggregation_dimensions in components/shared/cloudwatch_agent.py)
+        per_instance = measurements * (ctx.sizing.gpus_per_instance + 1)
         gpu = measurements + per_instance * ctx.config.gpu_pool.min_size  # + the group roll-up
     total = collector + router + gpu
     basis = f"{collector} collector (EMF) + {filters} log filters × {tiers} tier(s)"
