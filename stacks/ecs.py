@@ -150,31 +150,6 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
 
     build_flow_logs(ctx, network, key)
 
-    pool_args = GpuNodePoolArgs(
-        instance_types=tuple(pool.instance_types),
-        architectures=tuple(f.architectures[0] for f in ctx.instances),
-        min_size=pool.min_size,
-        max_size=pool.max_size,
-        target_capacity=pool.target_capacity,
-        spot=SpotMix(
-            enabled=pool.spot.enabled,
-            on_demand_base_capacity=pool.spot.on_demand_base_capacity,
-            on_demand_percentage_above_base_capacity=pool.spot.on_demand_percentage_above_base_capacity,
-            spot_allocation_strategy=pool.spot.spot_allocation_strategy,
-        ),
-        warm_pool=WarmPool(
-            enabled=pool.warm_pool.enabled,
-            min_size=pool.warm_pool.min_size,
-            max_group_prepared_capacity=pool.warm_pool.max_group_prepared_capacity,
-        ),
-        root_volume_gib=pool.root_volume_gib,
-        weights_bytes=weights_bytes(ctx),
-        reserved_memory_mib=AGENT_RESERVED_MIB,
-        # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
-        extra_user_data=agent_user_data(),
-        extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
-        permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
-    )
     image = build_image(ctx, key)
     bucket = build_model_bucket(ctx, key)
     server = vllm_server(ctx, image.image_ref, bucket)
@@ -187,19 +162,8 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
             public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,
             server=server,
-            node_pool=pool_args,
-            scaling=ReplicaScaling(
-                min_replicas=scaling.min_replicas,
-                max_replicas=scaling.max_replicas,
-                target_requests_per_second=scaling.target_qps_per_replica,
-                metric=scaling.metric,
-                target_queue_depth=scaling.target_queue_depth_per_replica,
-                scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
-                scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
-                schedule=tuple(
-                    ScheduledCapacity(r.name, r.cron, r.min_replicas, r.max_replicas) for r in scaling.schedule
-                ),
-            ),
+            node_pool=gpu_pool_args(ctx),
+            scaling=replica_scaling(ctx),
             kms_key_arn=key.key_arn,
             log_group_name=f"/deepseek/{ctx.stack}/vllm",
             log_retention_days=LOG_RETENTION_DAYS[cfg.environment],
@@ -260,6 +224,51 @@ def build_ecs(ctx: StackContext, network: Network) -> tuple[dict[str, Any], Serv
         serving_metrics=service.serving_metrics,
     )
     return outputs, endpoint
+
+
+def gpu_pool_args(ctx: StackContext) -> GpuNodePoolArgs:
+    """The stack's gpuPool as the GPU Auto Scaling group's typed args (with the CloudWatch agent for GPU metrics)."""
+    pool, cfg = ctx.config.gpu_pool, ctx.config
+    return GpuNodePoolArgs(
+        instance_types=tuple(pool.instance_types),
+        architectures=tuple(f.architectures[0] for f in ctx.instances),
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        target_capacity=pool.target_capacity,
+        spot=SpotMix(
+            enabled=pool.spot.enabled,
+            on_demand_base_capacity=pool.spot.on_demand_base_capacity,
+            on_demand_percentage_above_base_capacity=pool.spot.on_demand_percentage_above_base_capacity,
+            spot_allocation_strategy=pool.spot.spot_allocation_strategy,
+        ),
+        warm_pool=WarmPool(
+            enabled=pool.warm_pool.enabled,
+            min_size=pool.warm_pool.min_size,
+            max_group_prepared_capacity=pool.warm_pool.max_group_prepared_capacity,
+        ),
+        root_volume_gib=pool.root_volume_gib,
+        weights_bytes=weights_bytes(ctx),
+        reserved_memory_mib=AGENT_RESERVED_MIB,
+        # The CloudWatch agent publishes the nvidia_smi_* GPU metrics per ASG that the GPU alarms read.
+        extra_user_data=agent_user_data(),
+        extra_instance_policy_arns=("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",),
+        permissions_boundary_arn=cfg.iam.permissions_boundary_arn,
+    )
+
+
+def replica_scaling(ctx: StackContext) -> ReplicaScaling:
+    """The stack's scaling section as the service's autoscaling args."""
+    scaling = ctx.config.scaling
+    return ReplicaScaling(
+        min_replicas=scaling.min_replicas,
+        max_replicas=scaling.max_replicas,
+        target_requests_per_second=scaling.target_qps_per_replica,
+        metric=scaling.metric,
+        target_queue_depth=scaling.target_queue_depth_per_replica,
+        scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
+        scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+        schedule=tuple(ScheduledCapacity(r.name, r.cron, r.min_replicas, r.max_replicas) for r in scaling.schedule),
+    )
 
 
 def build_weights_sync(
