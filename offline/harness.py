@@ -7,6 +7,8 @@ set of values only AWS would know. Each call is a fresh mock run.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 import fcntl
 import functools
@@ -15,6 +17,7 @@ import json
 import os
 import pickle
 import runpy
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +125,33 @@ def run_program(
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)
+    context = contextvars.copy_context()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            outcome["run"] = context.run(_run_in_place, stack, values, main, project, account, preview)
+        except BaseException as exc:  # handed to the caller below, as raised
+            outcome["error"] = exc
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    thread = threading.Thread(target=target, name=f"pulumi-program-{stack}")
+    thread.start()
+    thread.join()
+    for var, value in context.items():
+        var.set(value)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["run"]
+
+
+def _run_in_place(
+    stack: str, values: dict[str, Any], main: Path, project: str, account: AccountFixture, preview: bool
+) -> ProgramRun:
     region = values.get("aws:region") or ""
     mocks = RecordedAwsMocks(region=region, account=account, preview=preview)
     monitor = RecordingMonitor(mocks)

@@ -29,6 +29,7 @@ from components.eks.model_server import LWS_API, EksModelServer, EksModelServerA
 from components.eks.system_node_group import SystemNodeGroupArgs
 from components.eks.weights_sync import EksWeightsSync, EksWeightsSyncArgs
 from components.eks.workload import Workload
+from components.shared.aws_scope import aws_scope
 from components.shared.endpoint import S3_ACCESS_LOG_PREFIX, Endpoint, EndpointArgs
 from components.shared.image import ServingImage
 from components.shared.kms_key import StackKey, StackKeyArgs
@@ -57,8 +58,7 @@ SERVING_NAMESPACE = "deepseek-serving"
 
 def deployer_arn() -> str:
     """The IAM role (or user) running `pulumi up`: an assumed-role session resolves to its role."""
-    identity = aws.get_caller_identity()
-    return aws.iam.get_session_context(arn=identity.arn).issuer_arn
+    return aws.iam.get_session_context(arn=aws_scope().caller_arn).issuer_arn
 
 
 def build_eks(ctx: StackContext, network: Network) -> tuple[dict[str, Any], ServingEndpoint]:
@@ -411,8 +411,8 @@ def karpenter_args(ctx: StackContext, cluster: EksCluster, key: StackKey) -> Kar
         cluster_name=ctx.short_name,
         cluster_endpoint=cluster.endpoint,
         region=ctx.region,
-        account_id=aws.get_caller_identity().account_id,
-        partition=aws.get_partition().partition,
+        account_id=aws_scope().account_id,
+        partition=aws_scope().partition,
         kms_key_arn=key.key_arn,
         chart=versions.KARPENTER_CHART,
         chart_version=versions.KARPENTER_VERSION,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import shutil
 import tempfile
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from offline import harness
@@ -17,6 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Mock runs allocate hundreds of thousands of short-lived objects beside the provider SDK's classes; at
     # CPython's default GC thresholds (700, 10, 10) the collector keeps re-walking them (as offline/plan.py).
     gc.set_threshold(100_000, 50, 100)
+    _share_botocore_loader()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:  # an xdist worker: the controller's directory
         harness.use_run_cache(workerinput.get(_KEY))
@@ -43,6 +47,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _STASH = pytest.StashKey[str]()
+
+
+def _share_botocore_loader() -> None:
+    """One botocore model loader per test process, as one boto3 session would have.
+
+    botocore parses a service's JSON model once per session (ec2's is 3 MB), and moto's `mock_aws` resets
+    boto3's default session each time it starts, so every fixture that builds clients under moto re-read
+    ecs, ec2, iam, lambda and secretsmanager. The models are files in the pinned botocore: sharing the loader
+    (its cache keyed by service, type and API version) changes what is parsed how often, not what."""
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 # `make test` hands whole files to the two workers in collection order (`--dist loadfile`), so a long file

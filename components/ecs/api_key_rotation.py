@@ -30,6 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.aws_scope import aws_scope
 from components.shared.validation import ArgsProblems
 
 CODE_DIR = Path(__file__).resolve().parent.parent.parent / "lambdas" / "api_key_rotation"
@@ -63,9 +64,8 @@ class ApiKeyRotation(pulumi.ComponentResource):
         super().__init__("deepseek:serving:ApiKeyRotation", name, None, opts)
         _validate(args)
         child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity().account_id
-        region = aws.get_region().region
-        partition = aws.get_partition().partition
+        scope = aws_scope(self)
+        account_id, region, partition = scope.account_id, scope.region, scope.partition
         log_group_name = args.log_group_name
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",

@@ -25,6 +25,7 @@ import pulumi_aws as aws
 from components.ecs.autoscaling import ReplicaAutoscaling, ReplicaAutoscalingArgs
 from components.ecs.task import ecs_tasks_trust_policy, execution_policy
 from components.shared import router, router_metrics, vllm
+from components.shared.aws_scope import aws_scope
 from components.shared.endpoint import Endpoint, EndpointArgs
 from components.shared.validation import ArgsProblems
 
@@ -222,8 +223,8 @@ class TierRouter(pulumi.ComponentResource):
     def _task_definition(
         self, name: str, args: TierRouterArgs, log_group: aws.cloudwatch.LogGroup
     ) -> aws.ecs.TaskDefinition:
-        account_id = aws.get_caller_identity().account_id
-        partition = aws.get_partition().partition
+        scope = aws_scope(self)
+        account_id, partition = scope.account_id, scope.partition
         trust = json.dumps(ecs_tasks_trust_policy(account_id, args.region, partition))
         execution = aws.iam.Role(
             f"{name}-execution",

@@ -45,6 +45,7 @@ from components.ecs.task import (
     execution_policy,
 )
 from components.shared import vllm
+from components.shared.aws_scope import aws_scope
 from components.shared.endpoint import Endpoint, EndpointArgs, endpoint_problems
 from components.shared.model_bucket import read_policy
 from components.shared.model_secrets import ModelSecrets, ModelSecretsArgs, secrets_problems
@@ -261,7 +262,7 @@ class ModelService(pulumi.ComponentResource):
         cluster: aws.ecs.Cluster,
     ) -> aws.ecs.TaskDefinition:
         server = args.server
-        region = aws.get_region().region
+        region = aws_scope(self).region
         execution_role, task_role = self._roles(name, args, secrets)
         self._metrics(name, args, region, cluster, task_role)
         keep_alive = vllm.keep_alive_seconds(args.idle_timeout_seconds)
@@ -324,9 +325,8 @@ class ModelService(pulumi.ComponentResource):
         """The execution role (the ECS agent: image, logs, the two secrets) and the task role (vLLM's
         identity: loading from the Hub it holds no permissions, loading from S3 it reads one model revision;
         it exists so the containers never fall back to the instance role, and IMDS is blocked anyway)."""
-        account_id = aws.get_caller_identity().account_id
-        region = aws.get_region().region
-        partition = aws.get_partition().partition
+        scope = aws_scope(self)
+        account_id, region, partition = scope.account_id, scope.region, scope.partition
         trust = json.dumps(ecs_tasks_trust_policy(account_id, region, partition))
         execution_role = aws.iam.Role(
             f"{name}-execution",

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.shared import vllm
+from components.shared.aws_scope import aws_scope
 from components.shared.validation import ArgsProblems
 
 CONTAINER_NAME = "sync"
@@ -128,8 +129,8 @@ class WeightsSync(pulumi.ComponentResource):
         super().__init__("deepseek:ecs:WeightsSync", name, None, opts)
         _validate(args)
         child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region().region
-        account = aws.get_caller_identity().account_id
+        scope = aws_scope(self)
+        region, account = scope.region, scope.account_id
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,

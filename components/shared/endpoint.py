@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.shared import vllm
+from components.shared.aws_scope import aws_scope
 from components.shared.moves import moved
 from components.shared.s3 import private_bucket
 from components.shared.validation import ArgsProblems
@@ -234,9 +235,8 @@ class Endpoint(pulumi.ComponentResource):
             ),
         )
         _log_bucket_settings(name, bucket, args.access_log_retention_days, self._child)
-        account_id = aws.get_caller_identity().account_id
-        region = aws.get_region().region
-        partition = aws.get_partition().partition
+        scope = aws_scope(self)
+        account_id, region, partition = scope.account_id, scope.region, scope.partition
         policy = aws.s3.BucketPolicy(
             f"{name}-alb-logs",
             bucket=bucket.id,

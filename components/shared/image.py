@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
+from components.shared.aws_scope import aws_scope
 from components.shared.validation import ArgsProblems
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -164,8 +165,8 @@ class ServingImage(pulumi.ComponentResource):
             description="Repositories ECR creates on the first pull through the Docker Hub cache rule",
             opts=child,
         )
-        account = aws.get_caller_identity().account_id
-        region = aws.get_region().region
+        scope = aws_scope(self)
+        account, region = scope.account_id, scope.region
         repository = f"{PULL_THROUGH_PREFIX}/{cached_repository(args.uri)}"
         digest = DIGEST_REF.match(args.uri).group("digest")  # type: ignore[union-attr]
         ref = f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}@{digest}"

@@ -31,6 +31,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.shared import cloudwatch_agent
+from components.shared.aws_scope import aws_scope
 from components.shared.serving_metrics import ServingMetrics
 from components.shared.validation import ArgsProblems
 
@@ -151,9 +152,8 @@ class InferenceAlarms(pulumi.ComponentResource):
 
     def _topic_policy(self) -> None:
         """Who may publish: this account's alarms of this component and its own EventBridge rules."""
-        account = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
-        partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
-        region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
+        scope = aws_scope(self)
+        account, partition, region = scope.account_id, scope.partition, scope.region
         topic_arn = self._topic_resource.arn
         statements: list[dict[str, Any]] = [
             {

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.aws_scope import aws_scope
 from components.shared.validation import ArgsProblems
 
 KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
@@ -46,15 +47,13 @@ class StackKey(pulumi.ComponentResource):
             self.key_id = pulumi.Output.from_input(args.existing_key_arn.rsplit("/", 1)[1])
             self.alias_name = None
         else:
-            identity = aws.get_caller_identity()
-            region = aws.get_region().region
-            partition = aws.get_partition().partition
+            scope = aws_scope(self)
             key = aws.kms.Key(
                 f"{name}",
                 description=args.description,
                 enable_key_rotation=True,  # yearly rotation of the backing material (KMS.4)
                 deletion_window_in_days=args.deletion_window_in_days,
-                policy=json.dumps(key_policy(identity.account_id, region, partition)),
+                policy=json.dumps(key_policy(scope.account_id, scope.region, scope.partition)),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
             )
             self.alias_name = f"alias/{name}"

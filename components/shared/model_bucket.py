@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.aws_scope import aws_scope
 from components.shared.s3 import private_bucket
 from components.shared.validation import ArgsProblems
 
@@ -181,7 +182,7 @@ class ModelBucket(pulumi.ComponentResource):
 
     def grant(self, name: str, role_name: pulumi.Input[str], write: bool = False) -> aws.iam.RolePolicy:
         """An inline policy on a role: read this revision (serving) or write it (the sync)."""
-        region = aws.get_region().region
+        region = aws_scope(self).region
         make = write_policy if write else read_policy
         return aws.iam.RolePolicy(
             name,

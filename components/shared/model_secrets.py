@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.aws_scope import aws_scope
 from components.shared.moves import moved
 from components.shared.validation import ArgsProblems
 
@@ -69,7 +70,8 @@ class ModelSecrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("deepseek:serving:ModelSecrets", name, None, opts)
         secrets_problems(args).raise_if_any()
-        where = (aws.get_caller_identity().account_id, aws.get_region().region, aws.get_partition().partition)
+        scope = aws_scope(self)
+        where = (scope.account_id, scope.region, scope.partition)
         api_key, api_key_grant = self._secret(
             name,
             "vllm-api-key",

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.shared.aws_scope import aws_scope
 from components.shared.validation import ArgsProblems
 
 
@@ -128,11 +129,11 @@ class Network(pulumi.ComponentResource):
             private_subnets.append(private)
             route_tables.append(rt)
         if args.s3_gateway_endpoint:
-            region = aws.get_region()
+            region = aws_scope(self).region
             aws.ec2.VpcEndpoint(
                 f"{name}-s3",
                 vpc_id=vpc.id,
-                service_name=f"com.amazonaws.{region.region}.s3",
+                service_name=f"com.amazonaws.{region}.s3",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[rt.id for rt in route_tables],
                 tags={"Name": f"{name}-s3"},
@@ -175,9 +176,8 @@ class VpcFlowLogs(pulumi.ComponentResource):
         super().__init__("deepseek:network:VpcFlowLogs", name, None, opts)
         _validate_flow_logs(args)
         child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity().account_id
-        region = aws.get_region().region
-        partition = aws.get_partition().partition
+        scope = aws_scope(self)
+        account_id, region, partition = scope.account_id, scope.region, scope.partition
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=args.log_group_name,
