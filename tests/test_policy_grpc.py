@@ -56,7 +56,7 @@ def test_analyzer_info_lists_every_policy_with_levels_and_schemas(pack):
     assert plugin.version
 
 
-@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_compliant_stack_has_no_mandatory_violations(pack, environment):
     violations = pack.analyze(samples.compliant_stack(environment), environment=environment)
     assert _names(violations, "mandatory") == set(), violations
@@ -136,7 +136,6 @@ def test_raw_analyze_rpc_with_struct_properties(pack):
 
 
 def test_analyze_resources_helper_starts_and_stops_its_own_pack():
-    compliant = analyze_resources(samples.compliant_stack("staging"), environment="staging", timeout=TIMEOUT)
-    assert [v for v in compliant if v["level"] == "mandatory"] == []
+    # One pack of its own (each costs a process start); compliant stacks are analyzed by the module's pack.
     broken = analyze_resources(samples.broken_stack(), environment="prod", timeout=TIMEOUT)
     assert _names(broken, "mandatory") == set(samples.BROKEN_EXPECTED_MANDATORY)
