@@ -57,26 +57,6 @@ def matches(pattern: str, value: str, ignore_case: bool = False) -> bool:
     return bool(_glob(pattern, ignore_case).match(value))
 
 
-def matches_any(patterns: Any, value: str, ignore_case: bool = False) -> bool:
-    """`any(matches(p, value) for p in patterns)`, as one compiled alternation."""
-    listed = tuple(_as_list(patterns))
-    return bool(listed) and bool(_any_glob(listed, ignore_case).match(value))
-
-
-def _action_matches(stmt: Mapping, action: str) -> bool:
-    if "Action" in stmt:
-        return matches_any(stmt["Action"], action, ignore_case=True)
-    return not matches_any(stmt.get("NotAction", []), action, ignore_case=True)
-
-
-def _resource_matches(stmt: Mapping, resource: str) -> bool:
-    if "Resource" in stmt:
-        return matches_any(stmt["Resource"], resource)
-    if "NotResource" in stmt:
-        return not matches_any(stmt["NotResource"], resource)
-    return False
-
-
 _COMPARE = {
     "StringEquals": lambda want, got: want == got,
     "StringEqualsIgnoreCase": lambda want, got: want.lower() == got.lower(),
@@ -131,15 +111,53 @@ def statements(policies: Iterable[Mapping]) -> list[Mapping]:
     return [s for doc in policies for s in _as_list(doc.get("Statement", []))]
 
 
-def decide(policies: Sequence[Mapping], request: Request) -> tuple[str, list[str]]:
-    """(decision, Sids of the statements that decided it)."""
+def _matcher(patterns: Any, ignore_case: bool, negated: bool):
+    listed = tuple(_as_list(patterns))
+    if not listed:
+        return lambda value: negated
+    match = _any_glob(listed, ignore_case).match
+    return (lambda value: match(value) is None) if negated else (lambda value: match(value) is not None)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One statement with its Action/NotAction and Resource/NotResource patterns compiled once."""
+
+    stmt: Mapping
+    action: Any
+    resource: Any
+
+
+def _compile(stmt: Mapping) -> _Compiled:
+    if "Action" in stmt:
+        action = _matcher(stmt["Action"], True, negated=False)
+    else:
+        action = _matcher(stmt.get("NotAction", []), True, negated=True)
+    if "Resource" in stmt:
+        resource = _matcher(stmt["Resource"], False, negated=False)
+    elif "NotResource" in stmt:
+        resource = _matcher(stmt["NotResource"], False, negated=True)
+    else:
+        resource = lambda value: False  # noqa: E731 no Resource element: matches nothing
+    return _Compiled(stmt, action, resource)
+
+
+def compile_policies(policies: Sequence[Mapping]) -> list[_Compiled]:
+    """The policies' statements, ready for many `decide` calls (a deploy role's policies list hundreds of
+    actions per statement; matching them one request at a time re-built each alternation's cache key)."""
+    return [_compile(stmt) for stmt in statements(policies)]
+
+
+def decide(policies: Sequence[Mapping] | list[_Compiled], request: Request) -> tuple[str, list[str]]:
+    """(decision, Sids of the statements that decided it). `policies`: documents, or `compile_policies` of them."""
+    compiled = policies if policies and isinstance(policies[0], _Compiled) else compile_policies(policies)
     allowed, denied = [], []
-    for stmt in statements(policies):
-        if not (_action_matches(stmt, request.action) and _resource_matches(stmt, request.resource)):
+    for c in compiled:
+        if not (c.action(request.action) and c.resource(request.resource)):
             continue
-        if not _conditions_hold(stmt, request.context):
+        if not _conditions_hold(c.stmt, request.context):
             continue
-        (denied if stmt.get("Effect") == "Deny" else allowed).append(str(stmt.get("Sid", "?")))
+        (denied if c.stmt.get("Effect") == "Deny" else allowed).append(str(c.stmt.get("Sid", "?")))
     if denied:
         return EXPLICIT_DENY, denied
     if allowed:

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from offline.iam_eval import Request, decide, matches
+from offline.iam_eval import Request, compile_policies, decide, matches
 
 ROOT = Path(__file__).resolve().parent.parent
 PIKE_DIR = ROOT / "tests" / "data" / "pike"
@@ -393,8 +393,9 @@ def needs(stack: StackIndex, pike_dir: Path = PIKE_DIR) -> list[Need]:
 def missing(policies: Sequence[Mapping], wanted: Sequence[Need]) -> list[str]:
     """One line per need the policies do not allow: the action, the ARN, why it is needed, what decided."""
     lines = []
+    compiled = compile_policies(policies)
     for need in wanted:
-        decision, sids = decide(policies, need.request)
+        decision, sids = decide(compiled, need.request)
         if decision != "Allow":
             lines.append(f"{need.describe()}: {decision}{' by ' + ', '.join(sids) if sids else ''}")
     return lines
