@@ -121,7 +121,14 @@ def run_program(
     `project` is the Pulumi project the program belongs to (URNs, `pulumi.get_project()`); `account` is
     what the account already holds (default: its service-linked roles exist; `FRESH`: a new account);
     `preview` runs it as `pulumi preview` would: what AWS assigns is unknown, and `apply` callbacks on it
-    do not run."""
+    do not run.
+
+    The program runs at the bottom of a thread of its own, with its own event loop, as the language host
+    runs it at the bottom of its process. Pulumi records a stack trace for every resource (`_get_stack_trace`
+    walks every frame): called from inside pytest, a run paid for ~36 more frames per resource (58 instead
+    of 22, counted 2026-12-01). What the program sets in Pulumi's context variables (settings, monitor) is
+    copied back into the caller's context, so the caller sees the run's monitor as if it ran in place; an
+    exception reaches the caller as raised."""
     values = copy.deepcopy(config) if config is not None else stack_config(stack)
     for dotted, value in (overrides or {}).items():
         set_path(values, dotted, value)

@@ -65,31 +65,31 @@ def _share_botocore_loader() -> None:
 
 # `make test` hands whole files to the two workers in collection order (`--dist loadfile`), so a long file
 # collected last leaves one worker idle at the end. The longest files go first; the rest keep their order, and
-# so does every file's tests. Order: CPU seconds per file (the file's tests, their program runs and their
-# subprocesses), measured 2026-12-01 in `pytest -n 2 --dist loadfile` with the runs shared, largest first
-# (each worker timed its files with os.times(); a file also pays for the shared runs it is first to ask for).
+# so does every file's tests. Order: seconds per file (the larger of its tests' wall time and their CPU time,
+# subprocesses included, so a policy pack serving the file counts), measured 2026-12-01 in
+# `pytest -n 2 --dist loadfile` with the runs shared, largest first (a file also pays for the shared runs it
+# is first to ask for).
 LONGEST_FIRST = (
-    "test_iam_coverage.py",  # 11.5 s
-    "test_config_first.py",  # 10.2 s
-    "test_policy_grpc_stacks.py",  # 9.9 s
-    "test_ecs_validation.py",  # 7.0 s
-    "test_eks_serving.py",  # 5.5 s
-    "test_name_limits.py",  # 5.1 s
-    "test_policy_grpc.py",  # 4.7 s
-    "test_tco.py",  # 3.5 s
-    "test_plan.py",  # 3.5 s
-    "test_policy_report.py",  # 3.4 s
-    "test_preview.py",  # 2.5 s
-    "test_config.py",  # 2.5 s
-    "test_api_key_rotation.py",  # 2.4 s
-    "test_model_service.py",  # 2.2 s
-    "test_web_acl.py",  # 2.0 s
-    "test_gpu_node_pool.py",  # 2.0 s
-    "test_sync_weights.py",  # 2.0 s
-    "test_github_oidc_role.py",  # 1.9 s
-    "test_eks_program.py",  # 1.9 s
-    "test_inference_alarms.py",  # 1.9 s
-    "test_workflows.py",  # 1.8 s
+    "test_policy_grpc_stacks.py",  # 11.4 s
+    "test_iam_coverage.py",  # 9.6 s
+    "test_config_first.py",  # 8.0 s
+    "test_tco.py",  # 4.2 s
+    "test_name_limits.py",  # 3.1 s
+    "test_plan.py",  # 2.8 s
+    "test_policy_grpc.py",  # 2.7 s
+    "test_gpu_node_pool.py",  # 2.1 s
+    "test_eks_serving.py",  # 2.0 s
+    "test_ecs_validation.py",  # 1.9 s
+    "test_preview.py",  # 1.9 s
+    "test_az_offerings.py",  # 1.6 s
+    "test_workflows.py",  # 1.5 s
+    "test_model_service.py",  # 1.5 s
+    "test_config.py",  # 1.4 s
+    "test_github_oidc_role.py",  # 1.4 s
+    "test_policy_plan.py",  # 1.3 s
+    "test_warm_pool.py",  # 1.3 s
+    "test_inference_alarms.py",  # 1.2 s
+    "test_eks_program.py",  # 1.2 s
 )
 
 
