@@ -222,6 +222,9 @@ def test_the_cpu_tier_runs_the_ecs_cpu_tiers_image_and_vllm_arguments_on_its_poo
     (c,) = spec["containers"]
     assert c["image"] == ecs_c["image"] == CPU_IMAGE
     assert c["args"] == ecs_c["command"]
+    assert c["args"][:3] == [  # the catalog's pinned commit of the 1.5B distill, on both platforms
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", "--revision", "ad9f0ae0864d7fbcd1cd905e3c6c5b069cc8b562"
+    ]  # fmt: skip
     eks_env = {e["name"]: e["value"] for e in c["env"]}
     ecs_env = {e["name"]: e["value"] for e in ecs_c["environment"]}
     assert eks_env["VLLM_CPU_KVCACHE_SPACE"] == ecs_env["VLLM_CPU_KVCACHE_SPACE"] == "1"

@@ -176,6 +176,7 @@ def test_vllm_streams_the_pinned_revision_from_s3():
     assert container["command"][0] == f"s3://{bucket}/{PREFIX_7B}"
     command = container["command"]
     assert command[command.index("--load-format") + 1] == "runai_streamer"
+    assert "--revision" not in command  # the prefix names the revision; the streamer reads config and tokenizer there
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["RUNAI_STREAMER_CONCURRENCY"] == "16"  # g6e.xlarge: 20 Gbit/s peak / 1.25
     assert env["AWS_REGION"] == "us-east-1"
@@ -222,7 +223,10 @@ def test_hub_loading_stays_possible_by_config():
 
     run = run_program("dev", overrides={"deepseek-cloud:model.loadFrom": "hub"})
     container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
-    assert container["command"][0] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
+    # The catalog's pinned commit, as the S3 prefix pins it: every replica serves the same weights and tokenizer.
+    assert container["command"][:3] == [
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "--revision", "916b56a44061fd5cd7d6a8fb632557ed4f724f60"
+    ]  # fmt: skip
     assert "runai_streamer" not in container["command"]
     assert not [r for r in run.registrations if r.type.startswith("deepseek:ecs:WeightsSync")]
     assert not [r for r in run.registrations if r.name.startswith("ds-dev-models")]

@@ -129,3 +129,15 @@ def test_arrows_point_down():
                 path
             )
     assert "components.ecs.service" not in _imports(ROOT / "components" / "shared" / "endpoint.py")
+
+
+def test_hub_loading_pins_the_revision_and_s3_loading_needs_no_flag():
+    sha = "916b56a44061fd5cd7d6a8fb632557ed4f724f60"
+    hub = vllm.VllmServer(hf_model_id="org/m", revision=sha, served_model_name="m")
+    assert vllm.serve_args(hub)[:3] == ["org/m", "--revision", sha]
+    cpu = vllm.VllmServer(hf_model_id="org/m", revision=sha, served_model_name="m", device="cpu")
+    assert vllm.serve_args(cpu)[:3] == ["org/m", "--revision", sha]
+    floating = vllm.VllmServer(hf_model_id="org/m", served_model_name="m")  # a Hub id outside the catalog
+    assert "--revision" not in vllm.serve_args(floating)
+    s3 = vllm.VllmServer(hf_model_id="org/m", revision=sha, load_from="s3", model_uri="s3://b/org/m/" + sha)
+    assert "--revision" not in vllm.serve_args(s3)

@@ -76,6 +76,11 @@ class VllmServer:
     # the Run:ai Model Streamer (`--load-format runai_streamer`, vLLM docs "Loading models with Run:ai
     # Model Streamer"), through the VPC's S3 gateway endpoint.
     load_from: Literal["hub", "s3"] = "hub"
+    # The Hub commit to serve when loading from the Hub (`--revision`; vLLM's ModelConfig takes the tokenizer
+    # from the same commit unless --tokenizer-revision says otherwise, vllm/config/model.py __post_init__).
+    # "": the repository's default branch at each start, so two replicas may serve different weights.
+    # Loading from S3 serves the revision the bucket prefix names (model_uri) and passes no flag.
+    revision: str = ""
     model_uri: Any = ""  # str, or an Output resolved before serve_args runs
     streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's own default is 8: cold_start.py)
     region: str = ""  # AWS_REGION for the streamer's S3 client (load_from s3)
@@ -130,6 +135,7 @@ def serve_args(server: VllmServer) -> list[str]:
     if server.device == "cpu":  # no GPU flags; the KV cache size comes from VLLM_CPU_KVCACHE_SPACE
         return [
             server.hf_model_id,
+            *_hub_revision(server),
             "--served-model-name", server.served_model_name,
             "--max-model-len", str(server.max_model_len),
             "--port", str(PORT),
@@ -143,6 +149,7 @@ def serve_args(server: VllmServer) -> list[str]:
     )
     return [
         server.model_uri if server.load_from == "s3" else server.hf_model_id,
+        *_hub_revision(server),
         "--served-model-name", server.served_model_name,
         "--tensor-parallel-size", str(server.tensor_parallel_size),
         *multi_node,
@@ -153,6 +160,10 @@ def serve_args(server: VllmServer) -> list[str]:
         "--shutdown-timeout", str(shutdown_timeout_seconds(server)),
         *server.extra_args,
     ]  # fmt: skip
+
+
+def _hub_revision(server: VllmServer) -> tuple[str, ...]:
+    return ("--revision", server.revision) if server.load_from == "hub" and server.revision else ()
 
 
 def keep_alive_seconds(idle_timeout_seconds: int) -> int:
