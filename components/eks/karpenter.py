@@ -10,6 +10,8 @@ The controller gets its credentials through EKS Pod Identity (no OIDC provider, 
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -174,7 +176,14 @@ def chart_values(args: KarpenterArgs, queue_name: pulumi.Input[str]) -> dict[str
 
 
 def load_template() -> dict[str, Any]:
-    class Loader(yaml.SafeLoader):
+    """The pinned upstream CloudFormation template, parsed once per process (three readers per program
+    run); each caller gets its own copy."""
+    return copy.deepcopy(_parsed_template())
+
+
+@functools.cache
+def _parsed_template() -> dict[str, Any]:
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it
         pass
 
     def tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
