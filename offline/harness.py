@@ -8,6 +8,7 @@ set of values only AWS would know. Each call is a fresh mock run.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import copy
 import fcntl
@@ -137,6 +138,19 @@ def run_program(
 
     def target() -> None:
         loop = asyncio.new_event_loop()
+        # The SDK sends each RPC to the mock monitor from the loop's default executor; a mock that awaits
+        # something there (the stack transforms serialize with `_sync_await`) gets an event loop of that
+        # worker thread. Each worker's loop is made here and closed with the run, not left to the collector.
+        worker_loops: list[asyncio.AbstractEventLoop] = []
+
+        def worker_loop() -> None:
+            worker_loops.append(asyncio.new_event_loop())
+            asyncio.set_event_loop(worker_loops[-1])
+
+        executor = concurrent.futures.ThreadPoolExecutor(
+            thread_name_prefix=f"mock-rpc-{stack}", initializer=worker_loop
+        )
+        loop.set_default_executor(executor)
         asyncio.set_event_loop(loop)
         try:
             outcome["run"] = context.run(_run_in_place, stack, values, main, project, account, preview)
@@ -145,6 +159,9 @@ def run_program(
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+            executor.shutdown(wait=True)
+            for each in worker_loops:
+                each.close()
 
     thread = threading.Thread(target=target, name=f"pulumi-program-{stack}")
     thread.start()

@@ -215,11 +215,16 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         unknown = set(wanted) - {"instance-type", "location"}
         if unknown:
             raise LookupError(f"offline plan cannot filter offerings by {sorted(unknown)}")
+        types, locations = wanted.get("instance-type"), wanted.get("location")
         rows = [
             (az, instance_type)
             for az in recorded.availability_zones(self.region)
-            for instance_type in sorted(recorded.offered_types(self.region, az))
-            if instance_type in wanted.get("instance-type", {instance_type}) and az in wanted.get("location", {az})
+            if locations is None or az in locations
+            for instance_type in sorted(
+                recorded.offered_types(self.region, az) & types
+                if types is not None
+                else recorded.offered_types(self.region, az)
+            )
         ]
         return {
             "id": self.region,
