@@ -12,7 +12,7 @@ the generated `_internal_init` in `pulumi_aws/<service>/<resource>.py` is the sa
 `inspect.signature` reports, and reading one file takes about a millisecond, where importing a service
 module (its `_inputs` alone: every nested input class, e.g. wafv2's rule statements) took up to 0.8 s of a
 pack's start. The import path stays as the fallback for a class whose file or constructor is not where
-the generator puts them; tests/test_policy_rules.py holds both paths to the same answer for every type the
+the generator puts them; tests/test_tagging.py holds both paths to the same answer for every type the
 shipped stacks declare. `taggable_types()` computes the full list for tooling.
 """
 
