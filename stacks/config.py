@@ -1238,6 +1238,11 @@ def load_stack(
         warnings.append("serving.certificateArn is empty: the load balancer serves plain HTTP")
     if not cfg.serving.allowed_cidrs:
         warnings.append("serving.allowedCidrs is empty: the load balancer admits no client")
+    if cfg.model.load_from == "hub" and not model.revision:
+        warnings.append(
+            f"model {model.hf_id} has no pinned revision in stacks/models.yaml: each replica downloads the Hub's "
+            "default branch when it starts, so replicas may serve different commits"
+        )
     warnings.extend(eks_warnings(cfg))
     warnings.extend(tier_warnings)
     return StackContext(

@@ -228,6 +228,7 @@ def test_hub_loading_stays_possible_by_config():
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "--revision", "916b56a44061fd5cd7d6a8fb632557ed4f724f60"
     ]  # fmt: skip
     assert "runai_streamer" not in container["command"]
+    assert not [w for w in run.program_globals["context"].warnings if "no pinned revision" in w]
     assert not [r for r in run.registrations if r.type.startswith("deepseek:ecs:WeightsSync")]
     assert not [r for r in run.registrations if r.name.startswith("ds-dev-models")]
 
@@ -332,3 +333,23 @@ def test_the_plan_says_when_the_engine_start_is_stretched_far_beyond_its_measure
     console = Console(record=True, width=200)
     _render_image_and_cold_start(console, {"coldStart": r1, "image": plan_document(shared_run("eks-r1"))["image"]})
     assert "engine start is extrapolated 24.9× beyond the largest measured model" in console.export_text()
+
+
+def test_a_hub_model_without_a_pinned_revision_runs_unpinned_with_a_warning():
+    from offline.harness import run_program
+
+    run = run_program(
+        "dev",
+        overrides={
+            "deepseek-cloud:model.name": "deepseek-v2-lite-chat",
+            "deepseek-cloud:model.loadFrom": "hub",
+            "deepseek-cloud:gpuPool.instanceTypes": ["g6e.xlarge"],  # dev's g5.2xlarge cannot hold its 29 GiB
+        },
+    )
+    container, _metrics_sidecar = json.loads(by_name(run, "ds-dev-vllm-task", "task").inputs["containerDefinitions"])
+    assert container["command"][0] == "deepseek-ai/DeepSeek-V2-Lite-Chat"
+    assert "--revision" not in container["command"]
+    assert (
+        "model deepseek-ai/DeepSeek-V2-Lite-Chat has no pinned revision in stacks/models.yaml: each replica downloads "
+        "the Hub's default branch when it starts, so replicas may serve different commits"
+    ) in run.program_globals["context"].warnings
