@@ -473,6 +473,45 @@ def warm_pool_volumes(pool) -> int:
     return max(warm.min_size, prepared - pool.min_size)
 
 
+@dataclass(frozen=True)
+class _PoolPricing:
+    """The GPU pool's prices per instance-hour and its on-demand/spot split (the ASG's instances distribution)."""
+
+    on_demand: float
+    spot: float
+    root_volume: float  # per instance-hour
+    pool: Any  # the gpu_pool config section
+
+    def split(self, instances: int) -> tuple[int, int]:
+        spot_cfg = self.pool.spot
+        od = on_demand_count(
+            instances,
+            spot_cfg.on_demand_base_capacity,
+            spot_cfg.on_demand_percentage_above_base_capacity,
+            spot_cfg.enabled,
+        )
+        return od, instances - od
+
+    def gpu_hourly(self, instances: int) -> float:
+        od, spot = self.split(instances)
+        return od * self.on_demand + spot * self.spot + instances * self.root_volume
+
+    def at(self, instances: int, fixed_hourly: float) -> dict:
+        od, spot = self.split(instances)
+        all_od = instances * (self.on_demand + self.root_volume) + fixed_hourly
+        mix = self.gpu_hourly(instances) + fixed_hourly
+        return {
+            "instances": instances,
+            "onDemandInstances": od,
+            "spotInstances": spot,
+            "rootVolumesHourly": round(instances * self.root_volume, 4),
+            "hourlyOnDemand": round(all_od, 2),
+            "hourlyWithSpot": round(mix, 2),
+            "monthlyOnDemand": round(all_od * HOURS_PER_MONTH, 2),
+            "monthlyWithSpot": round(mix * HOURS_PER_MONTH, 2),
+        }
+
+
 def estimate(ctx, resources: Iterable = ()) -> dict:
     """Hourly and monthly USD at min and max scale (all on-demand, and the configured spot mix), idle, and
     per replica-hour. `resources`: the planned registrations (offline/plan.py passes the run's)."""
@@ -487,48 +526,14 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
     od_price, spot_price = _pool_prices(ctx, prices, notes)
     volume = root_volume(resources)
     volume_monthly, volume_basis = root_volume_monthly(prices, ctx.region, volume)
-    volume_hourly = volume_monthly / HOURS_PER_MONTH
+    pricing = _PoolPricing(od_price, spot_price, volume_monthly / HOURS_PER_MONTH, pool)
     items = fixed_items(ctx, resources, prices)
     fixed_hourly = sum(i["monthly"] for i in items.values()) / HOURS_PER_MONTH
-    idle_fixed_hourly = sum(i["monthly"] for i in items.values() if not i["usage"]) / HOURS_PER_MONTH
     if prices.service(ctx.region, "natGatewayHourly")[1] != ctx.region:
         notes.append(f"service prices for {ctx.region} not in the snapshot: us-east-1 prices used")
-
-    def split(instances: int) -> tuple[int, int]:
-        od = on_demand_count(
-            instances,
-            pool.spot.on_demand_base_capacity,
-            pool.spot.on_demand_percentage_above_base_capacity,
-            pool.spot.enabled,
-        )
-        return od, instances - od
-
-    def gpu_hourly(instances: int) -> float:
-        od, spot = split(instances)
-        return od * od_price + spot * spot_price + instances * volume_hourly
-
-    def at(instances: int) -> dict:
-        od, spot = split(instances)
-        all_od = instances * (od_price + volume_hourly) + fixed_hourly
-        mix = gpu_hourly(instances) + fixed_hourly
-        return {
-            "instances": instances,
-            "onDemandInstances": od,
-            "spotInstances": spot,
-            "rootVolumesHourly": round(instances * volume_hourly, 4),
-            "hourlyOnDemand": round(all_od, 2),
-            "hourlyWithSpot": round(mix, 2),
-            "monthlyOnDemand": round(all_od * HOURS_PER_MONTH, 2),
-            "monthlyWithSpot": round(mix * HOURS_PER_MONTH, 2),
-        }
-
     warm = warm_pool_volumes(pool)
-    replicas = max(1, ctx.sizing.replicas_per_instance)
-    nodes = ctx.sizing.nodes_per_replica  # > 1: one replica is a group of that many instances (EKS)
-    floor = gpu_floor(ctx, replicas, nodes)
-    idle_hourly = gpu_hourly(floor) + idle_fixed_hourly + warm * volume_hourly
-    od_max, spot_max = split(pool.max_size)
-    mix_instance_hourly = (od_max * od_price + spot_max * spot_price) / max(1, pool.max_size) + volume_hourly
+    floor = gpu_floor(ctx, max(1, ctx.sizing.replicas_per_instance), ctx.sizing.nodes_per_replica)
+    idle, idle_hourly = _idle(pricing, floor, items, warm)
     out = {
         "currency": "USD",
         "pricesCapturedOn": prices.captured_on,
@@ -544,33 +549,16 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         "fixedMonthly": round(fixed_hourly * HOURS_PER_MONTH, 2),
         "fixedItemsMonthly": {k: {**v, "monthly": round(v["monthly"], 2)} for k, v in items.items()},
         "assumptions": prices.assumptions(ctx.config.environment),
-        "min": at(floor),
-        "max": at(pool.max_size),
+        "min": pricing.at(floor, fixed_hourly),
+        "max": pricing.at(pool.max_size, fixed_hourly),
         # A stopped warm-pool instance bills its EBS volumes only (EC2 Auto Scaling user guide, warm pools).
         "warmPool": {
             "stoppedInstancesAtIdle": warm,
             "monthly": round(warm * volume_monthly, 2),
             "basis": f"{warm} stopped × root volume {round(volume_monthly, 2)}/month; no instance hours",
         },
-        "idle": {
-            "instances": floor,
-            "onDemandInstances": split(floor)[0],
-            "spotInstances": split(floor)[1],
-            "hourly": round(idle_hourly, 4),
-            "monthly": round(idle_hourly * HOURS_PER_MONTH, 2),
-            "excludes": sorted(k for k, v in items.items() if v["usage"]),
-        },
-        "replicaHour": {
-            "instanceType": pool.instance_types[0],
-            "replicasPerInstance": replicas,
-            "nodesPerReplica": nodes,
-            "layout": ctx.sizing.layout,
-            "instanceHourlyAtSpotMix": round(mix_instance_hourly, 4),
-            "onDemand": round((od_price + volume_hourly) * nodes / replicas, 4),
-            "spot": round((spot_price + volume_hourly) * nodes / replicas, 4),
-            "atSpotMix": round(mix_instance_hourly * nodes / replicas, 4),
-            "spotMixAt": f"maxSize {pool.max_size}: {od_max} on-demand / {spot_max} spot",
-        },
+        "idle": idle,
+        "replicaHour": _replica_hour(ctx, pricing),
         "notes": notes,
     }
     if getattr(ctx, "tiers", ()):
@@ -579,6 +567,43 @@ def estimate(ctx, resources: Iterable = ()) -> dict:
         idle_hourly += out["tiers"]["extraTiersMinHourly"]
         out["idle"].update(hourly=round(idle_hourly, 4), monthly=round(idle_hourly * HOURS_PER_MONTH, 2))
     return out
+
+
+def _idle(pricing: _PoolPricing, floor: int, items: dict, warm: int) -> tuple[dict, float]:
+    """Every GPU at its floor: the floor's instances, the fixed items that bill without traffic, and the
+    stopped warm-pool instances' volumes. Also the unrounded hourly figure, for the tiers to add to."""
+    idle_fixed_hourly = sum(i["monthly"] for i in items.values() if not i["usage"]) / HOURS_PER_MONTH
+    idle_hourly = pricing.gpu_hourly(floor) + idle_fixed_hourly + warm * pricing.root_volume
+    od, spot = pricing.split(floor)
+    return {
+        "instances": floor,
+        "onDemandInstances": od,
+        "spotInstances": spot,
+        "hourly": round(idle_hourly, 4),
+        "monthly": round(idle_hourly * HOURS_PER_MONTH, 2),
+        "excludes": sorted(k for k, v in items.items() if v["usage"]),
+    }, idle_hourly
+
+
+def _replica_hour(ctx, pricing: _PoolPricing) -> dict:
+    """What one replica-hour costs: on-demand, spot, and at the pool's spot mix at maxSize."""
+    pool = ctx.config.gpu_pool
+    replicas = max(1, ctx.sizing.replicas_per_instance)
+    nodes = ctx.sizing.nodes_per_replica  # > 1: one replica is a group of that many instances (EKS)
+    od_max, spot_max = pricing.split(pool.max_size)
+    mix_instance_hourly = (od_max * pricing.on_demand + spot_max * pricing.spot) / max(1, pool.max_size)
+    mix_instance_hourly += pricing.root_volume
+    return {
+        "instanceType": pool.instance_types[0],
+        "replicasPerInstance": replicas,
+        "nodesPerReplica": nodes,
+        "layout": ctx.sizing.layout,
+        "instanceHourlyAtSpotMix": round(mix_instance_hourly, 4),
+        "onDemand": round((pricing.on_demand + pricing.root_volume) * nodes / replicas, 4),
+        "spot": round((pricing.spot + pricing.root_volume) * nodes / replicas, 4),
+        "atSpotMix": round(mix_instance_hourly * nodes / replicas, 4),
+        "spotMixAt": f"maxSize {pool.max_size}: {od_max} on-demand / {spot_max} spot",
+    }
 
 
 def nat_gateway_count(ctx) -> int:
