@@ -83,6 +83,9 @@ def sidecar_config(region: str, log_group_name: str) -> dict[str, Any]:
         dimensions=[DIMENSION],
         metrics=VLLM_METRICS,
         log_group_name=log_group_name,
+        # One stream name for every task's sidecar: CloudWatch Logs accepts parallel PutLogEvents on one
+        # stream and no longer has a per-stream request quota, only a per-account one (PutLogEvents API
+        # reference, read 2026-12-01). The EMF events carry their dimensions; the stream name is not one.
         log_stream_name=COLLECTOR_NAME,
     )
 
