@@ -123,39 +123,62 @@ def build_tiers(
         urls[tier.name] = service_url(work.name, ns)
     names = list(urls)
     spec = router_spec(ctx, urls, {n: key_env(n) for n in names})
-    rcfg = ctx.config.tiers.router
-    env = ctx.config.environment
     log_group_name = f"/aws/containerinsights/{ctx.short_name}/application"  # Container Insights' name
+    args = _router_args(ctx, spec, [keys[n] for n in names], default, key, cluster, endpoint, log_group_name)
     tier_router = EksTierRouter(
-        f"{ctx.short_name}-rtr",
-        EksTierRouterArgs(
-            spec=spec,
-            tier_key_secret_arns=tuple(keys[n] for n in names),
-            master_key_secret_arn=default.api_key_secret_arn,  # clients' key: the stack's API key, as on ECS
-            kms_key_arns=(key.key_arn, *ctx.config.serving.secrets_kms_key_arns),
-            cluster_name=ctx.short_name,
-            region=ctx.region,
-            namespace=ns,
-            target_group_arn=endpoint.target_group_arn,
-            load_balancer_security_group_id=endpoint.security_group_id,
-            node_security_group_id=cluster.cluster_security_group_id,
-            drain_seconds=EndpointArgs.deregistration_delay_seconds,
-            idle_timeout_seconds=EndpointArgs.idle_timeout_seconds,
-            cpu=rcfg.cpu,
-            memory_mib=rcfg.memory_mib,
-            min_replicas=rcfg.min_replicas,
-            max_replicas=rcfg.max_replicas,
-            log_group_name=log_group_name,  # RouterLogs (below) ships the router pods' stdout there
-            log_retention_days=LOG_RETENTION_DAYS[env],
-            kms_key_arn=key.key_arn,
-            fallback_alarm_threshold=rcfg.fallback_alarm_per5_min,
-            permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
-            node_selector=dict([SYSTEM_LABEL]),
-        ),
-        cluster.provider,
-        opts=pulumi.ResourceOptions(depends_on=default.after),
+        f"{ctx.short_name}-rtr", args, cluster.provider, opts=pulumi.ResourceOptions(depends_on=default.after)
     )
-    RouterLogs(
+    _ship_router_logs(ctx, cluster, tier_router, log_group_name, ns, default)
+    _scale_router(ctx, cluster, endpoint, query_url, ns, tier_router, default)
+    return {
+        "routerDeployment": f"{ns}/{ROUTER_NAME}",
+        "tierServices": urls,
+        "routerFallbackAlarmArn": tier_router.fallback_alarm_arn,
+        "routerDashboardName": tier_router.dashboard_name,
+    }
+
+
+def _router_args(
+    ctx: StackContext,
+    spec: Any,
+    tier_keys: list[pulumi.Input[str]],
+    default: DefaultTier,
+    key: StackKey,
+    cluster,
+    endpoint: Endpoint,
+    log_group_name: str,
+) -> EksTierRouterArgs:
+    rcfg = ctx.config.tiers.router
+    return EksTierRouterArgs(
+        spec=spec,
+        tier_key_secret_arns=tuple(tier_keys),
+        master_key_secret_arn=default.api_key_secret_arn,  # clients' key: the stack's API key, as on ECS
+        kms_key_arns=(key.key_arn, *ctx.config.serving.secrets_kms_key_arns),
+        cluster_name=ctx.short_name,
+        region=ctx.region,
+        namespace=default.workload.namespace,
+        target_group_arn=endpoint.target_group_arn,
+        load_balancer_security_group_id=endpoint.security_group_id,
+        node_security_group_id=cluster.cluster_security_group_id,
+        drain_seconds=EndpointArgs.deregistration_delay_seconds,
+        idle_timeout_seconds=EndpointArgs.idle_timeout_seconds,
+        cpu=rcfg.cpu,
+        memory_mib=rcfg.memory_mib,
+        min_replicas=rcfg.min_replicas,
+        max_replicas=rcfg.max_replicas,
+        log_group_name=log_group_name,  # RouterLogs (_ship_router_logs) ships the router pods' stdout there
+        log_retention_days=LOG_RETENTION_DAYS[ctx.config.environment],
+        kms_key_arn=key.key_arn,
+        fallback_alarm_threshold=rcfg.fallback_alarm_per5_min,
+        permissions_boundary_arn=ctx.config.iam.permissions_boundary_arn,
+        node_selector=dict([SYSTEM_LABEL]),
+    )
+
+
+def _ship_router_logs(
+    ctx: StackContext, cluster, tier_router: EksTierRouter, log_group_name: str, ns: str, default: DefaultTier
+) -> RouterLogs:
+    return RouterLogs(
         f"{ctx.short_name}-rtr-shipper",
         RouterLogsArgs(
             cluster_name=ctx.short_name,
@@ -172,7 +195,19 @@ def build_tiers(
         cluster.provider,
         opts=pulumi.ResourceOptions(depends_on=default.after),
     )
-    QueueAutoscaling(
+
+
+def _scale_router(
+    ctx: StackContext,
+    cluster,
+    endpoint: Endpoint,
+    query_url: pulumi.Output[str],
+    ns: str,
+    tier_router: EksTierRouter,
+    default: DefaultTier,
+) -> QueueAutoscaling:
+    rcfg = ctx.config.tiers.router
+    return QueueAutoscaling(
         f"{ctx.short_name}-rtr-scaling",
         QueueAutoscalingArgs(
             namespace=ns,
@@ -190,12 +225,6 @@ def build_tiers(
         cluster.provider,
         opts=pulumi.ResourceOptions(depends_on=[tier_router, *default.after]),
     )
-    return {
-        "routerDeployment": f"{ns}/{ROUTER_NAME}",
-        "tierServices": urls,
-        "routerFallbackAlarmArn": tier_router.fallback_alarm_arn,
-        "routerDashboardName": tier_router.dashboard_name,
-    }
 
 
 def _cpu_tier(
