@@ -68,6 +68,22 @@ def _urn_type(urn: str) -> str:
     return urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
 
 
+def _tree_order(registrations: list) -> list:
+    """Parents before their children, siblings by type and name. The SDK sends RegisterResource from a
+    thread pool, so arrival order (the monitor's list) changes from run to run; the plan must not."""
+    by_parent: dict[str, list] = {}
+    urns = {r.urn for r in registrations}
+    for r in registrations:
+        by_parent.setdefault(r.parent if r.parent in urns else "", []).append(r)
+    ordered: list = []
+    pending = sorted(by_parent.get("", []), key=lambda r: (r.type, r.name), reverse=True)
+    while pending:
+        r = pending.pop()
+        ordered.append(r)
+        pending.extend(sorted(by_parent.get(r.urn, []), key=lambda c: (c.type, c.name), reverse=True))
+    return ordered
+
+
 def _resources(run: ProgramRun) -> list[dict[str, Any]]:
     inside = _fabricated(run.computed)  # sorted once per plan, not once per string
     return [
@@ -81,7 +97,7 @@ def _resources(run: ProgramRun) -> list[dict[str, Any]]:
             "protect": r.protect,
             "ignoreChanges": r.ignore_changes,
         }
-        for r in run.registrations
+        for r in _tree_order(run.registrations)
     ]
 
 
@@ -305,8 +321,6 @@ def _key_inputs(inputs: dict[str, Any], limit: int = 4, type_token: str = "") ->
 
 def render(doc: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
-    from rich.tree import Tree
 
     console = Console(width=160)
     console.print(
@@ -315,6 +329,20 @@ def render(doc: dict[str, Any]) -> None:
     )
     for warning in doc["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}")
+    _render_tree(console, doc)
+    _render_counts(console, doc["counts"])
+    _render_sizing(console, doc["sizing"], doc["poolSizing"])
+    _render_cost(console, doc["cost"])
+    _render_cost_detail(console, doc["cost"])
+    _render_image_and_cold_start(console, doc)
+    _render_observability(console, doc["resources"])
+    policy = doc.get("policy")
+    if policy is not None:
+        _render_policy(console, policy)
+
+
+def _render_tree(console, doc: dict[str, Any]) -> None:
+    from rich.tree import Tree
 
     tree = Tree(f"pulumi:pulumi:Stack deepseek-cloud-{doc['stack']}")
     nodes: dict[str, Any] = {"": tree}
@@ -328,15 +356,22 @@ def render(doc: dict[str, Any]) -> None:
         nodes[f"{r['type']} {r['name']}"] = parent.add(label + (f" [dim]{extras}[/]" if extras else "") + flags)
     console.print(tree)
 
+
+def _render_counts(console, by_type: dict[str, int]) -> None:
+    from rich.table import Table
+
     counts = Table(title="Resources by type")
     counts.add_column("type")
     counts.add_column("count", justify="right")
-    for type_token, n in doc["counts"].items():
+    for type_token, n in by_type.items():
         counts.add_row(type_token, str(n))
-    counts.add_row("[bold]total[/]", f"[bold]{sum(doc['counts'].values())}[/]")
+    counts.add_row("[bold]total[/]", f"[bold]{sum(by_type.values())}[/]")
     console.print(counts)
 
-    s = doc["sizing"]
+
+def _render_sizing(console, s: dict[str, Any], pools: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     sizing = Table(title=f"GPU sizing: {s['model']} ({s['hfId']})")
     sizing.add_column("instance type")
     sizing.add_column("GPUs")
@@ -351,7 +386,7 @@ def render(doc: dict[str, Any]) -> None:
         "fits",
     ):
         sizing.add_column(col, justify="right")
-    for p in doc["poolSizing"]:
+    for p in pools:
         sizing.add_row(
             p["instanceType"],
             p["gpu"],
@@ -370,7 +405,10 @@ def render(doc: dict[str, Any]) -> None:
         f"{s['replicasPerInstance']} replica(s) per instance"
     )
 
-    c = doc["cost"]
+
+def _render_cost(console, c: dict[str, Any]) -> None:
+    from rich.table import Table
+
     cost = Table(title=f"Cost estimate ({c['currency']}, prices captured {c['pricesCapturedOn']})")
     for col in (
         "scale",
@@ -394,13 +432,6 @@ def render(doc: dict[str, Any]) -> None:
             f"{row['monthlyWithSpot']:,.2f}",
         )
     console.print(cost)
-    _render_cost_detail(console, c)
-
-    _render_image_and_cold_start(console, doc)
-    _render_observability(console, doc["resources"])
-    policy = doc.get("policy")
-    if policy is not None:
-        _render_policy(console, policy)
 
 
 def _render_cost_detail(console, c: dict[str, Any]) -> None:

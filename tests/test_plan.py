@@ -284,3 +284,26 @@ def test_hybrid_plan_text_shows_the_tiers_and_the_blended_line():
 def test_stacks_without_tiers_have_no_tiers_cost():
     doc = json.loads(plan("--stack", "dev", "--format", "json").stdout)
     assert "tiers" not in doc["cost"] and "router" not in doc["cost"]["fixedItemsMonthly"]
+
+
+def test_the_plan_lists_resources_in_one_order_whatever_order_they_registered_in():
+    """The SDK sends RegisterResource from a thread pool, so the monitor's list changes between runs; the
+    plan's tree and JSON must not: parents first, siblings by type and name."""
+    import random
+
+    from offline.plan import _tree_order
+
+    registrations = list(shared_run("hybrid-eks").registrations)
+    expected = [r.urn for r in _tree_order(registrations)]
+    for seed in range(3):
+        shuffled = registrations[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [r.urn for r in _tree_order(shuffled)] == expected
+    assert len(expected) == len(registrations) == len(set(expected))
+    seen: set[str] = set()
+    urns = set(expected)
+    for r in _tree_order(registrations):
+        assert r.parent not in urns or r.parent in seen, r.urn  # a parent before its children
+        seen.add(r.urn)
+    top = [r for r in _tree_order(registrations) if r.parent not in urns]
+    assert [(r.type, r.name) for r in top] == sorted((r.type, r.name) for r in top)
