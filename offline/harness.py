@@ -198,6 +198,23 @@ def _run_in_place(
     )
 
 
+def tree_order(registrations: list[Registration]) -> list[Registration]:
+    """Parents before their children, siblings by type and name. The SDK sends RegisterResource from a
+    thread pool, so arrival order (`ProgramRun.registrations`) changes from run to run; what a plan or a
+    policy report lists must not."""
+    by_parent: dict[str, list] = {}
+    urns = {r.urn for r in registrations}
+    for r in registrations:
+        by_parent.setdefault(r.parent if r.parent in urns else "", []).append(r)
+    ordered: list = []
+    pending = sorted(by_parent.get("", []), key=lambda r: (r.type, r.name), reverse=True)
+    while pending:
+        r = pending.pop()
+        ordered.append(r)
+        pending.extend(sorted(by_parent.get(r.urn, []), key=lambda c: (c.type, c.name), reverse=True))
+    return ordered
+
+
 def engine_inputs(registration: Registration) -> dict[str, Any]:
     """Inputs with secrets unwrapped to their values, as a policy analyzer sees them."""
     return rpc.unwrap_rpc_secret(registration.inputs) if isinstance(registration.inputs, dict) else {}

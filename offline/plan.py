@@ -22,7 +22,7 @@ from typing import Any
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names
+from offline.harness import ROOT, ProgramRun, run_program, stack_config, stack_names, tree_order
 from stacks import cold_start
 from stacks.aws_facts import AwsLookupError
 from stacks.errors import ConfigError
@@ -68,22 +68,6 @@ def _urn_type(urn: str) -> str:
     return urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
 
 
-def _tree_order(registrations: list) -> list:
-    """Parents before their children, siblings by type and name. The SDK sends RegisterResource from a
-    thread pool, so arrival order (the monitor's list) changes from run to run; the plan must not."""
-    by_parent: dict[str, list] = {}
-    urns = {r.urn for r in registrations}
-    for r in registrations:
-        by_parent.setdefault(r.parent if r.parent in urns else "", []).append(r)
-    ordered: list = []
-    pending = sorted(by_parent.get("", []), key=lambda r: (r.type, r.name), reverse=True)
-    while pending:
-        r = pending.pop()
-        ordered.append(r)
-        pending.extend(sorted(by_parent.get(r.urn, []), key=lambda c: (c.type, c.name), reverse=True))
-    return ordered
-
-
 def _resources(run: ProgramRun) -> list[dict[str, Any]]:
     inside = _fabricated(run.computed)  # sorted once per plan, not once per string
     return [
@@ -97,7 +81,7 @@ def _resources(run: ProgramRun) -> list[dict[str, Any]]:
             "protect": r.protect,
             "ignoreChanges": r.ignore_changes,
         }
-        for r in _tree_order(run.registrations)
+        for r in tree_order(run.registrations)
     ]
 
 

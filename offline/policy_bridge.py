@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from offline.harness import ProgramRun
+from offline.harness import ProgramRun, tree_order
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 
@@ -21,7 +21,7 @@ def planned_resources(run: ProgramRun) -> list[dict]:
             "outputs": r.outputs,
             "propertyDependencies": r.property_dependencies,
         }
-        for r in run.registrations
+        for r in tree_order(run.registrations)
     ]
 
 

@@ -291,19 +291,19 @@ def test_the_plan_lists_resources_in_one_order_whatever_order_they_registered_in
     plan's tree and JSON must not: parents first, siblings by type and name."""
     import random
 
-    from offline.plan import _tree_order
+    from offline.harness import tree_order
 
     registrations = list(shared_run("hybrid-eks").registrations)
-    expected = [r.urn for r in _tree_order(registrations)]
+    expected = [r.urn for r in tree_order(registrations)]
     for seed in range(3):
         shuffled = registrations[:]
         random.Random(seed).shuffle(shuffled)
-        assert [r.urn for r in _tree_order(shuffled)] == expected
+        assert [r.urn for r in tree_order(shuffled)] == expected
     assert len(expected) == len(registrations) == len(set(expected))
     seen: set[str] = set()
     urns = set(expected)
-    for r in _tree_order(registrations):
+    for r in tree_order(registrations):
         assert r.parent not in urns or r.parent in seen, r.urn  # a parent before its children
         seen.add(r.urn)
-    top = [r for r in _tree_order(registrations) if r.parent not in urns]
+    top = [r for r in tree_order(registrations) if r.parent not in urns]
     assert [(r.type, r.name) for r in top] == sorted((r.type, r.name) for r in top)
