@@ -200,8 +200,8 @@ def _run_in_place(
 
 def tree_order(registrations: list[Registration]) -> list[Registration]:
     """Parents before their children, siblings by type and name. The SDK sends RegisterResource from a
-    thread pool, so arrival order (`ProgramRun.registrations`) changes from run to run; what a plan or a
-    policy report lists must not."""
+    thread pool (pulumi/runtime/resource.py, `do_register` → `loop.run_in_executor`), so arrival order
+    (`ProgramRun.registrations`) changes from run to run; what a plan or a policy report lists must not."""
     by_parent: dict[str, list] = {}
     urns = {r.urn for r in registrations}
     for r in registrations:

@@ -17,7 +17,7 @@ the condition operators the CI policies use. It is an approximation of AWS's log
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -111,7 +111,7 @@ def statements(policies: Iterable[Mapping]) -> list[Mapping]:
     return [s for doc in policies for s in _as_list(doc.get("Statement", []))]
 
 
-def _matcher(patterns: Any, ignore_case: bool, negated: bool):
+def _matcher(patterns: Any, ignore_case: bool, negated: bool) -> Callable[[str], bool]:
     listed = tuple(_as_list(patterns))
     if not listed:
         return lambda value: negated
@@ -120,49 +120,58 @@ def _matcher(patterns: Any, ignore_case: bool, negated: bool):
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class _Statement:
     """One statement with its Action/NotAction and Resource/NotResource patterns compiled once."""
 
     stmt: Mapping
-    action: Any
-    resource: Any
+    action: Callable[[str], bool]
+    resource: Callable[[str], bool]
+
+    @classmethod
+    def of(cls, stmt: Mapping) -> _Statement:
+        if "Action" in stmt:
+            action = _matcher(stmt["Action"], True, negated=False)
+        else:
+            action = _matcher(stmt.get("NotAction", []), True, negated=True)
+        if "Resource" in stmt:
+            resource = _matcher(stmt["Resource"], False, negated=False)
+        elif "NotResource" in stmt:
+            resource = _matcher(stmt["NotResource"], False, negated=True)
+        else:
+            resource = _matcher((), False, negated=False)  # no Resource element: matches nothing
+        return cls(stmt, action, resource)
 
 
-def _compile(stmt: Mapping) -> _Compiled:
-    if "Action" in stmt:
-        action = _matcher(stmt["Action"], True, negated=False)
-    else:
-        action = _matcher(stmt.get("NotAction", []), True, negated=True)
-    if "Resource" in stmt:
-        resource = _matcher(stmt["Resource"], False, negated=False)
-    elif "NotResource" in stmt:
-        resource = _matcher(stmt["NotResource"], False, negated=True)
-    else:
-        resource = lambda value: False  # noqa: E731 no Resource element: matches nothing
-    return _Compiled(stmt, action, resource)
+@dataclass(frozen=True)
+class CompiledPolicies:
+    """A set of identity policies ready for many requests: a deploy role's statements list hundreds of actions,
+    and matching one request at a time re-built every alternation's cache key."""
+
+    statements: tuple[_Statement, ...]
+
+    def decide(self, request: Request) -> tuple[str, list[str]]:
+        """(decision, Sids of the statements that decided it)."""
+        allowed, denied = [], []
+        for s in self.statements:
+            if not (s.action(request.action) and s.resource(request.resource)):
+                continue
+            if not _conditions_hold(s.stmt, request.context):
+                continue
+            (denied if s.stmt.get("Effect") == "Deny" else allowed).append(str(s.stmt.get("Sid", "?")))
+        if denied:
+            return EXPLICIT_DENY, denied
+        if allowed:
+            return ALLOW, allowed
+        return IMPLICIT_DENY, []
 
 
-def compile_policies(policies: Sequence[Mapping]) -> list[_Compiled]:
-    """The policies' statements, ready for many `decide` calls (a deploy role's policies list hundreds of
-    actions per statement; matching them one request at a time re-built each alternation's cache key)."""
-    return [_compile(stmt) for stmt in statements(policies)]
+def compile_policies(policies: Iterable[Mapping]) -> CompiledPolicies:
+    return CompiledPolicies(tuple(_Statement.of(stmt) for stmt in statements(policies)))
 
 
-def decide(policies: Sequence[Mapping] | list[_Compiled], request: Request) -> tuple[str, list[str]]:
-    """(decision, Sids of the statements that decided it). `policies`: documents, or `compile_policies` of them."""
-    compiled = policies if policies and isinstance(policies[0], _Compiled) else compile_policies(policies)
-    allowed, denied = [], []
-    for c in compiled:
-        if not (c.action(request.action) and c.resource(request.resource)):
-            continue
-        if not _conditions_hold(c.stmt, request.context):
-            continue
-        (denied if c.stmt.get("Effect") == "Deny" else allowed).append(str(c.stmt.get("Sid", "?")))
-    if denied:
-        return EXPLICIT_DENY, denied
-    if allowed:
-        return ALLOW, allowed
-    return IMPLICIT_DENY, []
+def decide(policies: Sequence[Mapping], request: Request) -> tuple[str, list[str]]:
+    """(decision, Sids of the statements that decided it)."""
+    return compile_policies(policies).decide(request)
 
 
 def is_allowed(policies: Sequence[Mapping], request: Request) -> bool:

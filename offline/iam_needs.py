@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from offline.iam_eval import Request, compile_policies, decide, matches
+from offline.iam_eval import Request, compile_policies, matches
 
 ROOT = Path(__file__).resolve().parent.parent
 PIKE_DIR = ROOT / "tests" / "data" / "pike"
@@ -395,7 +395,7 @@ def missing(policies: Sequence[Mapping], wanted: Sequence[Need]) -> list[str]:
     lines = []
     compiled = compile_policies(policies)
     for need in wanted:
-        decision, sids = decide(compiled, need.request)
+        decision, sids = compiled.decide(need.request)
         if decision != "Allow":
             lines.append(f"{need.describe()}: {decision}{' by ' + ', '.join(sids) if sids else ''}")
     return lines

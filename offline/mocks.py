@@ -216,16 +216,11 @@ class RecordedAwsMocks(pulumi.runtime.Mocks):
         if unknown:
             raise LookupError(f"offline plan cannot filter offerings by {sorted(unknown)}")
         types, locations = wanted.get("instance-type"), wanted.get("location")
-        rows = [
-            (az, instance_type)
-            for az in recorded.availability_zones(self.region)
-            if locations is None or az in locations
-            for instance_type in sorted(
-                recorded.offered_types(self.region, az) & types
-                if types is not None
-                else recorded.offered_types(self.region, az)
-            )
-        ]
+        rows = []
+        for az in recorded.availability_zones(self.region):
+            if locations is None or az in locations:
+                offered = recorded.offered_types(self.region, az)
+                rows += [(az, t) for t in sorted(offered if types is None else offered & types)]
         return {
             "id": self.region,
             "locationType": "availability-zone",

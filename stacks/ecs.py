@@ -124,7 +124,7 @@ def vllm_server(ctx: StackContext, image: Any, bucket: ModelBucket | None = None
     return VllmServer(
         image=image,
         hf_model_id=ctx.model.hf_id,
-        revision=ctx.model.revision or "",
+        revision=ctx.model.revision,
         served_model_name=cfg.model.served_model_name or ctx.model.key,
         tensor_parallel_size=ctx.sizing.tensor_parallel_size,
         pipeline_parallel_size=ctx.sizing.nodes_per_replica,

@@ -69,7 +69,7 @@ def _tier_service(ctx: StackContext, network: Network, key: StackKey, tier: Tier
     server = VllmServer(
         image=CPU_IMAGE if cpu else ctx.config.serving.image,
         hf_model_id=tier.model.hf_id,
-        revision=tier.model.revision or "",
+        revision=tier.model.revision,
         served_model_name=tier.served_model_name,
         tensor_parallel_size=tp,
         max_model_len=tier.max_model_len,

@@ -63,7 +63,7 @@ def tier_workload(ctx: StackContext, tier: Tier, namespace: str) -> Workload:
     server = VllmServer(
         image=CPU_IMAGE,
         hf_model_id=tier.model.hf_id,
-        revision=tier.model.revision or "",
+        revision=tier.model.revision,
         served_model_name=tier.served_model_name,
         tensor_parallel_size=1,
         max_model_len=tier.max_model_len,

@@ -78,9 +78,9 @@ class VllmServer:
     load_from: Literal["hub", "s3"] = "hub"
     # The Hub commit to serve when loading from the Hub (`--revision`; vLLM's ModelConfig takes the tokenizer
     # from the same commit unless --tokenizer-revision says otherwise, vllm/config/model.py __post_init__).
-    # "": the repository's default branch at each start, so two replicas may serve different weights.
+    # None: the repository's default branch at each start, so two replicas may serve different weights.
     # Loading from S3 serves the revision the bucket prefix names (model_uri) and passes no flag.
-    revision: str = ""
+    revision: str | None = None
     model_uri: Any = ""  # str, or an Output resolved before serve_args runs
     streamer_concurrency: int = 16  # RUNAI_STREAMER_CONCURRENCY (the streamer's own default is 8: cold_start.py)
     region: str = ""  # AWS_REGION for the streamer's S3 client (load_from s3)
