@@ -46,3 +46,22 @@ def test_ecs_platform_exports_endpoint_and_observability_outputs():
     for key in ("endpointUrl", "clusterName", "serviceName", "logGroupName", "asgName", "alarmTopicArn"):
         assert key in run.outputs, key
     assert run.outputs["endpointUrl"].startswith("http://")  # dev has no certificate: HTTP, warned in the plan
+
+
+def test_a_run_closes_every_event_loop_its_threads_made(monkeypatch):
+    """The SDK calls the mock monitor from an executor; the stack transforms there need an event loop per
+    worker thread. A loop left open is finalized by the collector, which raised an unraisable ValueError
+    when its self-pipe socket went first."""
+    import asyncio
+
+    made: list[asyncio.AbstractEventLoop] = []
+    new_event_loop = asyncio.new_event_loop
+
+    def recorded() -> asyncio.AbstractEventLoop:
+        made.append(new_event_loop())
+        return made[-1]
+
+    monkeypatch.setattr(asyncio, "new_event_loop", recorded)
+    run_program("dev")
+    assert len(made) >= 2  # the program's own loop and at least one RPC worker's
+    assert [loop for loop in made if not loop.is_closed()] == []
