@@ -56,8 +56,9 @@ _STASH = pytest.StashKey[str]()
 def _share_botocore_loader() -> None:
     """One botocore model loader per test process, as one boto3 session would have.
 
-    botocore parses a service's JSON model once per session (ec2's is 3 MB), and moto's `mock_aws` resets
-    boto3's default session each time it starts, so every fixture that builds clients under moto re-read
+    botocore parses a service's JSON model once per session (ec2's is 3 MB), and moto's `mock_aws` starts
+    with no boto3 default session (moto 5.2.5 core/models.py: `patch("boto3.DEFAULT_SESSION", None)`), so
+    every fixture that builds clients under moto re-read
     ecs, ec2, iam, lambda and secretsmanager. The models are files in the pinned botocore: sharing the loader
     (its cache keyed by service, type and API version) changes what is parsed how often, not what."""
     botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
